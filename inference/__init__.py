@@ -1,0 +1,42 @@
+"""Music Genie's MusicGen inference engine; usable without the web service.
+
+>>> from inference import Engine, EngineConfig, GenerationParams
+>>> engine = Engine.load(EngineConfig(model="tiny-random"))
+>>> result = engine.generate(GenerationParams("lo-fi beat with warm piano, 90 bpm", duration=5, seed=7))
+"""
+
+from inference.engine import Engine, ProgressCallback
+from inference.errors import (
+    DeviceUnavailableError,
+    EngineNotLoadedError,
+    GenerationCancelled,
+    InferenceError,
+    InvalidParameterError,
+    ModelUnavailableError,
+    UnknownBackendError,
+    UnknownModelError,
+    UnsupportedPrecisionError,
+)
+from inference.types import EngineConfig, GenerationParams, GenerationResult, Progress, Timings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeviceUnavailableError",
+    "Engine",
+    "EngineConfig",
+    "EngineNotLoadedError",
+    "GenerationCancelled",
+    "GenerationParams",
+    "GenerationResult",
+    "InferenceError",
+    "InvalidParameterError",
+    "ModelUnavailableError",
+    "Progress",
+    "ProgressCallback",
+    "Timings",
+    "UnknownBackendError",
+    "UnknownModelError",
+    "UnsupportedPrecisionError",
+    "__version__",
+]

@@ -1,0 +1,134 @@
+"""Loudness/peak normalisation (AudioCraft's strategies) and encoding to wav/flac/ogg/mp3."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+
+from inference.errors import InvalidParameterError
+
+STRATEGIES = ("peak", "loudness", "rms", "clip", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    """A container/codec pair as soundfile names it, with its file extension and media type."""
+
+    name: str
+    extension: str
+    media_type: str
+    sf_format: str
+    subtype: str | None
+
+
+FORMATS: dict[str, AudioFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        AudioFormat("wav", "wav", "audio/wav", "WAV", "PCM_16"),
+        AudioFormat("wav-float", "wav", "audio/wav", "WAV", "FLOAT"),
+        AudioFormat("flac", "flac", "audio/flac", "FLAC", "PCM_16"),
+        AudioFormat("ogg", "ogg", "audio/ogg", "OGG", "VORBIS"),
+        AudioFormat("mp3", "mp3", "audio/mpeg", "MP3", "MPEG_LAYER_III"),
+    )
+}
+
+
+def audio_format(name: str) -> AudioFormat:
+    """Look up a format by name (``wav``, ``wav-float``, ``flac``, ``ogg``, ``mp3``)."""
+    try:
+        return FORMATS[name.lower()]
+    except KeyError:
+        raise InvalidParameterError("format", f"unknown format {name!r}; use one of {', '.join(FORMATS)}") from None
+
+
+def normalize(
+    audio: np.ndarray,
+    sample_rate: int,
+    strategy: str = "loudness",
+    *,
+    peak_headroom_db: float = 1.0,
+    rms_headroom_db: float = 18.0,
+    loudness_target_lufs: float = -14.0,
+) -> np.ndarray:
+    """Return a normalised float32 copy of ``audio`` (channels x samples), clipped to [-1, 1].
+
+    ``peak`` scales the peak to ``-peak_headroom_db`` dBFS; ``rms`` scales the RMS to ``-rms_headroom_db``
+    dBFS; ``loudness`` scales integrated loudness (ITU-R BS.1770, pyloudnorm) to ``loudness_target_lufs``;
+    ``clip`` only clips; ``none`` returns the samples as they are.
+    """
+    if strategy not in STRATEGIES:
+        raise InvalidParameterError("strategy", f"unknown normalisation {strategy!r}; use one of {STRATEGIES}")
+    wav = np.asarray(audio, dtype=np.float32)
+    if wav.ndim == 1:
+        wav = wav[None, :]
+    eps = 1e-8
+    if strategy == "none":
+        return wav.copy()
+    if strategy == "peak":
+        wav = wav / (np.abs(wav).max() + eps) * _db_to_gain(-peak_headroom_db)
+    elif strategy == "rms":
+        rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64))))
+        wav = wav * (_db_to_gain(-rms_headroom_db) / (rms + eps))
+    elif strategy == "loudness":
+        wav = wav * _db_to_gain(loudness_target_lufs - integrated_loudness(wav, sample_rate))
+    return np.clip(wav, -1.0, 1.0).astype(np.float32)
+
+
+def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
+    """Integrated loudness in LUFS; clips shorter than the 400 ms gating block are measured whole."""
+    import pyloudnorm
+
+    wav = np.asarray(audio, dtype=np.float64)
+    if wav.ndim == 1:
+        wav = wav[None, :]
+    block = min(0.4, wav.shape[-1] / sample_rate)
+    loudness = pyloudnorm.Meter(sample_rate, block_size=block).integrated_loudness(wav.T)
+    return float(loudness) if np.isfinite(loudness) else -70.0
+
+
+def encode(audio: np.ndarray, sample_rate: int, fmt: str = "wav") -> bytes:
+    """Encode float audio (channels x samples) to the bytes of a file in ``fmt``."""
+    buffer = io.BytesIO()
+    _write(buffer, audio, sample_rate, audio_format(fmt))
+    return buffer.getvalue()
+
+
+def write_audio(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: int, fmt: str | None = None) -> Path:
+    """Write ``audio`` to ``path`` atomically: a reader sees no file or the whole file.
+
+    ``fmt`` defaults to the path's extension.
+    """
+    target = Path(path)
+    spec = audio_format(fmt or target.suffix.lstrip(".") or "wav")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            _write(handle, audio, sample_rate, spec)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _write(handle: BinaryIO, audio: np.ndarray, sample_rate: int, spec: AudioFormat) -> None:
+    wav = np.asarray(audio, dtype=np.float32)
+    if wav.ndim == 1:
+        wav = wav[None, :]
+    # soundfile wants samples x channels; encoders other than float WAV need [-1, 1].
+    data = np.ascontiguousarray(np.clip(wav, -1.0, 1.0).T)
+    sf.write(handle, data, sample_rate, format=spec.sf_format, subtype=spec.subtype)
+
+
+def _db_to_gain(db: float) -> float:
+    return float(10.0 ** (db / 20.0))

@@ -1,0 +1,20 @@
+"""Backends compute the same function; ``reference`` is transformers' own ``generate``."""
+
+from __future__ import annotations
+
+from inference.backends.base import Backend, StepCallback
+from inference.errors import UnknownBackendError
+
+BACKENDS = ("reference",)
+
+
+def backend_class(name: str) -> type[Backend]:
+    """The class implementing backend ``name``."""
+    if name == "reference":
+        from inference.backends.reference import ReferenceBackend
+
+        return ReferenceBackend
+    raise UnknownBackendError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "Backend", "StepCallback", "backend_class"]

@@ -1,0 +1,55 @@
+"""What every backend offers the engine."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from inference.device import Placement
+from inference.types import GenerationParams
+
+StepCallback = Callable[[int, int], None]
+"""Called after each decoder step with (step, total_steps); may raise to stop generation."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendOutput:
+    """Audio of at least the requested length plus phase timings (seconds)."""
+
+    audio: np.ndarray  # float32, channels x samples
+    steps: int
+    text_encoding_s: float
+    decoder_loop_s: float
+    audio_decoding_s: float
+
+
+class Backend(abc.ABC):
+    """One loaded model variant on one device in one precision."""
+
+    name: ClassVar[str]
+    precisions: ClassVar[tuple[str, ...]]
+
+    sample_rate: int
+    channels: int
+    frame_rate: float
+    num_codebooks: int
+    parameters: int
+
+    @abc.abstractmethod
+    def __init__(self, checkpoint: Path, placement: Placement) -> None: ...
+
+    @abc.abstractmethod
+    def total_steps(self, duration: float) -> int:
+        """Decoder steps needed for ``duration`` seconds of audio."""
+
+    @abc.abstractmethod
+    def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
+        """Generate audio for ``params`` with a generator seeded by ``seed``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the backend holds beyond Python references."""

@@ -1,0 +1,131 @@
+"""The reference backend: transformers' ``MusicgenForConditionalGeneration.generate``, the parity oracle."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+
+from inference.backends.base import Backend, BackendOutput, StepCallback
+from inference.device import Placement
+from inference.types import GenerationParams
+
+
+class _StepReporter(StoppingCriteria):
+    """Hooks into generate's loop: called once per new token, never asks to stop by itself."""
+
+    def __init__(self, prompt_length: int, total: int, on_step: StepCallback) -> None:
+        self.prompt_length = prompt_length
+        self.total = total
+        self.on_step = on_step
+        self.last_step_at = time.perf_counter()
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        self.last_step_at = time.perf_counter()
+        self.on_step(input_ids.shape[-1] - self.prompt_length, self.total)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+class ReferenceBackend(Backend):
+    """Plain transformers: every request runs ``generate`` with sampling and guidance as asked."""
+
+    name = "reference"
+    precisions = ("float32", "bfloat16", "float16", "int8")
+
+    def __init__(self, checkpoint: Path, placement: Placement) -> None:
+        from transformers import AutoProcessor
+
+        self.placement = placement
+        model_cls = _model_class(checkpoint)
+        self.model = model_cls.from_pretrained(checkpoint, dtype=placement.dtype).to(placement.torch_device)
+        self.model.eval()
+        if placement.precision == "int8":
+            _quantize_decoder_int8(self.model)
+        self.processor = AutoProcessor.from_pretrained(checkpoint)
+        audio_config = self.model.config.audio_encoder
+        self.sample_rate = int(audio_config.sampling_rate)
+        self.channels = int(self.model.config.decoder.audio_channels)
+        self.frame_rate = float(audio_config.frame_rate)
+        self.num_codebooks = int(self.model.config.decoder.num_codebooks)
+        self.parameters = sum(p.numel() for p in self.model.parameters())
+        self._encoder_done_at = 0.0
+        self.model.text_encoder.register_forward_hook(self._mark_encoder_done)
+
+    def _mark_encoder_done(self, *_: object) -> None:
+        self._encoder_done_at = time.perf_counter()
+
+    def total_steps(self, duration: float) -> int:
+        frames = math.ceil(duration * self.frame_rate)
+        # The delay pattern shifts codebook k by k steps: the last codebook needs that many more.
+        return frames + self.num_codebooks // self.channels - 1
+
+    @torch.inference_mode()
+    def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
+        device = self.placement.torch_device
+        started = time.perf_counter()
+        inputs = self.processor(text=[params.prompt], padding=True, return_tensors="pt").to(device)
+        total = self.total_steps(params.duration)
+        reporter = _StepReporter(prompt_length=1, total=total, on_step=on_step)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            audio = self.model.generate(
+                **inputs,
+                **_sampling_kwargs(params),
+                max_new_tokens=total,
+                stopping_criteria=StoppingCriteriaList([reporter]),
+            )
+        finished = time.perf_counter()
+        encoded_at = self._encoder_done_at if self._encoder_done_at >= started else started
+        return BackendOutput(
+            audio=audio[0].float().cpu().numpy(),
+            steps=total,
+            text_encoding_s=encoded_at - started,
+            decoder_loop_s=reporter.last_step_at - encoded_at,
+            audio_decoding_s=finished - reporter.last_step_at,
+        )
+
+    def close(self) -> None:
+        del self.model
+        if self.placement.device_type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _sampling_kwargs(params: GenerationParams) -> dict[str, object]:
+    """AudioCraft's semantics on transformers' knobs: top_p > 0 replaces top-k; temperature 0 is greedy.
+
+    Disabled knobs get their neutral values (not None, which would fall back to the checkpoint's).
+    """
+    guidance = params.cfg_coef if params.cfg_coef > 1 else 1.0
+    if params.temperature == 0:
+        return {"guidance_scale": guidance, "do_sample": False, "top_k": 0, "top_p": 1.0, "temperature": 1.0}
+    nucleus = params.top_p > 0
+    return {
+        "guidance_scale": guidance,
+        "do_sample": True,
+        "temperature": params.temperature,
+        "top_k": 0 if nucleus else params.top_k,
+        "top_p": params.top_p if nucleus else 1.0,
+    }
+
+
+def _model_class(checkpoint: Path):
+    from transformers import MusicgenForConditionalGeneration, MusicgenMelodyForConditionalGeneration
+
+    config = json.loads((checkpoint / "config.json").read_text())
+    if config.get("model_type") == "musicgen_melody":
+        return MusicgenMelodyForConditionalGeneration
+    return MusicgenForConditionalGeneration
+
+
+def _quantize_decoder_int8(model: torch.nn.Module) -> None:
+    """Dynamic int8 weights for the decoder's linear layers (the loop that dominates on CPU)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.decoder = quantize_dynamic(model.decoder, {torch.nn.Linear}, dtype=torch.qint8)

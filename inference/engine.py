@@ -1,0 +1,147 @@
+"""Engine: one loaded MusicGen variant (model x backend x device x precision) and its generate call."""
+
+from __future__ import annotations
+
+import gc
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from inference import device as devices
+from inference.backends import backend_class
+from inference.backends.base import Backend
+from inference.errors import EngineNotLoadedError, GenerationCancelled
+from inference.registry import ModelSpec, model_spec, resolve_checkpoint
+from inference.types import EngineConfig, GenerationParams, GenerationResult, Progress, Timings
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    backend: Backend
+    spec: ModelSpec
+    placement: devices.Placement
+    load_time_s: float
+
+
+class Engine:
+    """Generates music with one loaded variant. Thread-safe: generations run one at a time."""
+
+    def __init__(self, config: EngineConfig, loaded: _Loaded) -> None:
+        self.config = config
+        self._loaded: _Loaded | None = loaded
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, config: EngineConfig | None = None) -> Engine:
+        """Resolve the model, device and precision, fetch or build the weights and load them."""
+        config = config or EngineConfig()
+        started = time.perf_counter()
+        spec = model_spec(config.model)
+        backend_cls = backend_class(config.backend)
+        placement = devices.resolve(config.device, config.precision, backend_cls.precisions)
+        if config.threads and placement.device_type == "cpu":
+            torch.set_num_threads(config.threads)
+        _quiet_transformers()
+        checkpoint = resolve_checkpoint(config.model, config.cache_dir, config.hub_timeout_s)
+        backend = backend_cls(checkpoint, placement)
+        return cls(config, _Loaded(backend, spec, placement, time.perf_counter() - started))
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def info(self) -> dict[str, Any]:
+        """What is loaded, where, and what it produces."""
+        loaded = self._require()
+        backend = loaded.backend
+        return {
+            "model": loaded.spec.name,
+            "description": loaded.spec.description,
+            "random_weights": loaded.spec.random_weights,
+            "backend": backend.name,
+            "device": loaded.placement.device,
+            "device_name": devices.device_name(loaded.placement.device),
+            "precision": loaded.placement.precision,
+            "sample_rate": backend.sample_rate,
+            "channels": backend.channels,
+            "frame_rate": backend.frame_rate,
+            "max_duration": loaded.spec.max_duration,
+            "parameters": backend.parameters,
+            "load_time_s": round(loaded.load_time_s, 3),
+            "threads": torch.get_num_threads() if loaded.placement.device_type == "cpu" else None,
+        }
+
+    def generate(
+        self,
+        params: GenerationParams,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        """Generate ``params.duration`` seconds of audio.
+
+        ``on_progress`` is called after every decoder step; setting ``cancel`` stops generation within
+        one step by raising :class:`GenerationCancelled`.
+        """
+        loaded = self._require()
+        params.validate(max_duration=loaded.spec.max_duration)
+        seed = params.seed if params.seed is not None else secrets.randbelow(2**31)
+        if cancel is not None and cancel.is_set():
+            raise GenerationCancelled("canceled before it started")
+        with self._lock:
+            backend = self._require().backend
+            started = time.perf_counter()
+
+            def on_step(step: int, total: int) -> None:
+                if cancel is not None and cancel.is_set():
+                    raise GenerationCancelled(f"canceled at step {step} of {total}")
+                if on_progress is not None:
+                    elapsed = time.perf_counter() - started
+                    eta = elapsed / step * (total - step) if step else 0.0
+                    on_progress(Progress(step=step, total_steps=total, elapsed_s=elapsed, eta_s=eta))
+
+            out = backend.generate(params, seed, on_step)
+            total_s = time.perf_counter() - started
+        samples = round(params.duration * backend.sample_rate)
+        audio = np.ascontiguousarray(out.audio[:, :samples], dtype=np.float32)
+        return GenerationResult(
+            audio=audio,
+            sample_rate=backend.sample_rate,
+            seed=seed,
+            model=loaded.spec.name,
+            backend=backend.name,
+            device=loaded.placement.device,
+            precision=loaded.placement.precision,
+            steps=out.steps,
+            timings=Timings(out.text_encoding_s, out.decoder_loop_s, out.audio_decoding_s, total_s),
+            params=params,
+        )
+
+    def unload(self) -> None:
+        """Free the model; later ``generate`` calls raise :class:`EngineNotLoadedError`."""
+        with self._lock:
+            loaded, self._loaded = self._loaded, None
+        if loaded is not None:
+            loaded.backend.close()
+            del loaded
+            gc.collect()
+
+    def _require(self) -> _Loaded:
+        if self._loaded is None:
+            raise EngineNotLoadedError("the engine was unloaded; load it again")
+        return self._loaded
+
+
+def _quiet_transformers() -> None:
+    """No download bars or token-id warnings on stderr: the engine reports its own progress."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()

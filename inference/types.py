@@ -1,0 +1,129 @@
+"""The engine's public value types: configuration, request parameters, progress and results."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.errors import InvalidParameterError
+
+MAX_PROMPT_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Which model variant to load: model x backend x device x precision.
+
+    ``cache_dir`` is where presets are built and hub checkpoints cached (``MODEL_CACHE_DIR``);
+    ``threads`` caps torch's intra-op threads on CPU (None keeps torch's default).
+    """
+
+    model: str = "tiny-random"
+    backend: str = "reference"
+    device: str = "auto"
+    precision: str = "auto"
+    cache_dir: str | None = None
+    threads: int | None = None
+    hub_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """One request. Defaults follow MusicGen's (AudioCraft's) sampling defaults.
+
+    ``top_p`` of 0 disables nucleus sampling; ``top_k`` of 0 disables top-k;
+    ``temperature`` of 0 means greedy decoding; ``cfg_coef`` of 1 disables guidance.
+    """
+
+    prompt: str
+    duration: float
+    top_k: int = 250
+    top_p: float = 0.0
+    temperature: float = 1.0
+    cfg_coef: float = 3.0
+    seed: int | None = None
+
+    def validate(self, max_duration: float | None = None) -> None:
+        """Raise :class:`InvalidParameterError` naming the first bad field."""
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise InvalidParameterError("prompt", "must be a non-empty text")
+        if len(self.prompt) > MAX_PROMPT_CHARS:
+            raise InvalidParameterError("prompt", f"must be at most {MAX_PROMPT_CHARS} characters")
+        if not _finite(self.duration) or self.duration <= 0:
+            raise InvalidParameterError("duration", "must be a number of seconds above 0")
+        if max_duration is not None and self.duration > max_duration:
+            raise InvalidParameterError("duration", f"must be at most {max_duration:g} s for this model")
+        if not isinstance(self.top_k, int) or self.top_k < 0:
+            raise InvalidParameterError("top_k", "must be an integer >= 0 (0 disables top-k)")
+        if not _finite(self.top_p) or not 0.0 <= self.top_p <= 1.0:
+            raise InvalidParameterError("top_p", "must be between 0 and 1 (0 disables top-p)")
+        if not _finite(self.temperature) or self.temperature < 0:
+            raise InvalidParameterError("temperature", "must be >= 0 (0 means greedy decoding)")
+        if not _finite(self.cfg_coef) or self.cfg_coef < 1.0:
+            raise InvalidParameterError("cfg_coef", "must be >= 1 (1 disables classifier-free guidance)")
+        if self.seed is not None and (not isinstance(self.seed, int) or not 0 <= self.seed < 2**63):
+            raise InvalidParameterError("seed", "must be an integer between 0 and 2**63 - 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Reported after every decoder step."""
+
+    step: int
+    total_steps: int
+    elapsed_s: float
+    eta_s: float
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.total_steps if self.total_steps else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Wall-clock seconds per phase of one generation."""
+
+    text_encoding_s: float
+    decoder_loop_s: float
+    audio_decoding_s: float
+    total_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """Audio (float32, channels x samples) and how it was made."""
+
+    audio: np.ndarray
+    sample_rate: int
+    seed: int
+    model: str
+    backend: str
+    device: str
+    precision: str
+    steps: int
+    timings: Timings
+    params: GenerationParams = field(repr=False)
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return self.audio.shape[-1] / self.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return int(self.audio.shape[0])
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio per second of wall time (higher is faster; 1.0 is realtime)."""
+        return self.duration / self.timings.total_s if self.timings.total_s > 0 else math.inf
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000.0 * self.timings.decoder_loop_s / self.steps if self.steps else 0.0
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
