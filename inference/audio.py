@@ -45,7 +45,9 @@ def audio_format(name: str) -> AudioFormat:
     try:
         return FORMATS[name.lower()]
     except KeyError:
-        raise InvalidParameterError("format", f"unknown format {name!r}; use one of {', '.join(FORMATS)}") from None
+        raise InvalidParameterError(
+            "format", f"unknown format {name!r}; use one of {', '.join(FORMATS)}"
+        ) from None
 
 
 def normalize(
@@ -64,7 +66,9 @@ def normalize(
     ``clip`` only clips; ``none`` returns the samples as they are.
     """
     if strategy not in STRATEGIES:
-        raise InvalidParameterError("strategy", f"unknown normalisation {strategy!r}; use one of {STRATEGIES}")
+        raise InvalidParameterError(
+            "strategy", f"unknown normalisation {strategy!r}; use one of {STRATEGIES}"
+        )
     wav = np.asarray(audio, dtype=np.float32)
     if wav.ndim == 1:
         wav = wav[None, :]
@@ -100,7 +104,9 @@ def encode(audio: np.ndarray, sample_rate: int, fmt: str = "wav") -> bytes:
     return buffer.getvalue()
 
 
-def write_audio(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: int, fmt: str | None = None) -> Path:
+def write_audio(
+    path: str | os.PathLike[str], audio: np.ndarray, sample_rate: int, fmt: str | None = None
+) -> Path:
     """Write ``audio`` to ``path`` atomically: a reader sees no file or the whole file.
 
     ``fmt`` defaults to the path's extension.

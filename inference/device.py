@@ -68,8 +68,8 @@ def resolve_device(device: str) -> str:
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise DeviceUnavailableError(
-                "CUDA was requested but this machine has no usable NVIDIA GPU "
-                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); use device=auto or cpu"
+                "CUDA was requested but this machine has no usable NVIDIA GPU (torch "
+                f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); use device=auto or cpu"
             )
         ordinal = int(index or 0)
         if ordinal >= torch.cuda.device_count():

@@ -55,7 +55,7 @@ class EngineNotLoadedError(InferenceError):
     error_type = "engine_not_loaded"
 
 
-class GenerationCancelled(InferenceError):  # noqa: N818 - the public name the API promises
+class GenerationCancelled(InferenceError):
     """The cancel event was set; generation stopped within one decoder step."""
 
     error_type = "canceled"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -47,8 +46,12 @@ def _random(name: str, size: str, description: str) -> ModelSpec:
 PRESETS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        _random("tiny-random", "tiny", "A few MB of deterministic random weights: for tests and offline demos."),
-        _random("small-random", "small", "musicgen-small's architecture with random weights: for benchmarks."),
+        _random(
+            "tiny-random", "tiny", "A few MB of deterministic random weights: for tests and offline demos."
+        ),
+        _random(
+            "small-random", "small", "musicgen-small's architecture with random weights: for benchmarks."
+        ),
         _random("medium-random", "medium", "musicgen-medium's architecture with random weights: benchmarks."),
         _random("large-random", "large", "musicgen-large's architecture with random weights: benchmarks."),
     )
@@ -64,7 +67,9 @@ HUB_MODELS: dict[str, ModelSpec] = {
         ModelSpec("facebook/musicgen-stereo-small", "300M parameters, stereo.", "hub", size="small"),
         ModelSpec("facebook/musicgen-stereo-medium", "1.5B parameters, stereo.", "hub", size="medium"),
         ModelSpec("facebook/musicgen-stereo-large", "3.3B parameters, stereo.", "hub", size="large"),
-        ModelSpec("facebook/musicgen-stereo-melody", "1.5B, stereo, text (and melody).", "hub", size="medium"),
+        ModelSpec(
+            "facebook/musicgen-stereo-melody", "1.5B, stereo, text (and melody).", "hub", size="medium"
+        ),
         ModelSpec("facebook/musicgen-stereo-melody-large", "3.3B, stereo, melody.", "hub", size="large"),
     )
 }
@@ -90,7 +95,9 @@ def list_models() -> list[ModelSpec]:
     return [*PRESETS.values(), *HUB_MODELS.values()]
 
 
-def resolve_checkpoint(name: str, cache_dir: str | os.PathLike[str] | None = None, hub_timeout_s: float = 5.0) -> Path:
+def resolve_checkpoint(
+    name: str, cache_dir: str | os.PathLike[str] | None = None, hub_timeout_s: float = 5.0
+) -> Path:
     """Return a local directory with the model's config, weights and processor files.
 
     Builds random presets on first use; takes hub checkpoints from the cache, or downloads them when
@@ -148,42 +155,44 @@ def _hub_snapshot(repo_id: str, hub_cache: Path, timeout_s: float) -> Path:
     )
     if _truthy(os.environ.get("HF_HUB_OFFLINE")):
         raise ModelUnavailableError(f"{repo_id} is not in {hub_cache} and HF_HUB_OFFLINE is set: {how}")
-    problem = _hub_unreachable(timeout_s)
+    problem = _hub_unreachable(repo_id, timeout_s)
     if problem:
         raise ModelUnavailableError(
             f"{repo_id} is not in {hub_cache} and the Hugging Face hub is unreachable ({problem}): {how}"
         )
     try:
         return Path(
-            snapshot_download(
-                repo_id, cache_dir=hub_cache, allow_patterns=_HUB_FILES, etag_timeout=timeout_s
-            )
+            snapshot_download(repo_id, cache_dir=hub_cache, allow_patterns=_HUB_FILES, etag_timeout=timeout_s)
         )
     except Exception as exc:  # network errors come in many types; all mean the same to the user
         raise ModelUnavailableError(f"downloading {repo_id} failed ({exc}): {how}") from exc
 
 
-def _hub_unreachable(timeout_s: float) -> str | None:
-    """A short reason when the hub's host does not take a TCP connection in time, else None."""
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    host = endpoint.hostname or "huggingface.co"
-    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+def _hub_unreachable(repo_id: str, timeout_s: float) -> str | None:
+    """A short reason when the hub does not answer an HTTP request for the repo in time, else None."""
+    import urllib.error
+    import urllib.request
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    url = f"{endpoint}/api/models/{repo_id}"
     outcome: list[str | None] = []
 
     def probe() -> None:
-        # getaddrinfo ignores socket timeouts, hence the thread with its own deadline.
         try:
-            with socket.create_connection((host, port), timeout=timeout_s):
+            with urllib.request.urlopen(url, timeout=timeout_s):
                 outcome.append(None)
-        except OSError as exc:
-            outcome.append(f"{host}:{port}: {exc.strerror or exc}")
+        except urllib.error.HTTPError as exc:  # the hub answered: let the download say what is wrong
+            outcome.append(None if exc.code < 500 else f"{url}: HTTP {exc.code}")
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            outcome.append(f"{urlparse(url).netloc}: {reason}")
 
+    # Name resolution ignores socket timeouts, hence the thread with its own deadline.
     thread = threading.Thread(target=probe, daemon=True, name="hub-probe")
     thread.start()
     thread.join(timeout_s)
-    return outcome[0] if outcome else f"{host}:{port}: no answer within {timeout_s:g} s"
+    return outcome[0] if outcome else f"{urlparse(url).netloc}: no answer within {timeout_s:g} s"
 
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-

@@ -1,0 +1,196 @@
+"""The engine through the real loading code on the tiny-random preset."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from inference import (
+    Engine,
+    EngineConfig,
+    EngineNotLoadedError,
+    GenerationCancelled,
+    GenerationParams,
+    InvalidParameterError,
+    Progress,
+)
+
+
+def test_audio_length_matches_duration(tiny_engine: Engine) -> None:
+    result = tiny_engine.generate(GenerationParams("lo-fi beat with warm piano, 90 bpm", duration=5, seed=1))
+    assert result.sample_rate == 32_000
+    assert result.audio.dtype == np.float32
+    assert result.audio.shape[0] == 1
+    frame = result.sample_rate / 50
+    assert abs(result.audio.shape[1] - 5 * result.sample_rate) <= frame
+    assert result.duration == pytest.approx(5.0, abs=1 / 50)
+    assert np.isfinite(result.audio).all()
+    assert np.abs(result.audio).max() > 0
+    assert result.realtime_factor > 0
+    assert result.realtime_factor == pytest.approx(result.duration / result.timings.total_s)
+    t = result.timings
+    assert min(t.text_encoding_s, t.decoder_loop_s, t.audio_decoding_s) >= 0
+    assert t.text_encoding_s + t.decoder_loop_s + t.audio_decoding_s <= t.total_s + 1e-3
+    assert (result.model, result.backend, result.device, result.precision) == (
+        "tiny-random",
+        "reference",
+        "cpu",
+        "float32",
+    )
+
+
+@pytest.mark.parametrize("duration", [0.5, 1.37, 2.0])
+def test_fractional_durations_are_exact(tiny_engine: Engine, duration: float) -> None:
+    result = tiny_engine.generate(GenerationParams("jazz", duration=duration, seed=3))
+    assert result.audio.shape[1] == round(duration * result.sample_rate)
+
+
+def test_same_seed_same_audio_other_seed_other_audio(tiny_engine: Engine) -> None:
+    params = GenerationParams("upbeat synth pop", duration=1.5, seed=7)
+    first = tiny_engine.generate(params)
+    again = tiny_engine.generate(params)
+    other = tiny_engine.generate(GenerationParams("upbeat synth pop", duration=1.5, seed=8))
+    assert first.seed == again.seed == 7
+    assert np.array_equal(first.audio, again.audio)
+    assert not np.array_equal(first.audio, other.audio)
+
+
+def test_drawn_seed_is_reported_and_reproduces(tiny_engine: Engine) -> None:
+    drawn = tiny_engine.generate(GenerationParams("calm ambient pad", duration=1))
+    assert isinstance(drawn.seed, int)
+    replay = tiny_engine.generate(GenerationParams("calm ambient pad", duration=1, seed=drawn.seed))
+    assert np.array_equal(drawn.audio, replay.audio)
+
+
+def test_prompt_changes_audio(tiny_engine: Engine) -> None:
+    a = tiny_engine.generate(GenerationParams("dark techno", duration=1, seed=5))
+    b = tiny_engine.generate(GenerationParams("happy acoustic guitar", duration=1, seed=5))
+    assert not np.array_equal(a.audio, b.audio)
+
+
+def test_sampling_settings_are_honoured(tiny_engine: Engine) -> None:
+    base = {"prompt": "rock", "duration": 1, "seed": 11}
+    greedy = tiny_engine.generate(GenerationParams(**base, temperature=0))
+    greedy_other_seed = tiny_engine.generate(GenerationParams(**{**base, "seed": 12}, temperature=0))
+    assert np.array_equal(greedy.audio, greedy_other_seed.audio), "greedy decoding ignores the seed"
+    sampled = tiny_engine.generate(GenerationParams(**base))
+    nucleus = tiny_engine.generate(GenerationParams(**base, top_p=0.5))
+    no_cfg = tiny_engine.generate(GenerationParams(**base, cfg_coef=1.0))
+    assert not np.array_equal(sampled.audio, nucleus.audio)
+    assert not np.array_equal(sampled.audio, no_cfg.audio)
+
+
+def test_progress_is_monotonic_and_ends_at_total(tiny_engine: Engine) -> None:
+    seen: list[Progress] = []
+    result = tiny_engine.generate(GenerationParams("funk", duration=1, seed=2), on_progress=seen.append)
+    steps = [p.step for p in seen]
+    assert steps == list(range(1, len(seen) + 1))
+    assert all(p.total_steps == result.steps for p in seen)
+    assert seen[-1].step == seen[-1].total_steps
+    assert seen[-1].fraction == 1.0
+    assert seen[-1].eta_s == 0
+    elapsed = [p.elapsed_s for p in seen]
+    assert elapsed == sorted(elapsed)
+    assert all(p.eta_s >= 0 for p in seen)
+
+
+def test_cancel_stops_within_one_step(tiny_engine: Engine) -> None:
+    cancel = threading.Event()
+    steps: list[int] = []
+
+    def on_progress(progress: Progress) -> None:
+        steps.append(progress.step)
+        if progress.step == 5:
+            cancel.set()
+
+    with pytest.raises(GenerationCancelled):
+        tiny_engine.generate(GenerationParams("disco", duration=5, seed=1), on_progress, cancel)
+    assert steps[-1] <= 6
+    # The engine stays usable after a cancel.
+    assert tiny_engine.generate(GenerationParams("disco", duration=0.5, seed=1)).duration == 0.5
+
+
+def test_cancel_set_before_start(tiny_engine: Engine) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(GenerationCancelled):
+        tiny_engine.generate(GenerationParams("disco", duration=1), cancel=cancel)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "   "}, "prompt"),
+        ({"prompt": "x" * 2001}, "prompt"),
+        ({"duration": 0}, "duration"),
+        ({"duration": -3}, "duration"),
+        ({"duration": float("nan")}, "duration"),
+        ({"duration": 121}, "duration"),
+        ({"top_k": -1}, "top_k"),
+        ({"top_p": -0.1}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"temperature": -1}, "temperature"),
+        ({"cfg_coef": 0.5}, "cfg_coef"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_parameters_name_the_field(tiny_engine: Engine, changes: dict, field: str) -> None:
+    params = GenerationParams(**{"prompt": "piano", "duration": 1.0, **changes})
+    with pytest.raises(InvalidParameterError) as info:
+        tiny_engine.generate(params)
+    assert info.value.field == field
+    assert info.value.error_type == "invalid_parameter"
+
+
+def test_info_describes_the_loaded_variant(tiny_engine: Engine) -> None:
+    info = tiny_engine.info()
+    assert info["model"] == "tiny-random"
+    assert info["random_weights"] is True
+    assert info["sample_rate"] == 32_000
+    assert info["channels"] == 1
+    assert info["frame_rate"] == 50
+    assert info["parameters"] > 0
+
+
+def test_unload_frees_the_engine(model_cache_dir) -> None:
+    engine = Engine.load(EngineConfig(model="tiny-random", cache_dir=str(model_cache_dir)))
+    engine.unload()
+    assert not engine.loaded
+    with pytest.raises(EngineNotLoadedError):
+        engine.generate(GenerationParams("piano", duration=1))
+    engine.unload()  # idempotent
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_lower_precisions_on_cpu(model_cache_dir, precision: str) -> None:
+    engine = Engine.load(
+        EngineConfig(model="tiny-random", precision=precision, cache_dir=str(model_cache_dir))
+    )
+    try:
+        result = engine.generate(GenerationParams("piano", duration=1, seed=4))
+        assert result.precision == precision
+        assert result.audio.dtype == np.float32
+        assert result.audio.shape == (1, 32_000)
+        assert np.isfinite(result.audio).all()
+        again = engine.generate(GenerationParams("piano", duration=1, seed=4))
+        assert np.array_equal(result.audio, again.audio)
+    finally:
+        engine.unload()
+
+
+def test_concurrent_generations_are_serialised_and_reproducible(tiny_engine: Engine) -> None:
+    params = GenerationParams("two at once", duration=1, seed=21)
+    expected = tiny_engine.generate(params)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(tiny_engine.generate(params))) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    assert all(np.array_equal(r.audio, expected.audio) for r in results)
