@@ -1,0 +1,27 @@
+"""`musicgenie`: the Litestar CLI with Music Genie's app preset.
+
+`musicgenie run --host 127.0.0.1 --port 8000` serves the API; `musicgenie database upgrade` migrates.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+APP_PATH = "app.asgi:create_app"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the Litestar CLI on `app.asgi:create_app` (migrations run without asking for confirmation)."""
+    os.environ.setdefault("LITESTAR_APP", APP_PATH)
+    from litestar.cli.main import litestar_group
+
+    litestar_group.main(
+        args=argv if argv is not None else sys.argv[1:],
+        prog_name="musicgenie",
+        default_map={"database": {"upgrade": {"no_prompt": True}, "downgrade": {"no_prompt": True}}},
+    )
+
+
+if __name__ == "__main__":
+    main()

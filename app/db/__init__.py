@@ -1,0 +1,1 @@
+"""Database: models, engine configuration and Alembic migrations."""

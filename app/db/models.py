@@ -1,0 +1,119 @@
+"""The four tables of the seed, plus what the job queue needs in `music_generations`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from advanced_alchemy.base import BigIntBase
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+QUEUED = "queued"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELED = "canceled"
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
+ACTIVE = (QUEUED, RUNNING)
+FINISHED = (SUCCEEDED, FAILED, CANCELED)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class User(BigIntBase):
+    """A user account and its preferences (generations may name their user)."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    email: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    preferred_device: Mapped[str] = mapped_column(String(20), default="auto", server_default="auto")
+
+
+class MusicGeneration(BigIntBase):
+    """One generation job and, once it succeeded, its audio file and how it was made."""
+
+    __tablename__ = "music_generations"
+    __table_args__ = (
+        Index("ix_music_generations_created_at", "created_at"),
+        Index("ix_music_generations_status_created_at", "status", "created_at"),
+        Index("ix_music_generations_play_count", "play_count", "created_at"),
+    )
+
+    generation_id: Mapped[str] = mapped_column(String(100), unique=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=QUEUED)
+    device: Mapped[str] = mapped_column(String(50))
+    precision: Mapped[str] = mapped_column(String(20))
+    generation_time: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    realtime_factor: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    file_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    audio_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    file_size_mb: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    duration: Mapped[float] = mapped_column(Float)
+    sample_rate: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    play_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    download_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    is_favorited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_played: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None, onupdate=utcnow
+    )
+
+    # What the job queue needs.
+    duration_requested: Mapped[float] = mapped_column(Float)
+    top_k: Mapped[int] = mapped_column(Integer)
+    top_p: Mapped[float] = mapped_column(Float)
+    temperature: Mapped[float] = mapped_column(Float)
+    cfg_coef: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    model: Mapped[str] = mapped_column(String(200))
+    backend: Mapped[str] = mapped_column(String(50))
+    error_type: Mapped[str | None] = mapped_column(String(50), default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    progress_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_eta_s: Mapped[float | None] = mapped_column(Float, default=None)
+    started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+
+
+# Search matches lower(prompt) LIKE lower(term); PostgreSQL gets a trigram index (see the migration).
+Index("ix_music_generations_prompt_lower", func.lower(MusicGeneration.prompt))
+
+
+class UsageStat(BigIntBase):
+    """Generations finished on one UTC day (`date` is that day's midnight)."""
+
+    __tablename__ = "usage_stats"
+
+    date: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), unique=True)
+    total_generations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    successful_generations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    avg_generation_time: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    failed_generations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    canceled_generations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    total_generation_time: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    total_audio_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+
+class SystemMetric(BigIntBase):
+    """One periodic sample of the machine's load."""
+
+    __tablename__ = "system_metrics"
+
+    timestamp: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, index=True)
+    cpu_usage: Mapped[float | None] = mapped_column(Float, default=None)
+    memory_usage: Mapped[float | None] = mapped_column(Float, default=None)
+    gpu_usage: Mapped[float | None] = mapped_column(Float, default=None)
+    gpu_memory_usage: Mapped[float | None] = mapped_column(Float, default=None)
+    queue_depth: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -1,0 +1,1 @@
+"""The API, one folder per area: controllers (HTTP), services (database work), schemas (msgspec)."""

@@ -1,0 +1,1 @@
+"""Generations: submit, follow, list, search, play, favourite, download, delete."""

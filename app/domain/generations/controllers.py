@@ -1,0 +1,368 @@
+"""HTTP endpoints of generations: the seed's paths at the root plus `/generations/{id}`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Request, Response, delete, get, post, route
+from litestar.di import Provide
+from litestar.enums import HttpMethod
+from litestar.params import Parameter
+from litestar.response import File, ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import ACTIVE, FINISHED, QUEUED, STATUSES, SUCCEEDED, MusicGeneration
+from app.domain.generations.schemas import (
+    FavoriteRequest,
+    FavoriteResponse,
+    GenerateRequest,
+    Generation,
+    GenerationList,
+    TrackPlayRequest,
+    TrackPlayResponse,
+)
+from app.domain.generations.services import GenerationService
+from app.jobs.queue import QueueFull
+from app.jobs.runtime import JobRuntime
+from app.jobs.worker import record_event
+from app.lib.errors import ApiError, not_found
+from app.lib.ranges import RangeNotSatisfiable, parse_range, read_range
+from app.lib.storage import content_disposition, download_filename, new_generation_id
+
+MAX_WAIT_S = 60
+SSE_PING_S = 15.0
+TAGS = ["generations"]
+
+Limit = Annotated[int, Parameter(ge=1, le=100, description="How many (1-100).")]
+AudioFormatName = Literal["wav", "flac", "ogg", "mp3"]
+
+
+async def provide_generations(db_session: AsyncSession) -> AsyncGenerator[GenerationService, None]:
+    async with GenerationService.new(session=db_session) as service:
+        yield service
+
+
+def provide_jobs(request: Request) -> JobRuntime:
+    return request.app.state.jobs
+
+
+DEPENDENCIES = {
+    "generations": Provide(provide_generations),
+    "jobs": Provide(provide_jobs, sync_to_thread=False),
+}
+
+
+def parse_prefer_wait(prefer: str | None) -> int | None:
+    """Seconds from `Prefer: wait=N` (RFC 7240), None without it; N must be 0-60."""
+    if not prefer:
+        return None
+    for preference in prefer.split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() != "wait":
+            continue
+        value = value.strip().strip('"')
+        if not value.isdigit() or int(value) > MAX_WAIT_S:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"Prefer: wait=N needs a whole number of seconds 0-{MAX_WAIT_S}",
+                field="Prefer",
+            )
+        return int(value)
+    return None
+
+
+@post(
+    "/generate",
+    opt={"rate_limit": "generate"},
+    tags=TAGS,
+    status_code=HTTP_202_ACCEPTED,
+    summary="Queue a generation",
+    description=(
+        "Writes a `queued` record and answers 202 with it and `Location: /generations/{id}`. "
+        "`Prefer: wait=N` (N <= 60) waits up to N seconds: 201 with the finished record, else 202. "
+        "A full queue answers 429 with `Retry-After` and writes nothing."
+    ),
+    responses={},
+)
+async def generate(
+    data: GenerateRequest,
+    generations: GenerationService,
+    jobs: JobRuntime,
+    prefer: Annotated[str | None, Parameter(header="Prefer", required=False)] = None,
+) -> Response[Generation]:
+    wait = parse_prefer_wait(prefer)
+    if not jobs.queue.accepting:
+        raise ApiError(
+            503, "shutting_down", "the service is shutting down; retry shortly", headers={"Retry-After": "5"}
+        )
+    if jobs.engines.status == "error":
+        raise ApiError(503, "model_unavailable", f"the model cannot generate: {jobs.engines.error}")
+    prompt = data.prompt.strip()
+    if not prompt:
+        raise ApiError(422, "validation_error", "prompt: must not be blank", field="prompt")
+    variant = jobs.engines.variant(data.device, data.precision)
+    if data.user_id is not None and not await generations.user_exists(data.user_id):
+        raise ApiError(422, "validation_error", f"user_id: no user with id {data.user_id}", field="user_id")
+    try:
+        with jobs.queue.reserve():
+            row = await generations.create(
+                MusicGeneration(
+                    generation_id=new_generation_id(),
+                    prompt=prompt,
+                    status=QUEUED,
+                    device=variant.device,
+                    precision=variant.precision,
+                    model=variant.model,
+                    backend=variant.backend,
+                    duration=data.duration,
+                    duration_requested=data.duration,
+                    top_k=data.top_k,
+                    top_p=data.top_p,
+                    temperature=data.temperature,
+                    cfg_coef=data.cfg_coef,
+                    seed=data.seed,
+                    user_id=data.user_id,
+                ),
+                auto_commit=True,
+            )
+            await jobs.queue.put(row.generation_id)
+    except QueueFull as exc:
+        raise ApiError(
+            429,
+            "queue_full",
+            f"{exc}; retry in {exc.retry_after} s",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    headers = {"Location": f"/generations/{row.generation_id}"}
+    status_code = HTTP_202_ACCEPTED
+    if wait:
+        row = await jobs.wait(row.generation_id, wait) or row
+        headers["Preference-Applied"] = f"wait={wait}"
+        if row.status in FINISHED:
+            status_code = HTTP_201_CREATED
+    return Response(Generation.from_row(row), status_code=status_code, headers=headers)
+
+
+@get("/generations/{generation_id:str}", tags=TAGS, summary="One generation")
+async def get_generation(generation_id: str, generations: GenerationService) -> Generation:
+    return Generation.from_row(await generations.require(generation_id))
+
+
+@delete(
+    "/generations/{generation_id:str}",
+    tags=TAGS,
+    status_code=HTTP_200_OK,
+    summary="Cancel a queued or running job, or delete a finished one",
+    description="Active job: canceled within one decoder step, answers 200 with the record. "
+    "Finished job: the record and its file are deleted, answers 204.",
+)
+async def delete_generation(generation_id: str, generations: GenerationService, jobs: JobRuntime) -> Response:
+    row = await generations.require(generation_id)
+    if row.status in ACTIVE:
+        row = await jobs.cancel(generations, generation_id)
+        if row is None:
+            raise not_found("generation", generation_id)
+        return Response(Generation.from_row(row), status_code=HTTP_200_OK)
+    await generations.remove(generation_id)
+    await asyncio.to_thread(jobs.storage.delete, generation_id)
+    return Response(None, status_code=HTTP_204_NO_CONTENT)
+
+
+@get(
+    "/generations/{generation_id:str}/events",
+    tags=TAGS,
+    summary="Server-sent events: `status` (the record) and `progress` (step, total_steps, eta_s)",
+    description="The stream starts with the current record and ends after a finished status.",
+)
+async def generation_events(
+    generation_id: str, generations: GenerationService, jobs: JobRuntime
+) -> ServerSentEvent:
+    await generations.require(generation_id)
+
+    async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+        with jobs.hub.subscribe(generation_id) as events:
+            row = await jobs.load(generation_id)
+            if row is None:
+                return
+            first = record_event(row)
+            yield ServerSentEventMessage(data=json.dumps(first.data, default=str), event="status")
+            if first.terminal:
+                return
+            while True:
+                try:
+                    event = await asyncio.wait_for(events.get(), SSE_PING_S)
+                except TimeoutError:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                    continue
+                yield ServerSentEventMessage(data=json.dumps(event.data, default=str), event=event.kind)
+                if event.terminal:
+                    return
+
+    return ServerSentEvent(stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@get(
+    "/generations/{generation_id:str}/audio",
+    tags=TAGS,
+    summary="The audio (WAV) for players, with HTTP Range",
+    media_type="audio/wav",
+)
+async def generation_audio(
+    request: Request, generation_id: str, generations: GenerationService, jobs: JobRuntime
+) -> Response:
+    row = await _finished_row(generations, generation_id)
+    path = jobs.storage.path_for(row.generation_id)
+    if not path.is_file():
+        raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
+    size = path.stat().st_size
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=3600"}
+    try:
+        byte_range = parse_range(request.headers.get("Range"), size)
+    except RangeNotSatisfiable:
+        raise ApiError(
+            416,
+            "range_not_satisfiable",
+            f"the file has {size} bytes",
+            headers={"Content-Range": f"bytes */{size}"},
+        ) from None
+    if byte_range is None:
+        return File(
+            path,
+            media_type="audio/wav",
+            content_disposition_type="inline",
+            headers=headers,
+            filename=download_filename(row.prompt, row.generation_id, "wav"),
+        )
+    first, last = byte_range
+    body = await asyncio.to_thread(read_range, str(path), first, last)
+    headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    return Response(body, status_code=206, media_type="audio/wav", headers=headers)
+
+
+@route(
+    "/download/{generation_id:str}",
+    http_method=[HttpMethod.GET, HttpMethod.POST],
+    opt={"rate_limit": "download"},
+    tags=TAGS,
+    status_code=HTTP_200_OK,
+    summary="Download the audio as wav, flac, ogg or mp3 (counts the download)",
+)
+async def download(
+    generation_id: str,
+    generations: GenerationService,
+    jobs: JobRuntime,
+    audio_format: Annotated[
+        AudioFormatName, Parameter(query="format", description="wav, flac, ogg or mp3")
+    ] = "wav",
+) -> Response[bytes]:
+    row = await _finished_row(generations, generation_id)
+    if not jobs.storage.exists(row.generation_id):
+        raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
+    body = await asyncio.to_thread(jobs.storage.read_as, row.generation_id, audio_format)
+    await generations.count_download(row.generation_id)
+    filename = download_filename(row.prompt, row.generation_id, audio_format)
+    media_type = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}[
+        audio_format
+    ]
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)}
+    )
+
+
+async def _finished_row(generations: GenerationService, generation_id: str) -> MusicGeneration:
+    row = await generations.require(generation_id)
+    if row.status != SUCCEEDED:
+        raise ApiError(
+            409,
+            "not_ready",
+            f"generation {generation_id} is {row.status}; audio exists only once it succeeded",
+            extra={"status": row.status},
+        )
+    return row
+
+
+@get("/recent", opt={"rate_limit": "recent"}, tags=TAGS, summary="Recent generations, newest first")
+async def recent(
+    generations: GenerationService,
+    limit: Limit = 20,
+    status: Annotated[
+        Literal["queued", "running", "succeeded", "failed", "canceled"] | None,
+        Parameter(description=f"Only this status ({', '.join(STATUSES)})."),
+    ] = None,
+) -> GenerationList:
+    rows = await generations.recent(limit, status)
+    return GenerationList(items=[Generation.from_row(r) for r in rows], count=len(rows))
+
+
+@get("/most-played", opt={"rate_limit": "most_played"}, tags=TAGS, summary="Most played generations")
+async def most_played(generations: GenerationService, limit: Limit = 20) -> GenerationList:
+    rows = await generations.most_played(limit)
+    return GenerationList(items=[Generation.from_row(r) for r in rows], count=len(rows))
+
+
+@get("/search", opt={"rate_limit": "search"}, tags=TAGS, summary="Search prompts (case-insensitive, literal)")
+async def search(
+    generations: GenerationService,
+    q: Annotated[str, Parameter(min_length=1, max_length=200, description="Text the prompt contains.")],
+    limit: Limit = 20,
+) -> GenerationList:
+    if not q.strip():
+        raise ApiError(422, "validation_error", "q: must not be blank", field="q")
+    rows = await generations.search(q.strip(), limit)
+    return GenerationList(items=[Generation.from_row(r) for r in rows], count=len(rows))
+
+
+@post(
+    "/track-play",
+    opt={"rate_limit": "track_play"},
+    tags=TAGS,
+    status_code=HTTP_200_OK,
+    summary="Count a play",
+)
+async def track_play(data: TrackPlayRequest, generations: GenerationService) -> TrackPlayResponse:
+    row = await generations.track_play(data.generation_id)
+    if row is None:
+        existing = await generations.find(data.generation_id)
+        if existing is None:
+            raise not_found("generation", data.generation_id)
+        raise ApiError(
+            409, "not_ready", f"generation {data.generation_id} is {existing.status}; it cannot be played"
+        )
+    return TrackPlayResponse(row.generation_id, row.play_count, row.last_played)
+
+
+@post(
+    "/favorite",
+    opt={"rate_limit": "favorite"},
+    tags=TAGS,
+    status_code=HTTP_200_OK,
+    summary="Toggle favourite",
+)
+async def favorite(data: FavoriteRequest, generations: GenerationService) -> FavoriteResponse:
+    row = await generations.toggle_favorite(data.generation_id)
+    if row is None:
+        raise not_found("generation", data.generation_id)
+    return FavoriteResponse(row.generation_id, row.is_favorited)
+
+
+HANDLERS = [
+    generate,
+    get_generation,
+    delete_generation,
+    generation_events,
+    generation_audio,
+    download,
+    recent,
+    most_played,
+    search,
+    track_play,
+    favorite,
+]
+
+__all__ = ["DEPENDENCIES", "HANDLERS", "msgspec"]

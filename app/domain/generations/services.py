@@ -1,0 +1,144 @@
+"""Database work on `music_generations`; every counter is one atomic UPDATE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from advanced_alchemy.filters import LimitOffset, OrderBy
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import func, select, update
+
+from app.db.models import CANCELED, QUEUED, RUNNING, SUCCEEDED, MusicGeneration, User, utcnow
+from app.lib.errors import not_found
+from app.lib.storage import is_valid_id
+
+
+class GenerationRepository(SQLAlchemyAsyncRepository[MusicGeneration]):
+    """Rows of `music_generations`."""
+
+    model_type = MusicGeneration
+
+
+class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, GenerationRepository]):
+    """Queries and atomic updates of generations."""
+
+    repository_type = GenerationRepository
+
+    async def find(self, generation_id: str) -> MusicGeneration | None:
+        """The row of an id, or None (also for anything that is not an id)."""
+        if not is_valid_id(generation_id):
+            return None
+        return await self.get_one_or_none(MusicGeneration.generation_id == generation_id)
+
+    async def require(self, generation_id: str) -> MusicGeneration:
+        """The row of an id, or a 404 ApiError."""
+        row = await self.find(generation_id)
+        if row is None:
+            raise not_found("generation", generation_id)
+        return row
+
+    async def user_exists(self, user_id: int) -> bool:
+        return (await self.repository.session.scalar(select(User.id).where(User.id == user_id))) is not None
+
+    async def recent(self, limit: int, status: str | None = None) -> Sequence[MusicGeneration]:
+        filters: list[Any] = [LimitOffset(limit=limit, offset=0), OrderBy("created_at", "desc")]
+        if status is not None:
+            filters.append(MusicGeneration.status == status)
+        return await self.get_many(*filters)
+
+    async def most_played(self, limit: int) -> Sequence[MusicGeneration]:
+        statement = (
+            select(MusicGeneration)
+            .where(MusicGeneration.status == SUCCEEDED)
+            .order_by(MusicGeneration.play_count.desc(), MusicGeneration.created_at.desc())
+            .limit(limit)
+        )
+        return (await self.repository.session.scalars(statement)).all()
+
+    async def search(self, query: str, limit: int) -> Sequence[MusicGeneration]:
+        """Prompts containing `query`, case-insensitively; `%`, `_` and `\\` match themselves."""
+        pattern = f"%{escape_like(query.lower())}%"
+        statement = (
+            select(MusicGeneration)
+            .where(func.lower(MusicGeneration.prompt).like(pattern, escape="\\"))
+            .order_by(MusicGeneration.created_at.desc())
+            .limit(limit)
+        )
+        return (await self.repository.session.scalars(statement)).all()
+
+    async def _update_returning(self, generation_id: str, where: Sequence[Any], **values: Any) -> Any:
+        if not is_valid_id(generation_id):
+            return None
+        statement = (
+            update(MusicGeneration)
+            .where(MusicGeneration.generation_id == generation_id, *where)
+            .values(**values)
+            .returning(MusicGeneration)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        row = (await self.repository.session.execute(statement)).scalar_one_or_none()
+        await self.repository.session.commit()
+        return row
+
+    async def track_play(self, generation_id: str) -> MusicGeneration | None:
+        """play_count + 1 and last_played = now, in one UPDATE (exact under concurrency)."""
+        now = utcnow()
+        return await self._update_returning(
+            generation_id,
+            [MusicGeneration.status == SUCCEEDED],
+            play_count=MusicGeneration.play_count + 1,
+            last_played=now,
+        )
+
+    async def toggle_favorite(self, generation_id: str) -> MusicGeneration | None:
+        return await self._update_returning(generation_id, [], is_favorited=~MusicGeneration.is_favorited)
+
+    async def count_download(self, generation_id: str) -> MusicGeneration | None:
+        return await self._update_returning(
+            generation_id,
+            [MusicGeneration.status == SUCCEEDED],
+            download_count=MusicGeneration.download_count + 1,
+        )
+
+    async def cancel_if_queued(self, generation_id: str) -> MusicGeneration | None:
+        """Mark a waiting job canceled; None when it was not waiting any more."""
+        now = utcnow()
+        return await self._update_returning(
+            generation_id,
+            [MusicGeneration.status == QUEUED],
+            status=CANCELED,
+            error_type="canceled",
+            error_message="canceled before it started",
+            finished_at=now,
+            updated_at=now,
+        )
+
+    async def start(self, generation_id: str) -> MusicGeneration | None:
+        """queued -> running; None when the job is not queued any more (canceled meanwhile)."""
+        now = utcnow()
+        return await self._update_returning(
+            generation_id, [MusicGeneration.status == QUEUED], status=RUNNING, started_at=now, updated_at=now
+        )
+
+    async def set_fields(self, generation_id: str, **values: Any) -> MusicGeneration | None:
+        """Update columns of one row and commit."""
+        values.setdefault("updated_at", utcnow())
+        return await self._update_returning(generation_id, [], **values)
+
+    async def ids_with_status(self, status: str) -> list[str]:
+        statement = (
+            select(MusicGeneration.generation_id)
+            .where(MusicGeneration.status == status)
+            .order_by(MusicGeneration.created_at, MusicGeneration.id)
+        )
+        return list((await self.repository.session.scalars(statement)).all())
+
+    async def remove(self, generation_id: str) -> None:
+        await self.delete_where(MusicGeneration.generation_id == generation_id, auto_commit=True)
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE's wildcards (and the escape character) so they match literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

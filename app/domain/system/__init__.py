@@ -1,0 +1,1 @@
+"""System: health, model status and model reload."""

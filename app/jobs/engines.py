@@ -1,0 +1,247 @@
+"""The loaded engines: the default variant (MODEL x BACKEND x DEVICE x PRECISION) and a few others.
+
+Loading is slow, so it runs in a thread; the default variant loads in the background at start-up
+while the service already answers. A reload builds the new engine before it retires the old one;
+retiring waits for the engine's lock, so a generation in flight finishes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.settings import Settings
+from inference import Engine, EngineConfig, EngineNotLoadedError, InferenceError, ModelUnavailableError
+from inference.backends import backend_class
+from inference.device import resolve
+
+log = logging.getLogger("app.engines")
+
+Loader = Callable[[EngineConfig], Engine]
+Unloader = Callable[[Engine], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A resolved variant: the key of the engine cache."""
+
+    model: str
+    backend: str
+    device: str
+    precision: str
+
+
+def _unload(engine: Engine) -> None:
+    engine.unload()
+
+
+class EngineManager:
+    """Loads, caches, reloads and retires engines; reports the model's status."""
+
+    def __init__(
+        self, settings: Settings, loader: Loader = Engine.load, unloader: Unloader = _unload
+    ) -> None:
+        self.model = settings.model
+        self.backend = settings.backend
+        self.device = settings.device
+        self.precision = settings.precision
+        self.cache_dir = str(settings.model_cache_dir)
+        self.threads = settings.torch_threads
+        self.capacity = settings.engine_cache_size
+        self._loader = loader
+        self._unloader = unloader
+        self._engines: OrderedDict[Variant, Engine] = OrderedDict()
+        self._load_lock = asyncio.Lock()
+        self._reload_lock = asyncio.Lock()
+        self._startup: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self.status = "loading"
+        self.error: str | None = None
+        self.error_type: str | None = None
+        self.default: Variant | None = None
+        self.loaded_at: float | None = None
+        self.reloading = False
+
+    # --- resolution -------------------------------------------------------------------------
+
+    def variant(self, device: str | None = None, precision: str | None = None) -> Variant:
+        """Resolve a request's device/precision (None: the service's) against this machine.
+
+        Raises the engine's errors (invalid_parameter, device_unavailable, unsupported_precision...).
+        """
+        precisions = backend_class(self.backend).precisions
+        placement = resolve(device or self.device, precision or self.precision, precisions)
+        return Variant(self.model, self.backend, placement.device, placement.precision)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the default variant in the background."""
+        self._startup = asyncio.create_task(self._load_default(), name="engine-startup")
+
+    async def wait_ready(self) -> None:
+        """Wait for the start-up load to end (ready or error)."""
+        if self._startup is not None:
+            await asyncio.shield(self._startup)
+
+    async def _load_default(self) -> None:
+        self.status, self.error, self.error_type = "loading", None, None
+        try:
+            variant = self.variant()
+            await self._load(variant)
+        except InferenceError as exc:
+            self.status, self.error, self.error_type = "error", str(exc), exc.error_type
+            log.error("model %s could not be loaded: %s", self.model, exc)
+            return
+        except Exception as exc:
+            self.status, self.error, self.error_type = "error", f"{type(exc).__name__}: {exc}", "load_failed"
+            log.exception("model %s could not be loaded", self.model)
+            return
+        self.default = variant
+        self.status = "ready"
+        self.loaded_at = time.time()
+        log.info("model %s ready on %s (%s)", variant.model, variant.device, variant.precision)
+
+    async def close(self) -> None:
+        """Unload every engine (at shutdown)."""
+        if self._startup is not None and not self._startup.done():
+            self._startup.cancel()
+        engines = list(self._engines.values())
+        self._engines.clear()
+        for engine in engines:
+            await asyncio.to_thread(self._unloader, engine)
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+
+    # --- use ---------------------------------------------------------------------------------
+
+    async def get(self, device: str, precision: str) -> Engine:
+        """The engine for a resolved device and precision of the current model, loading it if needed."""
+        await self.wait_ready()
+        variant = Variant(self.model, self.backend, device, precision)
+        if self.status == "error" and variant == self._default_guess():
+            raise ModelUnavailableError(self.error or f"model {self.model} is not available")
+        engine = self._cached(variant)
+        if engine is not None:
+            return engine
+        async with self._load_lock:
+            engine = self._cached(variant)
+            if engine is None:
+                engine = await self._load(variant)
+        return engine
+
+    def _cached(self, variant: Variant) -> Engine | None:
+        engine = self._engines.get(variant)
+        if engine is not None and not engine.loaded:
+            del self._engines[variant]
+            return None
+        if engine is not None:
+            self._engines.move_to_end(variant)
+        return engine
+
+    def _default_guess(self) -> Variant | None:
+        try:
+            return self.variant()
+        except InferenceError:
+            return None
+
+    async def _load(self, variant: Variant) -> Engine:
+        config = EngineConfig(
+            model=variant.model,
+            backend=variant.backend,
+            device=variant.device,
+            precision=variant.precision,
+            cache_dir=self.cache_dir,
+            threads=self.threads,
+        )
+        engine = await asyncio.to_thread(self._loader, config)
+        self._engines[variant] = engine
+        self._evict()
+        return engine
+
+    def _evict(self) -> None:
+        while len(self._engines) > self.capacity:
+            victim = next((v for v in self._engines if v != self.default), None)
+            if victim is None:
+                return
+            self._retire(self._engines.pop(victim))
+
+    def _retire(self, engine: Engine) -> None:
+        """Unload in a thread; the engine's lock makes this wait for a generation in flight."""
+        task = asyncio.create_task(asyncio.to_thread(self._unloader, engine), name="engine-retire")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def reload(
+        self,
+        model: str | None = None,
+        backend: str | None = None,
+        device: str | None = None,
+        precision: str | None = None,
+    ) -> None:
+        """Switch to another model/backend/device/precision; the old engines retire once idle.
+
+        On failure the old engines stay in service (and the error is raised).
+        """
+        async with self._reload_lock:
+            await self.wait_ready()
+            model, backend = model or self.model, backend or self.backend
+            device, precision = device or self.device, precision or self.precision
+            precisions = backend_class(backend).precisions
+            placement = resolve(device, precision, precisions)
+            variant = Variant(model, backend, placement.device, placement.precision)
+            config = EngineConfig(
+                model=model,
+                backend=backend,
+                device=placement.device,
+                precision=placement.precision,
+                cache_dir=self.cache_dir,
+                threads=self.threads,
+            )
+            self.reloading = True
+            try:
+                engine = await asyncio.to_thread(self._loader, config)
+            finally:
+                self.reloading = False
+            async with self._load_lock:
+                old = list(self._engines.values())
+                self._engines = OrderedDict({variant: engine})
+                self.model, self.backend, self.device, self.precision = model, backend, device, precision
+                self.default = variant
+                self.status, self.error, self.error_type = "ready", None, None
+                self.loaded_at = time.time()
+            for previous in old:
+                if previous is not engine:
+                    self._retire(previous)
+            log.info("model reloaded: %s on %s (%s)", model, variant.device, variant.precision)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What `GET /model/status` reports."""
+        info: dict[str, Any] | None = None
+        engine = self._engines.get(self.default) if self.default else None
+        if engine is not None:
+            try:
+                info = engine.info()
+            except EngineNotLoadedError:
+                info = None
+        return {
+            "status": self.status,
+            "model": self.model,
+            "backend": self.backend,
+            "device": self.default.device if self.default else self.device,
+            "precision": self.default.precision if self.default else self.precision,
+            "reloading": self.reloading,
+            "error_type": self.error_type,
+            "error": self.error,
+            "loaded_at": self.loaded_at,
+            "info": info,
+            "loaded_variants": [
+                {"model": v.model, "backend": v.backend, "device": v.device, "precision": v.precision}
+                for v in self._engines
+            ],
+        }

@@ -1,0 +1,92 @@
+"""The bounded queue of generation ids waiting for the worker.
+
+The database row is the source of truth; this queue only orders the ids. The bound counts waiting
+jobs; a slot is reserved before the row is written so that a full queue writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+
+
+class QueueFull(Exception):
+    """No slot left; `retry_after` estimates seconds until one frees."""
+
+    def __init__(self, capacity: int, retry_after: int) -> None:
+        super().__init__(f"the generation queue is full ({capacity} jobs waiting)")
+        self.capacity = capacity
+        self.retry_after = retry_after
+
+
+class JobQueue:
+    """FIFO of waiting ids, their cancel flags, and what the worker is running."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._pending: OrderedDict[str, None] = OrderedDict()
+        self._reserved = 0
+        self._ready = asyncio.Condition()
+        self.cancel_flags: dict[str, threading.Event] = {}
+        self.running: str | None = None
+        self.accepting = True
+        self.average_job_s: float | None = None
+
+    @property
+    def depth(self) -> int:
+        """Jobs waiting (not counting the one running)."""
+        return len(self._pending)
+
+    def retry_after(self) -> int:
+        """Seconds until a slot probably frees: one average job."""
+        return max(1, math.ceil(self.average_job_s)) if self.average_job_s else 10
+
+    @contextmanager
+    def reserve(self):
+        """Hold a slot while the row is written; raise QueueFull before any write."""
+        if len(self._pending) + self._reserved >= self.capacity:
+            raise QueueFull(self.capacity, self.retry_after())
+        self._reserved += 1
+        try:
+            yield
+        finally:
+            self._reserved -= 1
+
+    async def put(self, generation_id: str) -> None:
+        """Add an id: inside `reserve()` for new jobs; jobs recovered at start-up may exceed the bound."""
+        self.cancel_flags.setdefault(generation_id, threading.Event())
+        self._pending[generation_id] = None
+        async with self._ready:
+            self._ready.notify()
+
+    async def get(self) -> str:
+        """The next waiting id (blocks until there is one)."""
+        async with self._ready:
+            await self._ready.wait_for(lambda: bool(self._pending))
+            generation_id, _ = self._pending.popitem(last=False)
+        return generation_id
+
+    def remove(self, generation_id: str) -> bool:
+        """Take a waiting id out of the queue; False when it was not waiting."""
+        if generation_id not in self._pending:
+            return False
+        del self._pending[generation_id]
+        return True
+
+    def is_waiting(self, generation_id: str) -> bool:
+        return generation_id in self._pending
+
+    def cancel_flag(self, generation_id: str) -> threading.Event:
+        return self.cancel_flags.setdefault(generation_id, threading.Event())
+
+    def forget(self, generation_id: str) -> None:
+        self.cancel_flags.pop(generation_id, None)
+
+    def record_job_time(self, seconds: float) -> None:
+        """Keep a moving average of job durations for `Retry-After`."""
+        self.average_job_s = (
+            seconds if self.average_job_s is None else 0.8 * self.average_job_s + 0.2 * seconds
+        )

@@ -1,0 +1,132 @@
+"""The job system of one service process: queue, worker, engines, events; submit, wait, cancel, recover."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import FAILED, FINISHED, QUEUED, RUNNING, MusicGeneration, utcnow
+from app.domain.generations.services import GenerationService
+from app.domain.stats.services import UsageService
+from app.jobs.engines import EngineManager
+from app.jobs.events import EventHub
+from app.jobs.metrics import SystemSampler
+from app.jobs.queue import JobQueue
+from app.jobs.worker import Worker, record_event
+from app.lib.storage import AudioStorage
+from app.settings import Settings
+
+log = logging.getLogger("app.jobs")
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+CANCEL_WAIT_S = 10.0
+
+
+class JobRuntime:
+    """Everything a generation needs besides its HTTP request."""
+
+    def __init__(
+        self, settings: Settings, engines: EngineManager, storage: AudioStorage, sessions: SessionFactory
+    ) -> None:
+        self.settings = settings
+        self.engines = engines
+        self.storage = storage
+        self.sessions = sessions
+        self.queue = JobQueue(settings.queue_max_size)
+        self.hub = EventHub()
+        self.worker = Worker(self.queue, engines, storage, self.hub, sessions)
+        self.sampler = SystemSampler(
+            sessions, self.queue, storage, settings.metrics_interval_s, settings.metrics_retention_days
+        )
+        self.started_at = time.time()
+
+    async def start(self) -> None:
+        """Create AUDIO_DIR, recover what a previous process left, start loading, working, sampling."""
+        self.storage.ensure()
+        await self.recover()
+        self.engines.start()
+        self.worker.start()
+        self.sampler.start()
+
+    async def stop(self) -> None:
+        """Stop accepting; let the running job finish within the grace period; queued rows stay queued."""
+        self.queue.accepting = False
+        await self.sampler.stop()
+        await self.worker.stop(self.settings.shutdown_grace_s)
+        await self.engines.close()
+
+    async def recover(self) -> None:
+        """Rows left `running` fail as `interrupted` (or are requeued); rows left `queued` queue again."""
+        async with self.sessions() as session:
+            service = GenerationService(session=session)
+            for generation_id in await service.ids_with_status(RUNNING):
+                if self.settings.requeue_interrupted:
+                    await service.set_fields(
+                        generation_id, status=QUEUED, started_at=None, progress_step=0, progress_eta_s=None
+                    )
+                    log.warning("job %s was interrupted by a restart; requeued", generation_id)
+                    continue
+                now = utcnow()
+                await service.set_fields(
+                    generation_id,
+                    status=FAILED,
+                    error_type="interrupted",
+                    error_message="the service stopped while this job was running; submit it again",
+                    finished_at=now,
+                )
+                await UsageService(session=session).record_finished(FAILED, 0.0, 0.0, now)
+                log.warning("job %s was interrupted by a restart; marked failed", generation_id)
+            queued = await service.ids_with_status(QUEUED)
+        for generation_id in queued:
+            await self.queue.put(generation_id)
+        if queued:
+            log.info("requeued %d job(s) left waiting by the previous run", len(queued))
+
+    async def load(self, generation_id: str) -> MusicGeneration | None:
+        """The row as the database has it now (a fresh session)."""
+        async with self.sessions() as session:
+            return await GenerationService(session=session).find(generation_id)
+
+    async def wait(self, generation_id: str, seconds: float) -> MusicGeneration | None:
+        """Wait up to `seconds` for the job to finish; the row as it is then."""
+        deadline = time.monotonic() + seconds
+        with self.hub.subscribe(generation_id) as events:
+            row = await self.load(generation_id)
+            if row is None or row.status in FINISHED:
+                return row
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    event = await asyncio.wait_for(events.get(), remaining)
+                except TimeoutError:
+                    break
+                if event.terminal:
+                    break
+        return await self.load(generation_id)
+
+    async def cancel(self, service: GenerationService, generation_id: str) -> MusicGeneration | None:
+        """Cancel a queued or running job; the row afterwards (None if it vanished)."""
+        canceled = await service.cancel_if_queued(generation_id)
+        if canceled is not None:
+            self.queue.remove(generation_id)
+            self.queue.forget(generation_id)
+            self.hub.publish(record_event(canceled))
+            return canceled
+        with self.hub.subscribe(generation_id) as events:
+            row = await self.load(generation_id)
+            if row is None or row.status != RUNNING:
+                return row
+            self.queue.cancel_flag(generation_id).set()
+            deadline = time.monotonic() + CANCEL_WAIT_S
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    event = await asyncio.wait_for(events.get(), remaining)
+                except TimeoutError:
+                    break
+                if event.terminal:
+                    break
+        return await self.load(generation_id)

@@ -1,0 +1,279 @@
+"""The worker: takes ids off the queue, runs the engine in a thread, and records the outcome.
+
+Progress goes from the engine's thread to the event loop with `call_soon_threadsafe`; subscribers get
+every step, the row gets the latest at most every `PROGRESS_WRITE_S`. A row becomes `succeeded` only
+once its file is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import CANCELED, FAILED, QUEUED, SUCCEEDED, MusicGeneration, utcnow
+from app.domain.generations.schemas import Generation
+from app.domain.generations.services import GenerationService
+from app.domain.stats.services import UsageService
+from app.jobs.engines import EngineManager
+from app.jobs.events import EventHub, JobEvent
+from app.jobs.queue import JobQueue
+from app.lib.storage import AudioStorage, StoredAudio
+from inference import (
+    EngineNotLoadedError,
+    GenerationCancelled,
+    GenerationParams,
+    GenerationResult,
+    InferenceError,
+    Progress,
+)
+
+log = logging.getLogger("app.worker")
+
+PROGRESS_WRITE_S = 0.5
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def record_event(row: MusicGeneration) -> JobEvent:
+    """A status event carrying the whole record."""
+    return JobEvent("status", row.generation_id, msgspec.to_builtins(Generation.from_row(row)))
+
+
+class Worker:
+    """Runs one job at a time (the engine serialises generations anyway)."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        engines: EngineManager,
+        storage: AudioStorage,
+        hub: EventHub,
+        sessions: SessionFactory,
+    ) -> None:
+        self.queue = queue
+        self.engines = engines
+        self.storage = storage
+        self.hub = hub
+        self.sessions = sessions
+        self._task: asyncio.Task[None] | None = None
+        self._current: asyncio.Task[None] | None = None
+        self._progress_writes: dict[str, float] = {}
+        self._pending_writes: set[asyncio.Task[Any]] = set()
+        self._requeue: set[str] = set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="generation-worker")
+
+    async def stop(self, grace_s: float) -> None:
+        """Stop taking jobs; give the running one `grace_s`, then cancel it and leave it queued."""
+        if self._task is not None:
+            self._task.cancel()
+        current = self._current
+        if current is not None and not current.done():
+            done, _ = await asyncio.wait({current}, timeout=grace_s)
+            if not done:
+                running = self.queue.running
+                if running:
+                    log.warning("shutdown: job %s did not finish within %.0f s; requeued", running, grace_s)
+                    self._requeue.add(running)
+                    self.queue.cancel_flag(running).set()
+                await asyncio.wait({current}, timeout=30)
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._pending_writes:
+            await asyncio.gather(*self._pending_writes, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            generation_id = await self.queue.get()
+            # Shielded: shutdown cancels this loop, never a job halfway through its database writes.
+            self._current = asyncio.create_task(self._process(generation_id), name=f"job-{generation_id}")
+            try:
+                await asyncio.shield(self._current)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s failed unexpectedly", generation_id)
+
+    async def _process(self, generation_id: str) -> None:
+        async with self.sessions() as session:
+            service = GenerationService(session=session)
+            row = await service.start(generation_id)
+        if row is None:  # canceled or deleted while it waited
+            self.queue.forget(generation_id)
+            return
+        self.queue.running = generation_id
+        started = time.perf_counter()
+        self.hub.publish(record_event(row))
+        try:
+            await self._generate(row)
+        finally:
+            self.queue.running = None
+            self.queue.forget(generation_id)
+            self.queue.record_job_time(time.perf_counter() - started)
+
+    async def _generate(self, row: MusicGeneration) -> None:
+        generation_id = row.generation_id
+        cancel = self.queue.cancel_flag(generation_id)
+        params = GenerationParams(
+            prompt=row.prompt,
+            duration=row.duration_requested,
+            top_k=row.top_k,
+            top_p=row.top_p,
+            temperature=row.temperature,
+            cfg_coef=row.cfg_coef,
+            seed=row.seed,
+        )
+        loop = asyncio.get_running_loop()
+
+        def on_progress(progress: Progress) -> None:  # called in the engine's thread
+            loop.call_soon_threadsafe(self._on_progress, generation_id, progress)
+
+        try:
+            result = await self._run_engine(row, params, on_progress, cancel)
+        except GenerationCancelled as exc:
+            if generation_id in self._requeue:
+                await self._finish(generation_id, QUEUED, error=None, requeue=True)
+            else:
+                await self._finish(generation_id, CANCELED, error=("canceled", str(exc)))
+            return
+        except InferenceError as exc:
+            await self._finish(generation_id, FAILED, error=(exc.error_type, str(exc)))
+            return
+        except Exception as exc:
+            log.exception("generation %s failed", generation_id)
+            await self._finish(
+                generation_id, FAILED, error=("internal_error", f"{type(exc).__name__}: {exc}")
+            )
+            return
+        try:
+            stored = await asyncio.to_thread(
+                self.storage.save, generation_id, result.audio, result.sample_rate
+            )
+        except Exception as exc:
+            log.exception("writing the audio of %s failed", generation_id)
+            await self._finish(
+                generation_id, FAILED, error=("storage_error", f"could not write the audio: {exc}")
+            )
+            return
+        try:
+            await self._finish(
+                generation_id, SUCCEEDED, values=self._success_values(generation_id, result, stored)
+            )
+        except Exception:
+            log.exception("recording the success of %s failed", generation_id)
+            await asyncio.to_thread(self.storage.delete, generation_id)
+            raise
+
+    @staticmethod
+    def _success_values(generation_id: str, result: GenerationResult, stored: StoredAudio) -> dict[str, Any]:
+        return {
+            "file_path": stored.path.name,
+            "audio_url": f"/generations/{generation_id}/audio",
+            "file_size_mb": stored.size_mb,
+            "duration": stored.duration,
+            "sample_rate": stored.sample_rate,
+            "device": result.device,
+            "precision": result.precision,
+            "backend": result.backend,
+            "model": result.model,
+            "seed": result.seed,
+            "generation_time": result.timings.total_s,
+            "realtime_factor": stored.duration / result.timings.total_s if result.timings.total_s else 0.0,
+            "progress_step": result.steps,
+            "progress_total": result.steps,
+            "progress_eta_s": 0.0,
+        }
+
+    async def _run_engine(
+        self,
+        row: MusicGeneration,
+        params: GenerationParams,
+        on_progress: Callable[[Progress], None],
+        cancel: Any,
+    ) -> GenerationResult:
+        for attempt in range(2):
+            engine = await self.engines.get(row.device, row.precision)
+            try:
+                return await asyncio.to_thread(
+                    engine.generate, params, on_progress=on_progress, cancel=cancel
+                )
+            except EngineNotLoadedError:  # retired by a reload between get() and generate()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _on_progress(self, generation_id: str, progress: Progress) -> None:
+        self.hub.publish(
+            JobEvent(
+                "progress",
+                generation_id,
+                {
+                    "generation_id": generation_id,
+                    "step": progress.step,
+                    "total_steps": progress.total_steps,
+                    "fraction": round(progress.fraction, 4),
+                    "elapsed_s": round(progress.elapsed_s, 3),
+                    "eta_s": round(progress.eta_s, 3),
+                },
+            )
+        )
+        now = time.monotonic()
+        if now - self._progress_writes.get(generation_id, 0.0) >= PROGRESS_WRITE_S:
+            self._progress_writes[generation_id] = now
+            task = asyncio.create_task(self._write_progress(generation_id, progress))
+            self._pending_writes.add(task)
+            task.add_done_callback(self._pending_writes.discard)
+
+    async def _write_progress(self, generation_id: str, progress: Progress) -> None:
+        try:
+            async with self.sessions() as session:
+                await GenerationService(session=session).set_fields(
+                    generation_id,
+                    progress_step=progress.step,
+                    progress_total=progress.total_steps,
+                    progress_eta_s=round(progress.eta_s, 3),
+                )
+        except Exception:  # progress is best effort; the outcome is written separately
+            log.debug("progress write for %s failed", generation_id, exc_info=True)
+
+    async def _finish(
+        self,
+        generation_id: str,
+        status: str,
+        *,
+        error: tuple[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        requeue: bool = False,
+    ) -> None:
+        """Write the outcome (after any progress write still in flight) and tell the subscribers."""
+        self._progress_writes.pop(generation_id, None)
+        if self._pending_writes:
+            await asyncio.gather(*list(self._pending_writes), return_exceptions=True)
+        now = utcnow()
+        fields: dict[str, Any] = dict(values or {})
+        if requeue:
+            fields.update(status=QUEUED, started_at=None, progress_step=0, progress_eta_s=None)
+        else:
+            fields.update(status=status, finished_at=now)
+            if error is not None:
+                fields.update(error_type=error[0], error_message=error[1][:2000])
+        async with self.sessions() as session:
+            row = await GenerationService(session=session).set_fields(generation_id, **fields)
+            if row is not None and not requeue:
+                await UsageService(session=session).record_finished(
+                    status, row.generation_time, row.duration if status == SUCCEEDED else 0.0, now
+                )
+        if row is None:
+            if status == SUCCEEDED:  # deleted while running: do not keep an orphan file
+                await asyncio.to_thread(self.storage.delete, generation_id)
+            return
+        if not requeue:
+            self.hub.publish(record_event(row))
+        log.info("generation %s %s", generation_id, "requeued" if requeue else status)

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: errors, rate limits, audio storage, the admin guard."""

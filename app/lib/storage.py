@@ -1,0 +1,118 @@
+"""Audio files on disk: one `{AUDIO_DIR}/{generation_id}.wav` per finished generation.
+
+Ids are checked against a strict pattern before any path is built, so no id reaches outside AUDIO_DIR.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import soundfile as sf
+
+from inference.audio import encode, normalize, write_audio
+
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+def new_generation_id() -> str:
+    """A fresh id: 32 lower-case hex digits (a uuid4)."""
+    return uuid.uuid4().hex
+
+
+def is_valid_id(value: str) -> bool:
+    """Whether `value` has the shape of a generation id (and so is safe in a file name)."""
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAudio:
+    """What the file on disk holds."""
+
+    path: Path
+    size_bytes: int
+    duration: float
+    sample_rate: int
+    channels: int
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / (1024 * 1024)
+
+
+class AudioStorage:
+    """Reads and writes the audio of generations under one directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    def ensure(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, generation_id: str) -> Path:
+        """The file of a generation; ValueError for anything that is not an id."""
+        if not is_valid_id(generation_id):
+            raise ValueError(f"not a generation id: {generation_id!r}")
+        path = self.root / f"{generation_id}.wav"
+        if path.parent != self.root:  # belt and braces: the pattern already rules this out
+            raise ValueError(f"not a generation id: {generation_id!r}")
+        return path
+
+    def exists(self, generation_id: str) -> bool:
+        return is_valid_id(generation_id) and self.path_for(generation_id).is_file()
+
+    def save(self, generation_id: str, audio: np.ndarray, sample_rate: int) -> StoredAudio:
+        """Loudness-normalise to -14 LUFS and write atomically as 16-bit WAV; describe the real file."""
+        path = self.path_for(generation_id)
+        self.ensure()
+        write_audio(path, normalize(audio, sample_rate, "loudness"), sample_rate, "wav")
+        return self.describe(generation_id)
+
+    def describe(self, generation_id: str) -> StoredAudio:
+        path = self.path_for(generation_id)
+        info = sf.info(str(path))
+        return StoredAudio(
+            path, path.stat().st_size, info.frames / info.samplerate, info.samplerate, info.channels
+        )
+
+    def read_as(self, generation_id: str, fmt: str) -> bytes:
+        """The audio transcoded to `fmt` (wav, flac, ogg, mp3)."""
+        path = self.path_for(generation_id)
+        if fmt == "wav":
+            return path.read_bytes()
+        data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
+        return encode(data.T, sample_rate, fmt)
+
+    def delete(self, generation_id: str) -> bool:
+        """Remove the file; False when there was none."""
+        path = self.path_for(generation_id)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def usage(self) -> tuple[int, int]:
+        """(files, bytes) of the audio files stored."""
+        if not self.root.is_dir():
+            return 0, 0
+        files = [p for p in self.root.glob("*.wav") if p.is_file()]
+        return len(files), sum(p.stat().st_size for p in files)
+
+
+def download_filename(prompt: str, generation_id: str, extension: str) -> str:
+    """A readable file name from the prompt: ASCII letters, digits and dashes only."""
+    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:48].strip("-") or "music"
+    return f"musicgenie-{slug}-{generation_id[:8]}.{extension}"
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """A header value that cannot be broken by the name: a quoted ASCII name plus RFC 5987 `filename*`."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return f"{disposition}; filename=\"{safe}\"; filename*=UTF-8''{quote(filename, safe='')}"

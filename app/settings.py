@@ -1,0 +1,93 @@
+"""Every setting of the service, read from the environment (and a `.env` file) in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/musicgenie.db"
+
+
+class Settings(BaseSettings):
+    """Service settings; each field is read from the environment variable of the same name, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", protected_namespaces=()
+    )
+
+    # The seed's variables.
+    audio_dir: Path = Field(Path("./data/audio"), description="Where finished audio files are stored.")
+    model_cache_dir: Path = Field(Path("./models"), description="Where model weights are built or cached.")
+    environment: Literal["development", "production", "test"] = "development"
+    debug: bool = Field(False, description="Verbose logging (responses never carry tracebacks).")
+
+    # Database.
+    database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy URL: SQLite file or PostgreSQL.")
+    database_echo: bool = False
+
+    # Engine.
+    model: str = Field("facebook/musicgen-small", description="Model preset, hub checkpoint or local dir.")
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
+    precision: str = Field("auto", description="auto, float32, bfloat16, float16 or int8.")
+    backend: str = Field("reference", description="Inference backend.")
+    engine_cache_size: int = Field(2, ge=1, le=8, description="Loaded model variants kept at once.")
+    torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's).")
+
+    # Access.
+    admin_api_key: SecretStr | None = Field(None, description="X-Admin-Key for admin endpoints.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"],
+        description="Comma-separated origins allowed by CORS.",
+    )
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, int] = Field(
+        default_factory=dict, description='Per-minute overrides as JSON, e.g. {"generate": 20}.'
+    )
+
+    # Jobs.
+    queue_max_size: int = Field(16, ge=1, le=10_000, description="Jobs waiting at most; more get 429.")
+    shutdown_grace_s: float = Field(30.0, ge=0, description="How long shutdown waits for the running job.")
+    requeue_interrupted: bool = Field(False, description="Requeue jobs a crash left running (else fail).")
+    metrics_interval_s: float = Field(60.0, gt=0, description="Seconds between system_metrics samples.")
+    metrics_retention_days: int = Field(7, ge=1, description="Days of system_metrics kept.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept plain `postgresql://` and `sqlite:///` URLs and pick the async drivers."""
+        for plain, driver in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite URL (None for in-memory or other databases)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[-1].split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()
