@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFoundError
@@ -101,12 +102,11 @@ def _validation_error(_: Request, exc: ValidationException) -> Response:
     problems = [p for p in (exc.extra or []) if isinstance(p, dict)] if isinstance(exc.extra, list) else []
     if not problems:
         return error_response(422, "validation_error", _clean(exc.detail) or "the request is not valid")
-    first = problems[0]
-    field = str(first.get("key") or "") or None
     details = [
-        {"field": p.get("key"), "source": p.get("source"), "message": _clean(str(p.get("message", "")))}
+        {"field": _field_of(p), "source": p.get("source"), "message": _clean(str(p.get("message", "")))}
         for p in problems
     ]
+    field = details[0]["field"]
     message = "; ".join(f"{d['field']}: {d['message']}" if d["field"] else d["message"] for d in details)
     return error_response(422, "validation_error", message, field=field, extra={"errors": details})
 
@@ -150,6 +150,18 @@ def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(
         500, "internal_error", "the server failed to handle this request; the error is in the server log"
     )
+
+
+_NAMED_FIELD = re.compile(r"(?:missing required field|unknown field) `([^`]+)`")
+
+
+def _field_of(problem: dict[str, Any]) -> str | None:
+    """The field a problem is about; for a body-level problem, the field its message names."""
+    key = problem.get("key")
+    if key and key != "data":
+        return str(key)
+    match = _NAMED_FIELD.search(str(problem.get("message", "")))
+    return match.group(1) if match else (str(key) if key else None)
 
 
 def _clean(text: str | None) -> str:

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, Response, delete, get, post, route
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import HttpMethod
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import File, ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,11 +38,16 @@ MAX_WAIT_S = 60
 SSE_PING_S = 15.0
 TAGS = ["generations"]
 
-Limit = Annotated[int, Parameter(ge=1, le=100, description="How many (1-100).")]
+Generations = NamedDependency[GenerationService]
+Jobs = NamedDependency[JobRuntime]
+GenerationIdPath = FromPath[str]
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="How many (1-100).")]
 AudioFormatName = Literal["wav", "flac", "ogg", "mp3"]
 
 
-async def provide_generations(db_session: AsyncSession) -> AsyncGenerator[GenerationService, None]:
+async def provide_generations(
+    db_session: NamedDependency[AsyncSession],
+) -> AsyncGenerator[GenerationService, None]:
     async with GenerationService.new(session=db_session) as service:
         yield service
 
@@ -91,10 +96,10 @@ def parse_prefer_wait(prefer: str | None) -> int | None:
     responses={},
 )
 async def generate(
-    data: GenerateRequest,
-    generations: GenerationService,
-    jobs: JobRuntime,
-    prefer: Annotated[str | None, Parameter(header="Prefer", required=False)] = None,
+    data: JSONBody[GenerateRequest],
+    generations: Generations,
+    jobs: Jobs,
+    prefer: Annotated[str | None, HeaderParameter(name="Prefer", required=False)] = None,
 ) -> Response[Generation]:
     wait = parse_prefer_wait(prefer)
     if not jobs.queue.accepting:
@@ -150,7 +155,7 @@ async def generate(
 
 
 @get("/generations/{generation_id:str}", tags=TAGS, summary="One generation")
-async def get_generation(generation_id: str, generations: GenerationService) -> Generation:
+async def get_generation(generation_id: GenerationIdPath, generations: Generations) -> Generation:
     return Generation.from_row(await generations.require(generation_id))
 
 
@@ -162,7 +167,11 @@ async def get_generation(generation_id: str, generations: GenerationService) -> 
     description="Active job: canceled within one decoder step, answers 200 with the record. "
     "Finished job: the record and its file are deleted, answers 204.",
 )
-async def delete_generation(generation_id: str, generations: GenerationService, jobs: JobRuntime) -> Response:
+async def delete_generation(
+    generation_id: GenerationIdPath,
+    generations: Generations,
+    jobs: Jobs,
+) -> Response:
     row = await generations.require(generation_id)
     if row.status in ACTIVE:
         row = await jobs.cancel(generations, generation_id)
@@ -181,7 +190,9 @@ async def delete_generation(generation_id: str, generations: GenerationService, 
     description="The stream starts with the current record and ends after a finished status.",
 )
 async def generation_events(
-    generation_id: str, generations: GenerationService, jobs: JobRuntime
+    generation_id: GenerationIdPath,
+    generations: Generations,
+    jobs: Jobs,
 ) -> ServerSentEvent:
     await generations.require(generation_id)
 
@@ -214,7 +225,10 @@ async def generation_events(
     media_type="audio/wav",
 )
 async def generation_audio(
-    request: Request, generation_id: str, generations: GenerationService, jobs: JobRuntime
+    request: Request,
+    generation_id: GenerationIdPath,
+    generations: Generations,
+    jobs: Jobs,
 ) -> Response:
     row = await _finished_row(generations, generation_id)
     path = jobs.storage.path_for(row.generation_id)
@@ -254,11 +268,11 @@ async def generation_audio(
     summary="Download the audio as wav, flac, ogg or mp3 (counts the download)",
 )
 async def download(
-    generation_id: str,
-    generations: GenerationService,
-    jobs: JobRuntime,
+    generation_id: GenerationIdPath,
+    generations: Generations,
+    jobs: Jobs,
     audio_format: Annotated[
-        AudioFormatName, Parameter(query="format", description="wav, flac, ogg or mp3")
+        AudioFormatName, QueryParameter(name="format", description="wav, flac, ogg or mp3")
     ] = "wav",
 ) -> Response[bytes]:
     row = await _finished_row(generations, generation_id)
@@ -289,11 +303,11 @@ async def _finished_row(generations: GenerationService, generation_id: str) -> M
 
 @get("/recent", opt={"rate_limit": "recent"}, tags=TAGS, summary="Recent generations, newest first")
 async def recent(
-    generations: GenerationService,
+    generations: Generations,
     limit: Limit = 20,
     status: Annotated[
         Literal["queued", "running", "succeeded", "failed", "canceled"] | None,
-        Parameter(description=f"Only this status ({', '.join(STATUSES)})."),
+        QueryParameter(description=f"Only this status ({', '.join(STATUSES)})."),
     ] = None,
 ) -> GenerationList:
     rows = await generations.recent(limit, status)
@@ -301,15 +315,15 @@ async def recent(
 
 
 @get("/most-played", opt={"rate_limit": "most_played"}, tags=TAGS, summary="Most played generations")
-async def most_played(generations: GenerationService, limit: Limit = 20) -> GenerationList:
+async def most_played(generations: Generations, limit: Limit = 20) -> GenerationList:
     rows = await generations.most_played(limit)
     return GenerationList(items=[Generation.from_row(r) for r in rows], count=len(rows))
 
 
 @get("/search", opt={"rate_limit": "search"}, tags=TAGS, summary="Search prompts (case-insensitive, literal)")
 async def search(
-    generations: GenerationService,
-    q: Annotated[str, Parameter(min_length=1, max_length=200, description="Text the prompt contains.")],
+    generations: Generations,
+    q: Annotated[str, QueryParameter(min_length=1, max_length=200, description="Text the prompt contains.")],
     limit: Limit = 20,
 ) -> GenerationList:
     if not q.strip():
@@ -325,7 +339,7 @@ async def search(
     status_code=HTTP_200_OK,
     summary="Count a play",
 )
-async def track_play(data: TrackPlayRequest, generations: GenerationService) -> TrackPlayResponse:
+async def track_play(data: JSONBody[TrackPlayRequest], generations: Generations) -> TrackPlayResponse:
     row = await generations.track_play(data.generation_id)
     if row is None:
         existing = await generations.find(data.generation_id)
@@ -344,7 +358,7 @@ async def track_play(data: TrackPlayRequest, generations: GenerationService) -> 
     status_code=HTTP_200_OK,
     summary="Toggle favourite",
 )
-async def favorite(data: FavoriteRequest, generations: GenerationService) -> FavoriteResponse:
+async def favorite(data: JSONBody[FavoriteRequest], generations: Generations) -> FavoriteResponse:
     row = await generations.toggle_favorite(data.generation_id)
     if row is None:
         raise not_found("generation", data.generation_id)

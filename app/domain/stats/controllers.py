@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Annotated
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import utcnow
@@ -24,8 +25,10 @@ from app.domain.stats.services import UsageService, by_device, day_start, totals
 )
 async def stats(
     request: Request,
-    db_session: AsyncSession,
-    days: Annotated[int, Parameter(ge=1, le=365, description="Days to analyse, today included (1-365).")] = 7,
+    db_session: NamedDependency[AsyncSession],
+    days: Annotated[
+        int, QueryParameter(ge=1, le=365, description="Days to analyse, today included (1-365).")
+    ] = 7,
 ) -> Stats:
     since = day_start(utcnow()) - timedelta(days=days - 1)
     storage = request.app.state.jobs.storage

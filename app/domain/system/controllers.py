@@ -6,6 +6,8 @@ import asyncio
 import time
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +21,7 @@ TAGS = ["system"]
 
 
 @get("/health", opt={"rate_limit": "health"}, tags=TAGS, summary="Database, model, queue and machine health")
-async def health(request: Request, db_session: AsyncSession) -> Response[Health]:
+async def health(request: Request, db_session: NamedDependency[AsyncSession]) -> Response[Health]:
     jobs = request.app.state.jobs
     started = time.perf_counter()
     database: dict[str, object] = {"dialect": db_session.bind.dialect.name}
@@ -78,7 +80,7 @@ async def model_status(request: Request) -> ModelStatus:
     summary="Reload or switch the model (admin: X-Admin-Key)",
     description="Builds the new engine before retiring the old one: jobs in flight finish on the old one.",
 )
-async def model_reload(request: Request, data: ReloadRequest | None = None) -> ModelStatus:
+async def model_reload(request: Request, data: JSONBody[ReloadRequest | None] = None) -> ModelStatus:
     engines = request.app.state.jobs.engines
     data = data or ReloadRequest()
     await engines.reload(

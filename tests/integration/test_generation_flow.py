@@ -1,0 +1,219 @@
+"""From prompt to file: queue, progress events, result, download, cancel, delete, queue bound."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+
+import soundfile as sf
+from sqlalchemy import func, select
+
+from app.db.models import MusicGeneration
+from tests.integration.conftest import Service, ServiceFactory, parse_sse
+
+
+async def count_rows(service: Service) -> int:
+    async with service.jobs.sessions() as session:
+        return int(await session.scalar(select(func.count(MusicGeneration.id))))
+
+
+async def test_prompt_to_downloaded_file(service: Service) -> None:
+    response = await service.client.post(
+        "/generate", json={"prompt": "lo-fi beat with warm piano, 90 bpm", "duration": 5, "seed": 7}
+    )
+    assert response.status_code == 202, response.text
+    record = response.json()
+    generation_id = record["generation_id"]
+    assert response.headers["location"] == f"/generations/{generation_id}"
+    assert record["status"] in {"queued", "running"}
+    assert record["seed"] == 7
+    assert record["duration_requested"] == 5
+
+    events = parse_sse((await service.client.get(f"/generations/{generation_id}/events")).text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "status"
+    assert kinds[-1] == "status"
+    progress = [json.loads(data) for kind, data in events if kind == "progress"]
+    assert progress, "no progress events"
+    steps = [p["step"] for p in progress]
+    assert steps == sorted(steps)
+    assert steps[-1] == progress[-1]["total_steps"]
+    final = json.loads(events[-1][1])
+    assert final["status"] == "succeeded", final
+    assert final["sample_rate"] == 32000
+    assert abs(final["duration"] - 5.0) < 0.01
+    assert final["file_size_mb"] > 0
+    assert final["generation_time"] > 0
+    assert final["realtime_factor"] > 0
+    assert final["device"] == "cpu"
+    assert final["precision"] == "float32"
+    assert final["model"] == "tiny-random"
+
+    download = await service.client.get(f"/download/{generation_id}", params={"format": "flac"})
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("audio/flac")
+    assert download.headers["content-disposition"].startswith('attachment; filename="musicgenie-lo-fi-beat')
+    audio, sample_rate = sf.read(io.BytesIO(download.content))
+    assert sample_rate == 32000
+    assert abs(len(audio) / sample_rate - 5.0) < 0.01
+    assert 0 < abs(audio).max() <= 1.0
+
+    after = (await service.client.get(f"/generations/{generation_id}")).json()
+    assert after["download_count"] == 1
+
+
+async def test_prefer_wait_answers_with_the_finished_record(service: Service) -> None:
+    response = await service.client.post(
+        "/generate", json={"prompt": "a short drum loop", "duration": 5}, headers={"Prefer": "wait=60"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["preference-applied"] == "wait=60"
+    record = response.json()
+    assert record["status"] == "succeeded"
+    assert record["seed"] is not None  # drawn by the engine and reported back
+    assert service.jobs.storage.exists(record["generation_id"])
+
+
+async def test_prefer_wait_shorter_than_the_job_answers_202(service: Service) -> None:
+    response = await service.client.post(
+        "/generate", json={"prompt": "a long ambient pad", "duration": 30}, headers={"Prefer": "wait=1"}
+    )
+    assert response.status_code == 202
+    assert response.json()["status"] in {"queued", "running"}
+    await service.client.delete(f"/generations/{response.json()['generation_id']}")
+
+
+async def test_cancel_running_job_stops_within_a_step(service: Service) -> None:
+    generation_id = (
+        await service.client.post("/generate", json={"prompt": "long ambient pad", "duration": 60})
+    ).json()["generation_id"]
+    record = await service.wait_status(generation_id, {"running"})
+    while record["progress"]["step"] == 0:
+        await asyncio.sleep(0.05)
+        record = (await service.client.get(f"/generations/{generation_id}")).json()
+    started = time.monotonic()
+    response = await service.client.delete(f"/generations/{generation_id}")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    canceled = response.json()
+    assert canceled["status"] == "canceled"
+    assert canceled["error_type"] == "canceled"
+    assert elapsed < 3, f"cancel took {elapsed:.1f} s"
+    assert canceled["progress"]["step"] < canceled["progress"]["total_steps"]
+    assert not service.jobs.storage.exists(generation_id)
+
+
+async def test_cancel_queued_job_never_runs_and_delete_removes_finished(service: Service) -> None:
+    first = (await service.client.post("/generate", json={"prompt": "first", "duration": 20})).json()
+    second = (await service.client.post("/generate", json={"prompt": "second", "duration": 5})).json()
+    await service.wait_status(first["generation_id"], {"running"})
+    response = await service.client.delete(f"/generations/{second['generation_id']}")
+    assert response.status_code == 200
+    assert response.json()["status"] == "canceled"
+    assert response.json()["started_at"] is None
+    await service.client.delete(f"/generations/{first['generation_id']}")
+    assert service.jobs.queue.depth == 0
+
+    finished = await service.add_generation(prompt="finished one")
+    assert service.jobs.storage.exists(finished.generation_id)
+    response = await service.client.delete(f"/generations/{finished.generation_id}")
+    assert response.status_code == 204
+    assert not service.jobs.storage.exists(finished.generation_id)
+    assert (await service.client.get(f"/generations/{finished.generation_id}")).status_code == 404
+    assert (await service.client.delete(f"/generations/{finished.generation_id}")).status_code == 404
+
+
+async def test_full_queue_answers_429_and_writes_no_row(service_factory: ServiceFactory) -> None:
+    async with service_factory(queue_max_size=1) as service:
+        running = (await service.client.post("/generate", json={"prompt": "running", "duration": 30})).json()
+        await service.wait_status(running["generation_id"], {"running"})
+        waiting = await service.client.post("/generate", json={"prompt": "waiting", "duration": 5})
+        assert waiting.status_code == 202
+        rows_before = await count_rows(service)
+
+        full = await service.client.post("/generate", json={"prompt": "one too many", "duration": 5})
+        assert full.status_code == 429
+        assert full.json()["error_type"] == "queue_full"
+        assert int(full.headers["retry-after"]) >= 1
+        assert await count_rows(service) == rows_before == 2
+
+        health = (await service.client.get("/health")).json()
+        assert health["queue"] == {
+            "depth": 1,
+            "capacity": 1,
+            "running": running["generation_id"],
+            "accepting": True,
+        }
+        for record in (waiting.json(), running):
+            await service.client.delete(f"/generations/{record['generation_id']}")
+
+
+async def test_generation_ids_are_unknown_after_a_bad_request(service: Service) -> None:
+    for body in (
+        {},
+        {"prompt": ""},
+        {"prompt": "   "},
+        {"prompt": "x", "duration": 4.9},
+        {"prompt": "x", "duration": 120.5},
+        {"prompt": "x", "device": "tpu"},
+        {"prompt": "x", "precision": "float64"},
+        {"prompt": "x", "top_k": -1},
+        {"prompt": "x", "top_p": 1.5},
+        {"prompt": "x", "temperature": -0.1},
+        {"prompt": "x", "cfg_coef": 0.5},
+        {"prompt": "x", "seed": -3},
+        {"prompt": "x", "durration": 10},
+        {"prompt": "x" * 2001},
+        {"prompt": "x", "user_id": 424242},
+    ):
+        response = await service.client.post("/generate", json=body)
+        assert response.status_code == 422, (body, response.text)
+        error = response.json()
+        assert error["error_type"] == "validation_error", error
+        assert error["message"]
+        expected = next((key for key in body if key != "prompt" or len(body) == 1), "prompt")
+        assert error["field"] == expected, (body, error)
+    malformed = await service.client.post(
+        "/generate", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["error_type"] == "bad_request"
+    cuda = await service.client.post("/generate", json={"prompt": "x", "device": "cuda"})
+    assert cuda.status_code == 422
+    assert cuda.json()["error_type"] == "device_unavailable"
+    assert "cpu" in cuda.json()["message"]
+    half = await service.client.post("/generate", json={"prompt": "x", "precision": "float16"})
+    assert half.status_code == 422
+    assert half.json()["error_type"] == "unsupported_precision"
+    too_long = await service.client.post("/generate", json={"prompt": "x"}, headers={"Prefer": "wait=61"})
+    assert too_long.status_code == 422
+    assert too_long.json()["field"] == "Prefer"
+    assert await count_rows(service) == 0
+
+
+async def test_unknown_generation_is_404(service: Service) -> None:
+    for path in ("/generations/0123456789abcdef0123456789abcdef", "/generations/nope"):
+        for method in ("GET", "DELETE"):
+            response = await service.client.request(method, path)
+            assert response.status_code == 404
+            assert response.json()["error_type"] == "not_found"
+    events = await service.client.get("/generations/0123456789abcdef0123456789abcdef/events")
+    assert events.status_code == 404
+
+
+async def test_unavailable_model_is_503_with_the_reason(service_factory: ServiceFactory, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    async with service_factory(model="facebook/musicgen-small", real_loader=True) as service:
+        status = (await service.client.get("/model/status")).json()
+        assert status["status"] == "error"
+        assert status["error_type"] == "model_unavailable"
+        response = await service.client.post("/generate", json={"prompt": "x", "duration": 5})
+        assert response.status_code == 503
+        error = response.json()
+        assert error["error_type"] == "model_unavailable"
+        assert "musicgen-small" in error["message"]
+        assert "tiny-random" in error["message"]
+        assert (await service.client.get("/health")).json()["status"] == "degraded"
+        assert await count_rows(service) == 0
