@@ -122,6 +122,7 @@ class Engine:
             steps=out.steps,
             timings=Timings(out.text_encoding_s, out.decoder_loop_s, out.audio_decoding_s, total_s),
             params=params,
+            codes=out.codes,
         )
 
     def unload(self) -> None:

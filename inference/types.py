@@ -105,6 +105,7 @@ class GenerationResult:
     steps: int
     timings: Timings
     params: GenerationParams = field(repr=False)
+    codes: np.ndarray | None = field(default=None, repr=False)  # codebooks x frames, the audio tokens
 
     @property
     def duration(self) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from inference.backends.base import Backend, StepCallback
 from inference.errors import UnknownBackendError
 
-BACKENDS = ("reference",)
+BACKENDS = ("reference", "torch")
 
 
 def backend_class(name: str) -> type[Backend]:
@@ -14,6 +14,10 @@ def backend_class(name: str) -> type[Backend]:
         from inference.backends.reference import ReferenceBackend
 
         return ReferenceBackend
+    if name == "torch":
+        from inference.backends.torch_backend import TorchBackend
+
+        return TorchBackend
     raise UnknownBackendError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
 
 

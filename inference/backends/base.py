@@ -22,6 +22,7 @@ class BackendOutput:
     """Audio of at least the requested length plus phase timings (seconds)."""
 
     audio: np.ndarray  # float32, channels x samples
+    codes: np.ndarray  # int64, codebooks x frames: the audio tokens
     steps: int
     text_encoding_s: float
     decoder_loop_s: float

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import warnings
@@ -12,7 +11,9 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from inference.backends.base import Backend, BackendOutput, StepCallback
+from inference.backends.hf import load_musicgen
 from inference.device import Placement
+from inference.musicgen.pattern import DelayPattern
 from inference.types import GenerationParams
 
 
@@ -24,9 +25,11 @@ class _StepReporter(StoppingCriteria):
         self.total = total
         self.on_step = on_step
         self.last_step_at = time.perf_counter()
+        self.sequence: torch.Tensor | None = None
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
         self.last_step_at = time.perf_counter()
+        self.sequence = input_ids
         self.on_step(input_ids.shape[-1] - self.prompt_length, self.total)
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
@@ -38,20 +41,14 @@ class ReferenceBackend(Backend):
     precisions = ("float32", "bfloat16", "float16", "int8")
 
     def __init__(self, checkpoint: Path, placement: Placement) -> None:
-        from transformers import AutoProcessor
-
         self.placement = placement
-        model_cls = _model_class(checkpoint)
-        self.model = model_cls.from_pretrained(checkpoint, dtype=placement.dtype).to(placement.torch_device)
-        self.model.eval()
+        loaded = load_musicgen(checkpoint, placement.dtype, placement.torch_device)
+        self.model, self.processor = loaded.model, loaded.processor
         if placement.precision == "int8":
             _quantize_decoder_int8(self.model)
-        self.processor = AutoProcessor.from_pretrained(checkpoint)
-        audio_config = self.model.config.audio_encoder
-        self.sample_rate = int(audio_config.sampling_rate)
-        self.channels = int(self.model.config.decoder.audio_channels)
-        self.frame_rate = float(audio_config.frame_rate)
-        self.num_codebooks = int(self.model.config.decoder.num_codebooks)
+        self.sample_rate, self.channels = loaded.sample_rate, loaded.channels
+        self.frame_rate, self.num_codebooks = loaded.frame_rate, loaded.num_codebooks
+        self.pattern = DelayPattern(loaded.num_codebooks, loaded.channels)
         self.parameters = sum(p.numel() for p in self.model.parameters())
         self._encoder_done_at = 0.0
         self.model.text_encoder.register_forward_hook(self._mark_encoder_done)
@@ -60,9 +57,7 @@ class ReferenceBackend(Backend):
         self._encoder_done_at = time.perf_counter()
 
     def total_steps(self, duration: float) -> int:
-        frames = math.ceil(duration * self.frame_rate)
-        # The delay pattern shifts codebook k by k steps: the last codebook needs that many more.
-        return frames + self.num_codebooks // self.channels - 1
+        return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
 
     @torch.inference_mode()
     def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
@@ -83,6 +78,7 @@ class ReferenceBackend(Backend):
         encoded_at = self._encoder_done_at if self._encoder_done_at >= started else started
         return BackendOutput(
             audio=audio[0].float().cpu().numpy(),
+            codes=self.pattern.undelay(reporter.sequence).cpu().numpy(),
             steps=total,
             text_encoding_s=encoded_at - started,
             decoder_loop_s=reporter.last_step_at - encoded_at,
@@ -111,15 +107,6 @@ def _sampling_kwargs(params: GenerationParams) -> dict[str, object]:
         "top_k": 0 if nucleus else params.top_k,
         "top_p": params.top_p if nucleus else 1.0,
     }
-
-
-def _model_class(checkpoint: Path):
-    from transformers import MusicgenForConditionalGeneration, MusicgenMelodyForConditionalGeneration
-
-    config = json.loads((checkpoint / "config.json").read_text())
-    if config.get("model_type") == "musicgen_melody":
-        return MusicgenMelodyForConditionalGeneration
-    return MusicgenForConditionalGeneration
 
 
 def _quantize_decoder_int8(model: torch.nn.Module) -> None:

@@ -1,0 +1,1 @@
+"""Realtime-factor benchmarks of the inference engine."""

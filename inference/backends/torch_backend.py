@@ -1,0 +1,91 @@
+"""The torch backend: our own decode loop over transformers' weights.
+
+CPU: float32, bfloat16, or int8 decoder weights (fbgemm dynamic quantisation). CUDA: float16 or
+bfloat16 with the decoder step captured in a CUDA graph (fixed shapes, the cache attended with a
+mask), so one step is one graph launch and nothing waits for the GPU until the audio is decoded.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from inference.backends.base import Backend, BackendOutput, StepCallback
+from inference.backends.hf import load_musicgen
+from inference.device import Placement
+from inference.errors import UnknownBackendError
+from inference.musicgen.conditioning import decode_audio, encode_text
+from inference.musicgen.decoder import MusicgenDecoderStep
+from inference.musicgen.graph import GraphedStep
+from inference.musicgen.loop import decode
+from inference.musicgen.pattern import DelayPattern
+from inference.musicgen.sampling import SamplingConfig
+from inference.types import GenerationParams
+
+MAX_STEPS = 120 * 50 + 8  # 120 s at 50 frames per second, plus the delay pattern's tail
+
+
+class TorchBackend(Backend):
+    """Our decode loop in torch; the parity oracle is the reference backend."""
+
+    name = "torch"
+    precisions = ("float32", "bfloat16", "float16", "int8")
+
+    def __init__(self, checkpoint: Path, placement: Placement) -> None:
+        self.placement = placement
+        device = placement.torch_device
+        int8 = placement.precision == "int8"
+        # int8 keeps the text encoder and codec in float32; only decoder weights are quantised.
+        loaded = load_musicgen(checkpoint, torch.float32 if int8 else placement.dtype, device)
+        if loaded.melody:
+            raise UnknownBackendError("melody checkpoints run on backend=reference only")
+        self.model, self.processor = loaded.model, loaded.processor
+        self.sample_rate, self.channels = loaded.sample_rate, loaded.channels
+        self.frame_rate, self.num_codebooks = loaded.frame_rate, loaded.num_codebooks
+        self.pad_id = loaded.pad_id
+        self.pattern = DelayPattern(loaded.num_codebooks, loaded.channels)
+        self.parameters = sum(p.numel() for p in self.model.parameters())
+        self.step = MusicgenDecoderStep(
+            self.model, device, placement.dtype, weights="int8" if int8 else "float", max_steps=MAX_STEPS
+        )
+        # Our step owns the decoder weights now; transformers' copy would only double the memory.
+        self.model.decoder = None
+        self.graphed = GraphedStep(self.step) if placement.device_type == "cuda" else None
+
+    def total_steps(self, duration: float) -> int:
+        return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
+
+    @torch.inference_mode()
+    def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
+        device = self.placement.torch_device
+        started = time.perf_counter()
+        sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
+        states, mask = encode_text(self.model, self.processor, params.prompt, device)
+        self.step.start(states, mask, guided=sampling.guided)
+        encoded = time.perf_counter()
+        generator = torch.Generator(device=device).manual_seed(seed)
+        steps = self.total_steps(params.duration)
+        step_fn = self.graphed.prepare(guided=sampling.guided) if self.graphed else self.step
+        sequence = decode(step_fn, self.pattern, steps, sampling, generator, self.pad_id, device, on_step)
+        codes = self.pattern.undelay(sequence)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        looped = time.perf_counter()
+        audio = decode_audio(self.model, codes, self.channels)
+        audio_np = audio.float().cpu().numpy()
+        return BackendOutput(
+            audio=audio_np,
+            codes=codes.cpu().numpy(),
+            steps=steps,
+            text_encoding_s=encoded - started,
+            decoder_loop_s=looped - encoded,
+            audio_decoding_s=time.perf_counter() - looped,
+        )
+
+    def close(self) -> None:
+        del self.model, self.step, self.graphed
+        if self.placement.device_type == "cuda":
+            torch.cuda.empty_cache()

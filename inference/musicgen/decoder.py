@@ -1,0 +1,184 @@
+"""MusicGen's decoder as one step function over our own weights and a preallocated KV cache.
+
+Built from a transformers ``MusicgenForConditionalGeneration``: the weights are taken over (q/k/v
+fused, lm heads stacked) and the step is plain torch, so it can run eagerly, under ``torch.compile``
+or captured in a CUDA graph. Both halves of classifier-free guidance travel as one batch of two, so
+each step reads the weights once. The unconditional half has all-zero (masked) text states, which
+makes its cross-attention output exactly zero: only the conditional row attends to the text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from inference.musicgen.linear import Linear, make_linear
+
+
+@dataclass
+class _Layer:
+    self_ln: tuple[torch.Tensor, torch.Tensor]
+    qkv: Linear
+    self_out: Linear
+    cross_ln: tuple[torch.Tensor, torch.Tensor]
+    cross_q: Linear
+    cross_kv: Linear
+    cross_out: Linear
+    ffn_ln: tuple[torch.Tensor, torch.Tensor]
+    fc1: Linear
+    fc2: Linear
+
+
+class MusicgenDecoderStep:
+    """``logits = step(tokens, position)`` with self-attention keys/values cached in place.
+
+    ``tokens`` is ``[num_codebooks]`` (the same input for both guidance halves); ``logits`` is
+    ``[batch, num_codebooks, vocab]`` where batch is 2 with guidance (conditional first) and 1 without.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        device: torch.device,
+        dtype: torch.dtype,
+        weights: str = "float",
+        max_steps: int = 1504,
+        max_text: int = 512,
+    ) -> None:
+        decoder = model.decoder.model.decoder
+        config = model.config.decoder
+        self.device, self.dtype = device, dtype
+        self.hidden = config.hidden_size
+        self.heads = config.num_attention_heads
+        self.head_dim = self.hidden // self.heads
+        self.num_codebooks = config.num_codebooks
+        self.vocab = config.vocab_size
+        self.max_steps = max_steps
+        self.activation = config.activation_function
+
+        def tensor(t: torch.Tensor) -> torch.Tensor:
+            return t.detach().to(device=device, dtype=dtype).contiguous()
+
+        def linear(*parts: torch.nn.Linear) -> Linear:
+            weight = torch.cat([p.weight.detach() for p in parts], dim=0)
+            return make_linear(weight.to(device=device), dtype, weights)
+
+        def ln(norm: torch.nn.LayerNorm) -> tuple[torch.Tensor, torch.Tensor]:
+            return tensor(norm.weight), tensor(norm.bias)
+
+        self.embed = tensor(torch.stack([e.weight for e in decoder.embed_tokens]))  # [K, V+1, H]
+        positions = max(max_steps + 1, config.max_position_embeddings)
+        self.positions = tensor(_sinusoids(positions, self.hidden))
+        self.layers = [
+            _Layer(
+                self_ln=ln(layer.self_attn_layer_norm),
+                qkv=linear(layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj),
+                self_out=linear(layer.self_attn.out_proj),
+                cross_ln=ln(layer.encoder_attn_layer_norm),
+                cross_q=linear(layer.encoder_attn.q_proj),
+                cross_kv=linear(layer.encoder_attn.k_proj, layer.encoder_attn.v_proj),
+                cross_out=linear(layer.encoder_attn.out_proj),
+                ffn_ln=ln(layer.final_layer_norm),
+                fc1=linear(layer.fc1),
+                fc2=linear(layer.fc2),
+            )
+            for layer in decoder.layers
+        ]
+        self.final_ln = ln(decoder.layer_norm)
+        heads = model.decoder.lm_heads
+        self.lm_heads = make_linear(torch.cat([h.weight.detach() for h in heads]).to(device), dtype, weights)
+        self.max_text = max_text
+        # Preallocated once: CUDA graphs capture these addresses, so requests only write into them.
+        cache_shape = (len(self.layers), 2, 2, self.heads, max_steps + 1, self.head_dim)
+        self.cache = torch.zeros(cache_shape, device=device, dtype=dtype)
+        cross_shape = (len(self.layers), 2, 1, self.heads, max_text, self.head_dim)
+        self.cross = torch.zeros(cross_shape, device=device, dtype=dtype)
+        self.cross_mask = torch.zeros((1, 1, 1, max_text), device=device, dtype=dtype)
+        self.text_len = 0
+        self.batch = 2
+
+    def start(self, text_states: torch.Tensor, text_mask: torch.Tensor, guided: bool) -> None:
+        """Prepare for a request: cross-attention keys/values of the text; the KV cache is overwritten.
+
+        ``text_states`` ``[1, T, H]`` are the projected, masked encoder states of the prompt.
+        """
+        length = text_states.shape[1]
+        if length > self.max_text:
+            raise ValueError(f"prompt of {length} tokens exceeds {self.max_text}")
+        self.batch = 2 if guided else 1
+        self.text_len = length
+        states = text_states.to(device=self.device, dtype=self.dtype)
+        for index, layer in enumerate(self.layers):
+            k, v = layer.cross_kv(states).chunk(2, dim=-1)
+            self.cross[index, 0, :, :, :length] = self._split(k)
+            self.cross[index, 1, :, :, :length] = self._split(v)
+        keep = torch.zeros(self.max_text, dtype=torch.bool, device=self.device)
+        keep[:length] = text_mask[0].to(self.device).bool()
+        self.cross_mask.copy_(
+            torch.zeros_like(self.cross_mask).masked_fill(~keep, torch.finfo(self.dtype).min)
+        )
+
+    def __call__(
+        self, tokens: torch.Tensor, position: int | torch.Tensor, static: bool = False
+    ) -> torch.Tensor:
+        """Logits for the token after ``tokens`` at sequence index ``position``.
+
+        ``static`` attends over the whole preallocated cache with a mask (fixed shapes, for CUDA
+        graphs and compilers); otherwise over the filled prefix only.
+        """
+        x = self.embed[torch.arange(self.num_codebooks, device=self.device), tokens].sum(0)
+        x = (x + self.positions[position]).expand(self.batch, 1, self.hidden)
+        if static:
+            slots = torch.arange(self.max_steps + 1, device=self.device)
+            self_mask = torch.zeros(slots.shape, device=self.device, dtype=self.dtype).masked_fill(
+                slots > position, torch.finfo(self.dtype).min
+            )[None, None, None, :]
+        text = slice(None) if static else slice(0, self.text_len)
+        cross_mask = self.cross_mask[..., text]
+        for index, layer in enumerate(self.layers):
+            h = F.layer_norm(x, (self.hidden,), *layer.self_ln)
+            q, k, v = (self._split(t) for t in layer.qkv(h).chunk(3, dim=-1))
+            cache_k, cache_v = self.cache[index, 0, : self.batch], self.cache[index, 1, : self.batch]
+            if static:
+                cache_k.index_copy_(2, position.view(1), k)
+                cache_v.index_copy_(2, position.view(1), v)
+                att = F.scaled_dot_product_attention(q, cache_k, cache_v, attn_mask=self_mask)
+            else:
+                cache_k[:, :, position] = k[:, :, 0]
+                cache_v[:, :, position] = v[:, :, 0]
+                end = position + 1
+                att = F.scaled_dot_product_attention(q, cache_k[:, :, :end], cache_v[:, :, :end])
+            x = x + layer.self_out(self._merge(att))
+
+            # Cross-attention: the conditional row only (the unconditional one adds exactly zero).
+            h = F.layer_norm(x[:1], (self.hidden,), *layer.cross_ln)
+            ck, cv = self.cross[index, 0, ..., text, :], self.cross[index, 1, ..., text, :]
+            att = F.scaled_dot_product_attention(self._split(layer.cross_q(h)), ck, cv, attn_mask=cross_mask)
+            cross = layer.cross_out(self._merge(att))
+            x = torch.cat([x[:1] + cross, x[1:]]) if self.batch == 2 else x + cross
+
+            h = F.layer_norm(x, (self.hidden,), *layer.ffn_ln)
+            x = x + layer.fc2(F.gelu(layer.fc1(h)))
+        h = F.layer_norm(x, (self.hidden,), *self.final_ln)
+        logits = self.lm_heads(h)  # [B, 1, K*V]
+        return logits.view(self.batch, self.num_codebooks, self.vocab)
+
+    def _split(self, t: torch.Tensor) -> torch.Tensor:
+        """``[B, S, H]`` -> ``[B, heads, S, head_dim]``."""
+        return t.view(t.shape[0], t.shape[1], self.heads, self.head_dim).transpose(1, 2)
+
+    def _merge(self, t: torch.Tensor) -> torch.Tensor:
+        return t.transpose(1, 2).reshape(t.shape[0], t.shape[2], self.hidden)
+
+
+def _sinusoids(num_positions: int, dim: int) -> torch.Tensor:
+    """MusicGen's (tensor2tensor's) sinusoidal table: cos first, then sin."""
+    half = dim // 2
+    scale = math.log(10000) / (half - 1)
+    freqs = torch.exp(torch.arange(half, dtype=torch.float32) * -scale)
+    angles = torch.arange(num_positions, dtype=torch.float32)[:, None] * freqs[None, :]
+    table = torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
+    return F.pad(table, (0, dim % 2))

@@ -1,0 +1,53 @@
+"""Linear layers in the precision a backend asks for: float weights, or int8 weights on CPU."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+
+class Linear:
+    """``y = x @ W.T`` (no bias: MusicGen's decoder projections have none)."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        self.weight = weight
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight)
+
+    @property
+    def nbytes(self) -> int:
+        return self.weight.numel() * self.weight.element_size()
+
+
+class DynamicInt8Linear(Linear):
+    """int8 weights (per output channel), activations quantised per call: fbgemm's dynamic linear."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        w = weight.float().cpu()
+        scales = w.abs().amax(dim=1).clamp(min=1e-8) / 127
+        zero = torch.zeros(w.shape[0], dtype=torch.int64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            qweight = torch.quantize_per_channel(w, scales.double(), zero, 0, torch.qint8)
+            self.packed = torch.ops.quantized.linear_prepack(qweight, None)
+        self.out_features, self.in_features = w.shape
+        self._nbytes = w.numel() + 4 * w.shape[0]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        y = torch.ops.quantized.linear_dynamic(x.reshape(-1, shape[-1]).float(), self.packed, True)
+        return y.view(*shape[:-1], self.out_features).to(x.dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return self._nbytes
+
+
+def make_linear(weight: torch.Tensor, dtype: torch.dtype, weights: str = "float") -> Linear:
+    """A linear with ``weight`` ``[out, in]`` stored as ``weights`` (``float`` in ``dtype``, or ``int8``)."""
+    if weights == "int8":
+        return DynamicInt8Linear(weight)
+    return Linear(weight.to(dtype).contiguous())
