@@ -271,13 +271,12 @@ async def download(
     generation_id: GenerationIdPath,
     generations: Generations,
     jobs: Jobs,
-    audio_format: Annotated[
-        AudioFormatName, QueryParameter(name="format", description="wav, flac, ogg or mp3")
-    ] = "wav",
+    format: Annotated[AudioFormatName, QueryParameter(description="wav, flac, ogg or mp3")] = "wav",
 ) -> Response[bytes]:
     row = await _finished_row(generations, generation_id)
     if not jobs.storage.exists(row.generation_id):
         raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
+    audio_format = format
     body = await asyncio.to_thread(jobs.storage.read_as, row.generation_id, audio_format)
     await generations.count_download(row.generation_id)
     filename = download_filename(row.prompt, row.generation_id, audio_format)

@@ -1,0 +1,170 @@
+"""Health, model status, admin reload, OpenAPI, errors without tracebacks, system metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.db.models import SystemMetric, utcnow
+from app.domain.generations.services import GenerationService
+from tests.integration.conftest import ADMIN_KEY, Service, ServiceFactory
+
+
+async def test_health_reports_database_model_queue_and_machine(service: Service) -> None:
+    response = await service.client.get("/health")
+    assert response.status_code == 200
+    health = response.json()
+    assert health["status"] == "ok"
+    assert health["database"]["ok"] is True
+    assert health["database"]["dialect"] in {"sqlite", "postgresql"}
+    assert health["model"]["status"] == "ready"
+    assert health["model"]["model"] == "tiny-random"
+    assert health["queue"] == {"depth": 0, "capacity": 16, "running": None, "accepting": True}
+    system = health["system"]
+    assert 0 <= system["memory_percent"] <= 100
+    assert system["disk_free_gb"] > 0
+    assert health["gpu"] is None or isinstance(health["gpu"], list)
+    assert health["version"]
+    assert health["uptime_s"] >= 0
+
+
+async def test_model_status(service: Service) -> None:
+    status = (await service.client.get("/model/status")).json()
+    assert status["status"] == "ready"
+    assert status["model"] == "tiny-random"
+    assert status["device"] == "cpu"
+    assert status["precision"] == "float32"
+    assert status["info"]["sample_rate"] == 32000
+    assert status["info"]["random_weights"] is True
+    assert status["error"] is None
+
+
+async def test_reload_refuses_missing_or_wrong_admin_key(service: Service) -> None:
+    missing = await service.client.post("/model/reload", json={})
+    assert missing.status_code == 401
+    assert missing.json()["error_type"] == "unauthorized"
+    wrong = await service.client.post("/model/reload", json={}, headers={"X-Admin-Key": "not-the-key"})
+    assert wrong.status_code == 403
+    assert wrong.json()["error_type"] == "forbidden"
+    empty = await service.client.post("/model/reload", json={}, headers={"X-Admin-Key": ""})
+    assert empty.status_code == 401
+
+
+async def test_reload_switches_precision_and_keeps_old_model_on_failure(service: Service) -> None:
+    admin = {"X-Admin-Key": ADMIN_KEY}
+    response = await service.client.post("/model/reload", json={"precision": "bfloat16"}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["precision"] == "bfloat16"
+    assert response.json()["status"] == "ready"
+    record = (await service.client.post("/generate", json={"prompt": "x", "duration": 5})).json()
+    assert record["precision"] == "bfloat16"
+    await service.client.delete(f"/generations/{record['generation_id']}")
+
+    bad = await service.client.post("/model/reload", json={"model": "no-such-model"}, headers=admin)
+    assert bad.status_code == 422
+    assert bad.json()["error_type"] == "unknown_model"
+    cuda = await service.client.post("/model/reload", json={"device": "cuda"}, headers=admin)
+    assert cuda.status_code == 422
+    assert cuda.json()["error_type"] == "device_unavailable"
+    invalid = await service.client.post("/model/reload", json={"precision": "float64"}, headers=admin)
+    assert invalid.status_code == 422
+    assert invalid.json()["field"] == "precision"
+    status = (await service.client.get("/model/status")).json()
+    assert (status["status"], status["model"], status["precision"]) == ("ready", "tiny-random", "bfloat16")
+
+
+async def test_reload_lets_the_running_job_finish(service: Service) -> None:
+    record = (await service.client.post("/generate", json={"prompt": "keeps going", "duration": 10})).json()
+    await service.wait_status(record["generation_id"], {"running"})
+    admin = {"X-Admin-Key": ADMIN_KEY}
+    response = await service.client.post("/model/reload", json={"precision": "bfloat16"}, headers=admin)
+    assert response.status_code == 200
+    finished = await service.wait_status(record["generation_id"], {"succeeded", "failed", "canceled"})
+    assert finished["status"] == "succeeded"
+    assert finished["precision"] == "float32"
+
+
+async def test_admin_key_is_generated_when_not_configured(service_factory: ServiceFactory) -> None:
+    async with service_factory(admin_api_key=None) as service:
+        key = service.app.state.admin_key
+        assert len(key) >= 24
+        assert (
+            await service.client.post("/model/reload", json={}, headers={"X-Admin-Key": ADMIN_KEY})
+        ).status_code == 403
+        response = await service.client.post("/model/reload", json={}, headers={"X-Admin-Key": key})
+        assert response.status_code == 200
+
+
+async def test_openapi_lists_every_endpoint(service: Service) -> None:
+    schema = (await service.client.get("/schema/openapi.json")).json()
+    paths = schema["paths"]
+    for path in (
+        "/generate",
+        "/recent",
+        "/most-played",
+        "/search",
+        "/stats",
+        "/track-play",
+        "/favorite",
+        "/download/{generation_id}",
+        "/health",
+        "/model/status",
+        "/model/reload",
+        "/generations/{generation_id}",
+        "/generations/{generation_id}/events",
+        "/generations/{generation_id}/audio",
+    ):
+        assert path in paths, path
+    assert set(paths["/download/{generation_id}"]) >= {"get", "post"}
+    generate_body = schema["components"]["schemas"]["GenerateRequest"]["properties"]
+    assert generate_body["duration"]["minimum"] == 5
+    assert generate_body["duration"]["maximum"] == 120
+    assert (await service.client.get("/schema")).status_code == 200
+
+
+@pytest.mark.parametrize("debug", [False, True])
+async def test_errors_never_carry_a_traceback(
+    service_factory: ServiceFactory, monkeypatch: pytest.MonkeyPatch, debug: bool
+) -> None:
+    async def explode(*_: object, **__: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(GenerationService, "recent", explode)
+    async with service_factory(debug=debug) as service:
+        response = await service.client.get("/recent")
+        assert response.status_code == 500
+        body = response.json()
+        assert body["error_type"] == "internal_error"
+        assert "Traceback" not in response.text
+        assert "secret internal detail" not in response.text
+        assert 'File "' not in response.text
+        missing = await service.client.get("/no/such/path")
+        assert missing.status_code == 404
+        assert missing.json()["error_type"] == "not_found"
+        wrong_method = await service.client.put("/recent")
+        assert wrong_method.status_code == 405
+        assert wrong_method.json()["error_type"] == "method_not_allowed"
+
+
+async def test_system_metrics_are_sampled_and_pruned(service: Service) -> None:
+    async with service.jobs.sessions() as session:
+        session.add(SystemMetric(timestamp=utcnow() - timedelta(days=30), cpu_usage=1.0, memory_usage=1.0))
+        await session.commit()
+    metric = await service.jobs.sampler.sample()
+    assert metric.cpu_usage is not None
+    assert 0 <= metric.memory_usage <= 100
+    assert metric.queue_depth == 0
+    async with service.jobs.sessions() as session:
+        rows = (await session.scalars(select(SystemMetric))).all()
+    assert len(rows) == 1
+    assert rows[0].timestamp > utcnow() - timedelta(minutes=1)
+
+
+async def test_cors_allows_the_configured_origin(service_factory: ServiceFactory) -> None:
+    async with service_factory(cors_origins="http://ui.example") as service:
+        allowed = await service.client.get("/health", headers={"Origin": "http://ui.example"})
+        assert allowed.headers["access-control-allow-origin"] == "http://ui.example"
+        other = await service.client.get("/health", headers={"Origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
