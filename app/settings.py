@@ -16,7 +16,11 @@ class Settings(BaseSettings):
     """Service settings; each field is read from the environment variable of the same name, upper-cased."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", protected_namespaces=()
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        protected_namespaces=(),
     )
 
     # The seed's variables.
