@@ -217,3 +217,12 @@ async def test_unavailable_model_is_503_with_the_reason(service_factory: Service
         assert "tiny-random" in error["message"]
         assert (await service.client.get("/health")).json()["status"] == "degraded"
         assert await count_rows(service) == 0
+
+
+async def test_shutting_down_service_refuses_new_jobs(service: Service) -> None:
+    service.jobs.queue.accepting = False
+    response = await service.client.post("/generate", json={"prompt": "too late", "duration": 5})
+    assert response.status_code == 503
+    assert response.json()["error_type"] == "shutting_down"
+    assert response.headers["retry-after"]
+    assert await count_rows(service) == 0

@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Annotated, Literal
 
-import msgspec
 from litestar import Request, Response, delete, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.enums import HttpMethod
@@ -377,5 +376,3 @@ HANDLERS = [
     track_play,
     favorite,
 ]
-
-__all__ = ["DEPENDENCIES", "HANDLERS", "msgspec"]
