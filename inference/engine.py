@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from inference import device as devices
-from inference.backends import backend_class
+from inference import tuning
 from inference.backends.base import Backend
 from inference.errors import EngineNotLoadedError, GenerationCancelled
 from inference.registry import ModelSpec, model_spec, resolve_checkpoint
@@ -45,14 +45,13 @@ class Engine:
         config = config or EngineConfig()
         started = time.perf_counter()
         spec = model_spec(config.model)
-        backend_cls = backend_class(config.backend)
-        placement = devices.resolve(config.device, config.precision, backend_cls.precisions)
-        if config.threads and placement.device_type == "cpu":
+        options = tuning.choices(config)  # one, unless backend or precision is "auto"
+        if config.threads and options[0].placement.device_type == "cpu":
             torch.set_num_threads(config.threads)
         _quiet_transformers()
         checkpoint = resolve_checkpoint(config.model, config.cache_dir, config.hub_timeout_s)
-        backend = backend_cls(checkpoint, placement)
-        return cls(config, _Loaded(backend, spec, placement, time.perf_counter() - started))
+        chosen = tuning.load_first(options, checkpoint)
+        return cls(config, _Loaded(chosen.backend, spec, chosen.placement, time.perf_counter() - started))
 
     @property
     def loaded(self) -> bool:

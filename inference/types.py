@@ -18,6 +18,8 @@ class EngineConfig:
 
     ``cache_dir`` is where presets are built and hub checkpoints cached (``MODEL_CACHE_DIR``);
     ``threads`` caps torch's intra-op threads on CPU (None keeps torch's default).
+    ``backend="auto"`` (or ``precision="auto"`` with ``preferences``) tries ranked (backend, precision)
+    pairs, fastest first, then a default order per device type: see :mod:`inference.tuning`.
     """
 
     model: str = "tiny-random"
@@ -27,6 +29,7 @@ class EngineConfig:
     cache_dir: str | None = None
     threads: int | None = None
     hub_timeout_s: float = 5.0
+    preferences: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,140 @@
+"""``backend="auto"`` / ``precision="auto"``: pick the fastest variant that loads on the device.
+
+Candidates are the measured ranking (``EngineConfig.preferences``, fastest first, e.g. from recorded
+benchmarks), then :data:`DEFAULT_ORDER` for the device type, then every other backend x precision
+the device supports; an explicit backend or precision filters them. The first that loads wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inference import device as devices
+from inference.backends import BACKENDS, backend_class
+from inference.backends.base import Backend
+from inference.errors import InferenceError, ModelUnavailableError, UnsupportedPrecisionError
+from inference.types import EngineConfig
+
+log = logging.getLogger("inference.tuning")
+
+AUTO = "auto"
+Pair = tuple[str, str]  # (backend, precision)
+
+# What to try when nothing is recorded yet, fastest first by what we measured or expect.
+DEFAULT_ORDER: dict[str, tuple[Pair, ...]] = {
+    "cpu": (("onnx", "int8"), ("torch", "int8"), ("torch", "bfloat16"), ("reference", "float32")),
+    "cuda": (("torch", "bfloat16"), ("torch", "float16"), ("onnx", "float16"), ("reference", "float16")),
+    "mps": (("torch", "float16"), ("reference", "float16"), ("reference", "float32")),
+}
+
+
+def parse_pair(text: str) -> Pair:
+    """``"torch:int8"`` -> ``("torch", "int8")``."""
+    backend, sep, precision = text.strip().lower().partition(":")
+    if not sep or not backend or not precision:
+        raise ValueError(f"{text!r} is not backend:precision (e.g. torch:int8)")
+    return backend, precision
+
+
+def is_tuned(config: EngineConfig) -> bool:
+    """Whether the engine chooses among candidates: backend ``auto``, or precision ``auto`` with a ranking.
+
+    Precision ``auto`` with an explicit backend and no ``preferences`` keeps the device's preferred
+    precision (:func:`inference.device.resolve_precision`).
+    """
+    precision = (config.precision or AUTO).strip().lower()
+    return config.backend == AUTO or (precision == AUTO and config.preferences is not None)
+
+
+def candidates(
+    device_type: str,
+    backend: str = AUTO,
+    precision: str = AUTO,
+    preferences: Iterable[Pair] | None = None,
+) -> list[Pair]:
+    """Ranked (backend, precision) pairs to try on ``device_type``, without duplicates."""
+    supported = devices.supported_precisions(device_type)
+    every = [(b, p) for b in BACKENDS for p in supported]
+    ranked = [*(preferences or ()), *DEFAULT_ORDER.get(device_type, ()), *every]
+    out: list[Pair] = []
+    for pair in ranked:
+        b, p = pair
+        if pair in out or p not in supported:
+            continue
+        if backend != AUTO and b != backend:
+            continue
+        if precision != AUTO and p != precision:
+            continue
+        out.append(pair)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One candidate resolved against the device: its backend class and placement."""
+
+    backend_cls: type[Backend]
+    placement: devices.Placement
+
+
+@dataclass(slots=True)
+class Selection:
+    """What was chosen and what was skipped (with the reason) on the way."""
+
+    backend: Backend
+    placement: devices.Placement
+    skipped: list[str] = field(default_factory=list)
+
+
+def choices(config: EngineConfig) -> list[Choice]:
+    """The candidates of ``config`` resolved against this machine (one when nothing is ``auto``).
+
+    Raises the engine's errors for a bad device, an unknown backend or an impossible precision.
+    """
+    if not is_tuned(config):
+        cls = backend_class(config.backend)
+        return [Choice(cls, devices.resolve(config.device, config.precision, cls.precisions))]
+    device = devices.resolve_device(config.device)
+    device_type = device.split(":", 1)[0]
+    precision = (config.precision or AUTO).strip().lower()
+    if precision != AUTO:
+        devices.resolve_precision(precision, device)  # raises for an unknown or unsupported precision
+    if config.backend != AUTO:
+        backend_class(config.backend)  # raises UnknownBackendError
+    found = []
+    for backend, chosen in candidates(device_type, config.backend, precision, config.preferences):
+        try:
+            cls = backend_class(backend)
+        except InferenceError:  # not built into this install (e.g. onnx without onnxruntime)
+            continue
+        if chosen in cls.precisions:
+            found.append(Choice(cls, devices.Placement(device, chosen)))
+    if not found:
+        raise UnsupportedPrecisionError(
+            f"no backend runs {config.backend}/{precision} on {device_type}; "
+            f"precisions here: {', '.join(devices.supported_precisions(device_type))}"
+        )
+    return found
+
+
+def load_first(options: Sequence[Choice], checkpoint: Path) -> Selection:
+    """Load the first option that loads; a single option raises its own error."""
+    if len(options) == 1:
+        only = options[0]
+        return Selection(only.backend_cls(checkpoint, only.placement), only.placement)
+    skipped: list[str] = []
+    for option in options:
+        label = f"{option.backend_cls.name}:{option.placement.precision}"
+        try:
+            backend = option.backend_cls(checkpoint, option.placement)
+        except Exception as exc:  # a variant that cannot load here is skipped, with its reason
+            skipped.append(f"{label}: {type(exc).__name__}: {exc}"[:300])
+            log.info("auto: skipped %s", skipped[-1])
+            continue
+        if skipped:
+            log.info("auto: chose %s on %s after skipping %d", label, option.placement.device, len(skipped))
+        return Selection(backend, option.placement, skipped)
+    raise ModelUnavailableError("no backend could load this model here: " + "; ".join(skipped))

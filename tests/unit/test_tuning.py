@@ -1,0 +1,108 @@
+"""backend/precision ``auto``: ranked candidates, the default order, and the first variant that loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from inference import Engine, EngineConfig, ModelUnavailableError, UnsupportedPrecisionError
+from inference.device import Placement, supported_precisions
+from inference.tuning import DEFAULT_ORDER, Choice, candidates, choices, load_first, parse_pair
+
+
+def test_default_order_first_then_every_supported_pair() -> None:
+    ranked = candidates("cpu")
+    assert ranked[: len(DEFAULT_ORDER["cpu"])] == list(DEFAULT_ORDER["cpu"])
+    assert len(ranked) == len(set(ranked))
+    assert all(precision in supported_precisions("cpu") for _, precision in ranked)
+    assert ("reference", "bfloat16") in ranked
+
+
+def test_preferences_lead_and_filters_apply() -> None:
+    prefs = (("reference", "bfloat16"), ("torch", "float16"), ("torch", "int8"))
+    ranked = candidates("cpu", preferences=prefs)
+    assert ranked[:2] == [("reference", "bfloat16"), ("torch", "int8")]  # float16 does not run on CPU
+    assert candidates("cpu", precision="float32", preferences=prefs)[0] == ("reference", "float32")
+    assert {b for b, _ in candidates("cpu", backend="torch", preferences=prefs)} == {"torch"}
+    cuda_first = next(pair for pair in DEFAULT_ORDER["cuda"] if pair[1] in supported_precisions("cuda"))
+    assert candidates("cuda")[0] == cuda_first  # bfloat16 only where the GPU has it
+
+
+def test_parse_pair() -> None:
+    assert parse_pair(" Torch:INT8 ") == ("torch", "int8")
+    with pytest.raises(ValueError, match="backend:precision"):
+        parse_pair("torch")
+
+
+def test_unknown_backends_are_left_out_and_impossible_requests_fail() -> None:
+    config = EngineConfig(backend="auto", device="cpu", preferences=(("nosuch", "int8"),))
+    assert all(choice.backend_cls.name != "nosuch" for choice in choices(config))
+    with pytest.raises(UnsupportedPrecisionError):
+        choices(EngineConfig(backend="auto", device="cpu", precision="float16"))
+
+
+def test_explicit_backend_without_ranking_keeps_the_device_default() -> None:
+    [only] = choices(EngineConfig(backend="torch", device="cpu"))
+    assert (only.backend_cls.name, only.placement.precision) == ("torch", "float32")
+    tuned = choices(EngineConfig(backend="torch", device="cpu", preferences=()))
+    assert (tuned[0].backend_cls.name, tuned[0].placement.precision) == ("torch", "int8")
+
+
+class _Fake:
+    name: ClassVar[str] = "fake"
+    precisions: ClassVar[tuple[str, ...]] = ("float32",)
+
+    def __init__(self, checkpoint: Path, placement: Placement) -> None:
+        self.placement = placement
+
+
+class _Broken(_Fake):
+    name: ClassVar[str] = "broken"
+
+    def __init__(self, checkpoint: Path, placement: Placement) -> None:
+        raise RuntimeError("no kernels here")
+
+
+def test_first_variant_that_loads_wins_and_failures_are_reported() -> None:
+    cpu = Placement("cpu", "float32")
+    chosen = load_first([Choice(_Broken, cpu), Choice(_Fake, cpu)], Path("."))  # type: ignore[arg-type]
+    assert isinstance(chosen.backend, _Fake)
+    assert chosen.skipped == ["broken:float32: RuntimeError: no kernels here"]
+    with pytest.raises(ModelUnavailableError, match="no kernels here"):
+        load_first([Choice(_Broken, cpu), Choice(_Broken, cpu)], Path("."))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):  # a single explicit variant raises its own error
+        load_first([Choice(_Broken, cpu)], Path("."))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("backend", "precision", "preferences", "expected"),
+    [
+        ("auto", "auto", None, ("torch", "int8")),  # the CPU default order (onnx absent or unloadable)
+        ("auto", "auto", (("reference", "bfloat16"),), ("reference", "bfloat16")),
+        ("auto", "float32", (("torch", "int8"),), ("reference", "float32")),
+        ("reference", "auto", (("torch", "int8"), ("reference", "int8")), ("reference", "int8")),
+    ],
+)
+def test_engine_load_resolves_auto(
+    model_cache_dir: Path,
+    backend: str,
+    precision: str,
+    preferences: tuple[tuple[str, str], ...] | None,
+    expected: tuple[str, str],
+) -> None:
+    config = EngineConfig(
+        model="tiny-random",
+        backend=backend,
+        device="cpu",
+        precision=precision,
+        cache_dir=str(model_cache_dir),
+        preferences=preferences,
+    )
+    engine = Engine.load(config)
+    try:
+        info = engine.info()
+        assert (info["backend"], info["precision"]) == expected
+    finally:
+        engine.unload()
