@@ -20,6 +20,7 @@ from app.domain.system import controllers as system
 from app.jobs.engines import EngineManager, Loader, Unloader
 from app.jobs.runtime import JobRuntime
 from app.lib.errors import EXCEPTION_HANDLERS
+from app.lib.frontend import frontend_router
 from app.lib.rate_limits import with_rate_limits
 from app.lib.storage import AudioStorage
 from app.plugin import ServicePlugin
@@ -50,7 +51,7 @@ def create_app(
     handlers = [*generations.HANDLERS, *stats.HANDLERS, *system.HANDLERS]
     level = "DEBUG" if settings.debug else "INFO"
     return Litestar(
-        route_handlers=with_rate_limits(handlers, settings),
+        route_handlers=[*with_rate_limits(handlers, settings), frontend_router()],  # the UI last
         dependencies=generations.DEPENDENCIES,
         plugins=[SQLAlchemyPlugin(config=database), ServicePlugin(jobs, generated_key)],
         exception_handlers=EXCEPTION_HANDLERS,

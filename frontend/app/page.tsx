@@ -1,0 +1,5 @@
+import { MusicGenieApp } from "@/components/App";
+
+export default function Page() {
+  return <MusicGenieApp />;
+}

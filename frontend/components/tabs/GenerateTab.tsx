@@ -1,0 +1,311 @@
+"use client";
+
+import { AnimatePresence } from "motion/react";
+import { type FormEvent, useEffect, useId, useMemo, useState } from "react";
+
+import { JobCard } from "@/components/audio/JobCard";
+import { ErrorMessage, useCountdown } from "@/components/ui/ErrorMessage";
+import { button, card, field, fieldBase, label } from "@/components/ui/styles";
+import { ApiError, api } from "@/lib/api";
+import { EXAMPLE_PROMPTS } from "@/lib/examples";
+import { isRandomModel } from "@/lib/format";
+import { MAX_DURATION, MIN_DURATION, toRequest, validateDraft } from "@/lib/generateRequest";
+import { offeredPlacements } from "@/lib/options";
+import { DEFAULT_DRAFT, useAppStore } from "@/lib/store";
+import { track } from "@/lib/tracker";
+import type { GenerateDraft } from "@/types";
+
+const QUEUE_POLL_MS = 5000;
+
+/** Keeps the queue positions of this page's waiting jobs (from the queued jobs, oldest first). */
+function useQueuePositions(myJobs: string[]) {
+  const waiting = useAppStore((s) => myJobs.filter((id) => s.generations[id]?.status === "queued").join(","));
+  useEffect(() => {
+    if (!waiting) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      try {
+        const queued = await api.recent(100, "queued");
+        const oldestFirst = [...queued.items].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id - b.id);
+        const positions: Record<string, number> = {};
+        oldestFirst.forEach((item, index) => {
+          positions[item.generation_id] = index + 1;
+        });
+        if (!stopped) useAppStore.getState().setQueuePositions(positions);
+      } catch {
+        // Positions are a nicety; the job's own events still arrive.
+      }
+      if (!stopped) timer = setTimeout(tick, QUEUE_POLL_MS);
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }, [waiting]);
+}
+
+function NumberField(props: {
+  id: string;
+  text: string;
+  hint: string;
+  value: number;
+  min: number;
+  max: number;
+  step: number;
+  onChange: (value: number) => void;
+}) {
+  return (
+    <div className="space-y-1">
+      <label htmlFor={props.id} className={label}>
+        {props.text}
+      </label>
+      <input
+        id={props.id}
+        type="number"
+        inputMode="decimal"
+        className={field}
+        value={Number.isFinite(props.value) ? props.value : ""}
+        min={props.min}
+        max={props.max}
+        step={props.step}
+        onChange={(e) => props.onChange(e.target.value === "" ? Number.NaN : Number(e.target.value))}
+        aria-describedby={`${props.id}-hint`}
+      />
+      <p id={`${props.id}-hint`} className="text-xs text-slate-500 dark:text-slate-400">
+        {props.hint}
+      </p>
+    </div>
+  );
+}
+
+export function GenerateTab() {
+  const draft = useAppStore((s) => s.draft);
+  const setDraft = useAppStore((s) => s.setDraft);
+  const myJobs = useAppStore((s) => s.myJobs);
+  const health = useAppStore((s) => s.health);
+  const modelStatus = useAppStore((s) => s.modelStatus);
+  const [error, setError] = useState<unknown>(null);
+  const [submitting, setSubmitting] = useState(false);
+  const waitLeft = useCountdown(error instanceof ApiError && error.status === 429 ? error.retryAfter : undefined, error);
+  const ids = useId();
+  useQueuePositions(myJobs);
+
+  const placements = useMemo(() => offeredPlacements(modelStatus, health), [modelStatus, health]);
+  const precisionChoices = draft.device ? (placements.precisions[draft.device] ?? []) : (placements.precisions[placements.defaultDevice ?? ""] ?? []);
+  const modelName = modelStatus?.model ?? (health?.model as { model?: string } | undefined)?.model;
+  const modelState = (health?.model as { status?: string } | undefined)?.status;
+  const random = isRandomModel(modelName, modelStatus?.info ?? null);
+  const invalid = validateDraft(draft);
+
+  const update = (fields: Partial<GenerateDraft>) => setDraft(fields);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (invalid) {
+      setError(new ApiError(422, "validation_error", invalid));
+      return;
+    }
+    setSubmitting(true);
+    setError(null);
+    try {
+      const generation = await api.generate(toRequest(draft));
+      useAppStore.getState().addJob(generation);
+      track(generation.generation_id);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  return (
+    <div className="grid gap-6 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
+      <form onSubmit={submit} className={`${card} space-y-5`} aria-labelledby={`${ids}-title`} noValidate>
+        <div className="flex flex-wrap items-baseline justify-between gap-2">
+          <h2 id={`${ids}-title`} className="text-lg font-semibold">
+            Describe your music
+          </h2>
+          {random && (
+            <p className="text-xs font-medium text-amber-700 dark:text-amber-300">
+              {modelName} has random weights: what it makes is noise.
+            </p>
+          )}
+        </div>
+
+        <div className="space-y-2">
+          <label htmlFor={`${ids}-prompt`} className={label}>
+            Prompt
+          </label>
+          <textarea
+            id={`${ids}-prompt`}
+            name="prompt"
+            rows={3}
+            maxLength={2000}
+            required
+            className={`${field} resize-y`}
+            placeholder="e.g. lo-fi hip hop beat with warm piano, 90 bpm"
+            value={draft.prompt}
+            onChange={(e) => update({ prompt: e.target.value })}
+          />
+          <div className="flex flex-wrap gap-2" role="group" aria-label="Example prompts">
+            {EXAMPLE_PROMPTS.map((example) => (
+              <button
+                key={example}
+                type="button"
+                onClick={() => update({ prompt: example })}
+                className="rounded-full border border-slate-300 px-3 py-1 text-xs text-slate-600 transition hover:border-violet-400 hover:text-violet-700 dark:border-slate-700 dark:text-slate-300 dark:hover:border-violet-500 dark:hover:text-violet-300"
+              >
+                {example}
+              </button>
+            ))}
+          </div>
+        </div>
+
+        <div className="space-y-2">
+          <div className="flex items-center justify-between">
+            <label htmlFor={`${ids}-duration`} className={label}>
+              Duration
+            </label>
+            <div className="flex items-center gap-1.5 text-sm">
+              <input
+                type="number"
+                aria-label="Duration in seconds"
+                className={`${fieldBase} w-20 py-1`}
+                min={MIN_DURATION}
+                max={MAX_DURATION}
+                step={1}
+                value={draft.duration}
+                onChange={(e) => update({ duration: Number(e.target.value) })}
+              />
+              <span className="text-slate-500">s</span>
+            </div>
+          </div>
+          <input
+            id={`${ids}-duration`}
+            type="range"
+            className="w-full"
+            min={MIN_DURATION}
+            max={MAX_DURATION}
+            step={1}
+            value={Math.min(MAX_DURATION, Math.max(MIN_DURATION, draft.duration || MIN_DURATION))}
+            onChange={(e) => update({ duration: Number(e.target.value) })}
+            aria-valuetext={`${draft.duration} seconds`}
+          />
+        </div>
+
+        <div className="grid gap-4 sm:grid-cols-2">
+          <div className="space-y-1">
+            <label htmlFor={`${ids}-device`} className={label}>
+              Device
+            </label>
+            <select
+              id={`${ids}-device`}
+              className={field}
+              value={draft.device}
+              onChange={(e) => update({ device: e.target.value, precision: "" })}
+            >
+              <option value="">Server default{placements.defaultDevice ? ` (${placements.defaultDevice})` : ""}</option>
+              {placements.devices.map((device) => (
+                <option key={device} value={device}>
+                  {device}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="space-y-1">
+            <label htmlFor={`${ids}-precision`} className={label}>
+              Precision
+            </label>
+            <select
+              id={`${ids}-precision`}
+              className={field}
+              value={draft.precision}
+              onChange={(e) => update({ precision: e.target.value })}
+            >
+              <option value="">Server default{placements.defaultPrecision && !draft.device ? ` (${placements.defaultPrecision})` : ""}</option>
+              {precisionChoices.map((precision) => (
+                <option key={precision} value={precision}>
+                  {precision}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+
+        <details className="group rounded-xl border border-slate-200 p-3 dark:border-slate-800">
+          <summary className="cursor-pointer select-none text-sm font-medium text-slate-700 dark:text-slate-300">
+            Advanced settings
+          </summary>
+          <div className="mt-4 grid gap-4 sm:grid-cols-2">
+            <NumberField id={`${ids}-topk`} text="Top-k" hint="Sample from the k likeliest tokens (0 turns it off)." value={draft.top_k} min={0} max={2048} step={1} onChange={(top_k) => update({ top_k })} />
+            <NumberField id={`${ids}-topp`} text="Top-p" hint="Nucleus sampling, 0-1 (0 turns it off; above 0 it replaces top-k)." value={draft.top_p} min={0} max={1} step={0.05} onChange={(top_p) => update({ top_p })} />
+            <NumberField id={`${ids}-temp`} text="Temperature" hint="Higher is wilder; 0 is greedy." value={draft.temperature} min={0} max={10} step={0.05} onChange={(temperature) => update({ temperature })} />
+            <NumberField id={`${ids}-cfg`} text="Guidance" hint="How closely to follow the prompt, 1-20 (1 turns it off)." value={draft.cfg_coef} min={1} max={20} step={0.5} onChange={(cfg_coef) => update({ cfg_coef })} />
+            <div className="space-y-1 sm:col-span-2">
+              <label htmlFor={`${ids}-seed`} className={label}>
+                Seed
+              </label>
+              <div className="flex gap-2">
+                <input
+                  id={`${ids}-seed`}
+                  inputMode="numeric"
+                  className={field}
+                  placeholder="random"
+                  value={draft.seed}
+                  onChange={(e) => update({ seed: e.target.value.replace(/[^\d]/g, "") })}
+                  aria-describedby={`${ids}-seed-hint`}
+                />
+                <button type="button" className={button.secondary} onClick={() => update({ seed: "" })} disabled={!draft.seed}>
+                  Random
+                </button>
+              </div>
+              <p id={`${ids}-seed-hint`} className="text-xs text-slate-500 dark:text-slate-400">
+                The same seed and settings give the same music. Empty: a new one each time.
+              </p>
+            </div>
+            <div className="sm:col-span-2">
+              <button
+                type="button"
+                className={button.ghost}
+                onClick={() => update({ ...DEFAULT_DRAFT, prompt: draft.prompt, duration: draft.duration, device: draft.device, precision: draft.precision })}
+              >
+                Reset to defaults
+              </button>
+            </div>
+          </div>
+        </details>
+
+        {error !== null && <ErrorMessage error={error} title={error instanceof ApiError && error.errorType === "validation_error" ? "Please check the form" : undefined} />}
+
+        <div className="flex flex-wrap items-center gap-3">
+          <button type="submit" className={`${button.primary} px-6 py-2.5`} disabled={submitting || waitLeft > 0 || modelState === "error"}>
+            {submitting ? "Queuing…" : waitLeft > 0 ? `Try again in ${waitLeft} s` : "Generate"}
+          </button>
+          {modelState === "error" && <p className="text-sm text-rose-600 dark:text-rose-400">The model is unavailable (see above).</p>}
+          {modelState === "loading" && <p className="text-sm text-slate-500">The model is loading; your job will wait in the queue.</p>}
+        </div>
+      </form>
+
+      <section className={`${card} space-y-4`} aria-labelledby={`${ids}-jobs`}>
+        <h2 id={`${ids}-jobs`} className="text-lg font-semibold">
+          Your generations
+        </h2>
+        {myJobs.length === 0 ? (
+          <p className="text-sm text-slate-500 dark:text-slate-400">
+            Nothing yet. Pick an example or write a prompt, then press Generate: progress shows here and the result opens in the player.
+          </p>
+        ) : (
+          <ul className="space-y-3" aria-live="polite">
+            <AnimatePresence initial={false}>
+              {myJobs.map((id) => (
+                <JobCard key={id} id={id} />
+              ))}
+            </AnimatePresence>
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}

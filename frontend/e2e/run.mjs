@@ -1,0 +1,280 @@
+#!/usr/bin/env node
+// End-to-end test of the web UI in headless Chromium (Debian's, driven by playwright-core) against a
+// running service with the tiny-random model:
+//   BASE_URL=http://127.0.0.1:8000 node e2e/run.mjs
+// Generates a 5 s track, follows its progress to 100%, plays it, favourites it, downloads it, finds it
+// by search and in History, sees it in Popular and counted in Stats; cancels and deletes a second job.
+// Screenshots of every tab go to test-artifacts/ (ARTIFACTS_DIR). A missing browser is a failure.
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const BASE_URL = (process.env.BASE_URL ?? "http://127.0.0.1:8000").replace(/\/+$/, "");
+const ARTIFACTS = path.resolve(process.env.ARTIFACTS_DIR ?? path.join(HERE, "..", "test-artifacts"));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const TIMEOUT = 60_000;
+
+const results = [];
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`  ✓ ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false, error });
+    console.log(`  ✗ ${name}\n    ${String(error?.stack ?? error).split("\n").slice(0, 6).join("\n    ")}`);
+    throw error;
+  }
+}
+function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+if (!existsSync(CHROMIUM)) {
+  console.error(`e2e: no Chromium at ${CHROMIUM}: install it (make frontend-deps, or apt-get install -y chromium) or set CHROMIUM_PATH`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+  ],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, colorScheme: "light" });
+const page = await context.newPage();
+page.setDefaultTimeout(TIMEOUT);
+const consoleErrors = [];
+page.on("console", (message) => message.type() === "error" && consoleErrors.push(message.text()));
+page.on("pageerror", (error) => consoleErrors.push(String(error)));
+page.on("dialog", (dialog) => dialog.accept());
+const audioResponses = [];
+page.on("response", (response) => {
+  if (/\/generations\/[^/]+\/audio/.test(response.url())) {
+    audioResponses.push({ status: response.status(), range: response.request().headers().range ?? null });
+  }
+});
+
+const shot = (name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+const openTab = async (name) => {
+  await page.getByRole("tab", { name }).click();
+  await page.getByRole("tabpanel").waitFor();
+};
+const prompt = `e2e lo-fi piano ${Date.now().toString(36)}`;
+let generationId = null;
+let exitCode = 0;
+
+console.log(`e2e against ${BASE_URL} (screenshots in ${ARTIFACTS})`);
+try {
+  await step("the UI loads from the service and the model becomes ready", async () => {
+    const response = await page.goto(`${BASE_URL}/`);
+    assert(response?.ok(), `GET / answered ${response?.status()}`);
+    await page.getByRole("heading", { name: "Music Genie" }).waitFor();
+    await page.waitForFunction(() => !document.querySelector("[data-testid=status-banner]") && document.querySelector("[data-testid=noise-warning]"), null, { timeout: 120_000 });
+  });
+
+  await step("tiny-random is marked as noise", async () => {
+    const text = await page.getByTestId("noise-warning").innerText();
+    assert(/noise/i.test(text), `noise warning says "${text}"`);
+  });
+
+  await step("an empty prompt is refused with a message, not a blank page", async () => {
+    await page.getByRole("button", { name: "Generate", exact: true }).click();
+    await page.getByRole("alert").filter({ hasText: "prompt" }).waitFor();
+  });
+
+  await step("generate a 5 s track and see the progress reach 100%", async () => {
+    await page.getByLabel("Prompt", { exact: true }).fill(prompt);
+    await page.getByLabel("Duration in seconds").fill("5");
+    await shot("generate");
+    await page.getByRole("button", { name: "Generate", exact: true }).click();
+    const job = page.locator("[data-testid=job]").filter({ hasText: prompt });
+    await job.waitFor();
+    generationId = await job.getAttribute("data-generation-id");
+    assert(generationId, "the job card names its generation");
+    const seen = new Set();
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const status = await job.getAttribute("data-status");
+      const now = await job.getByRole("progressbar").getAttribute("aria-valuenow").catch(() => null);
+      if (now !== null) seen.add(Number(now));
+      if (status === "succeeded" || status === "failed" || status === "canceled") {
+        assert(status === "succeeded", `the job ended ${status}: ${await job.innerText()}`);
+        break;
+      }
+      if (status === "running" && seen.size === 2) await shot("generate-progress");
+      assert(Date.now() < deadline, "the job did not finish in 90 s");
+      await page.waitForTimeout(100);
+    }
+    const final = await job.getByRole("progressbar").getAttribute("aria-valuenow");
+    assert(final === "100", `the final progress is ${final}`);
+    assert((await job.getByTestId("progress-percent").innerText()) === "100%", "the bar says 100%");
+    console.log(`    progress values seen: ${[...seen].sort((a, b) => a - b).join(", ")}`);
+  });
+
+  await step("the result opens in the player, with its waveform", async () => {
+    const player = page.getByTestId("player");
+    await player.waitFor();
+    assert((await player.getAttribute("data-generation-id")) === generationId, "the player holds the new track");
+    assert((await page.getByTestId("player-prompt").innerText()) === prompt, "the player shows the prompt");
+    await page.waitForFunction(() => !!document.querySelector("[data-testid=waveform]")?.shadowRoot?.querySelector("canvas") || !!document.querySelector("[data-testid=waveform] div")?.shadowRoot, null, { timeout: 30_000 });
+    await page.getByText("Loading waveform…").waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  await step("play it: the playhead moves and the play is counted after real listening", async () => {
+    const trackPlay = page.waitForResponse((r) => r.url().endsWith("/track-play") && r.request().method() === "POST", { timeout: 30_000 });
+    await page.getByTestId("player-toggle").click();
+    await page.waitForFunction(() => (document.querySelector("audio[data-testid=player-audio]")?.currentTime ?? 0) > 1, null, { timeout: 20_000 });
+    await shot("player");
+    const response = await trackPlay;
+    assert(response.ok(), `POST /track-play answered ${response.status()}`);
+    const body = await response.json();
+    assert(body.play_count >= 1, `play_count is ${body.play_count}`);
+    const request = JSON.parse(response.request().postData() ?? "{}");
+    assert(request.play_duration >= 2.5, `counted after ${request.play_duration} s of a 5 s track`);
+  });
+
+  await step("seek on the waveform; the audio streams through HTTP Range", async () => {
+    const audio = page.locator("audio[data-testid=player-audio]");
+    await page.getByTestId("waveform").focus();
+    await page.keyboard.press("Home");
+    await page.waitForFunction(() => (document.querySelector("audio[data-testid=player-audio]")?.currentTime ?? 9) < 1.5);
+    const box = await page.getByTestId("waveform").boundingBox();
+    await page.mouse.click(box.x + box.width * 0.6, box.y + box.height / 2);
+    await page.waitForFunction(() => (document.querySelector("audio[data-testid=player-audio]")?.currentTime ?? 0) >= 2.5);
+    await audio.evaluate((el) => el.pause());
+    assert(audioResponses.some((r) => r.status === 206 || r.range), `audio responses: ${JSON.stringify(audioResponses)}`);
+  });
+
+  await step("favourite it from the player", async () => {
+    const favorite = page.getByTestId("player").getByTestId("favorite-button");
+    assert((await favorite.getAttribute("aria-pressed")) === "false", "not a favourite yet");
+    await favorite.click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=player] [data-testid=favorite-button]")?.getAttribute("aria-pressed") === "true");
+  });
+
+  await step("download it as mp3 (and see the parameters)", async () => {
+    await page.getByRole("button", { name: "Details" }).click();
+    await page.getByTestId("player-details").waitFor();
+    await page.getByLabel("Download format").selectOption("mp3");
+    const downloading = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Download" }).click();
+    const download = await downloading;
+    const file = path.join(ARTIFACTS, download.suggestedFilename());
+    await download.saveAs(file);
+    const size = statSync(file).size;
+    assert(download.suggestedFilename().endsWith(".mp3"), `file name ${download.suggestedFilename()}`);
+    assert(size > 1000, `the mp3 has ${size} bytes`);
+    console.log(`    saved ${download.suggestedFilename()} (${size} bytes)`);
+    await shot("player-details");
+  });
+
+  await step("History lists it, search finds it, the favourites filter keeps it", async () => {
+    await openTab("History");
+    const card = page.locator(`[data-testid=generation-card][data-generation-id="${generationId}"]`);
+    await card.waitFor();
+    await page.getByLabel("Search prompts").fill(prompt.split(" ").pop());
+    await page.waitForFunction((id) => {
+      const cards = [...document.querySelectorAll("[data-testid=generation-card]")];
+      return cards.length === 1 && cards[0].getAttribute("data-generation-id") === id;
+    }, generationId);
+    await page.getByLabel("Favourites only").check();
+    await card.waitFor();
+    assert((await card.getByTestId("favorite-button").getAttribute("aria-pressed")) === "true", "starred in History");
+    await shot("history");
+    await page.getByLabel("Favourites only").uncheck();
+    await page.getByLabel("Search prompts").fill("");
+  });
+
+  await step("Popular shows it with its play", async () => {
+    await openTab("Popular");
+    const card = page.locator(`[data-testid=popular-list] [data-generation-id="${generationId}"]`);
+    await card.waitFor();
+    const plays = await card.getByTestId("play-count").innerText();
+    assert(/[1-9]\d* play/.test(plays), `play count reads "${plays}"`);
+    await shot("popular");
+  });
+
+  await step("Stats count it", async () => {
+    await openTab("Stats");
+    await page.getByTestId("stat-generations").waitFor();
+    const number = async (id) => Number((await page.getByTestId(id).innerText()).replace(/[^\d.]/g, ""));
+    assert((await number("stat-generations")) >= 1, "generations >= 1");
+    assert((await number("stat-plays")) >= 1, "plays >= 1");
+    assert((await number("stat-downloads")) >= 1, "downloads >= 1");
+    assert((await number("stat-favorites")) >= 1, "favourites >= 1");
+    await page.locator(".recharts-surface").first().waitFor();
+    await page.waitForTimeout(600);
+    await shot("stats");
+  });
+
+  await step("cancel a running job, then delete it from History", async () => {
+    await openTab("Generate");
+    const other = `${prompt} to cancel`;
+    await page.getByLabel("Prompt", { exact: true }).fill(other);
+    await page.getByLabel("Duration in seconds").fill("120");
+    await page.getByRole("button", { name: "Generate", exact: true }).click();
+    const job = page.locator("[data-testid=job]").filter({ hasText: other });
+    await job.waitFor();
+    const id = await job.getAttribute("data-generation-id");
+    await job.getByRole("button", { name: /^Cancel/ }).click();
+    await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "canceled", id, { timeout: 30_000 });
+    await openTab("History");
+    const card = page.locator(`[data-testid=generation-card][data-generation-id="${id}"]`);
+    await card.waitFor();
+    await card.getByRole("button", { name: /^Delete/ }).click();
+    await card.waitFor({ state: "detached" });
+    const answer = await page.request.get(`${BASE_URL}/generations/${id}`);
+    assert(answer.status() === 404, `the deleted generation answers ${answer.status()}`);
+  });
+
+  await step("dark theme and phone width", async () => {
+    await openTab("Generate");
+    await page.getByTestId("theme-toggle").click(); // system -> light
+    await page.getByTestId("theme-toggle").click(); // light -> dark
+    assert(await page.evaluate(() => document.documentElement.classList.contains("dark")), "dark class set");
+    await shot("generate-dark");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot("generate-phone-dark");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 1, `the page is ${overflow}px wider than a phone`);
+    await openTab("History");
+    await shot("history-phone-dark");
+  });
+
+  await step("keyboard: the tabs are reachable and move with the arrow keys", async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.getByRole("tab", { name: "History" }).focus();
+    await page.keyboard.press("ArrowRight");
+    assert((await page.getByRole("tab", { name: "Popular" }).getAttribute("aria-selected")) === "true", "ArrowRight selects Popular");
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    assert((await page.getByRole("tab", { name: "Generate" }).getAttribute("aria-selected")) === "true", "the arrows wrap round");
+  });
+
+  const unexpected = consoleErrors.filter((text) => !/favicon|ERR_ABORTED|net::ERR_CACHE/i.test(text));
+  if (unexpected.length) console.log(`  (browser console errors: ${unexpected.length})\n    ${unexpected.slice(0, 5).join("\n    ")}`);
+} catch {
+  exitCode = 1;
+  await shot("failure").catch(() => undefined);
+} finally {
+  await browser.close();
+}
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(exitCode || (failed ? 1 : 0));

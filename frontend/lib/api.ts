@@ -1,0 +1,140 @@
+// The service's HTTP API, typed from its OpenAPI document. Every failure becomes an ApiError whose
+// message is the service's own (or says plainly that the service cannot be reached).
+import type {
+  AudioFormat,
+  FavoriteResponse,
+  GenerateRequest,
+  Generation,
+  GenerationList,
+  Health,
+  ModelStatus,
+  Stats,
+  TrackPlayResponse,
+} from "@/types";
+import { config, debugLog } from "@/utils/config";
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly errorType: string;
+  readonly field?: string;
+  /** Seconds to wait before trying again (from Retry-After), when the service said so. */
+  readonly retryAfter?: number;
+
+  constructor(status: number, errorType: string, message: string, options: { field?: string; retryAfter?: number } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.errorType = errorType;
+    this.field = options.field;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date). */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/** A person-readable message for any error thrown by a request. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export function apiUrl(path: string): string {
+  return `${config.apiUrl}${path}`;
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
+  let errorType = response.status === 429 ? "rate_limited" : "http_error";
+  let message = `${response.status} ${response.statusText || "error"}`.trim();
+  let field: string | undefined;
+  try {
+    const body = (await response.json()) as { error_type?: string; message?: string; field?: string };
+    if (body.error_type) errorType = body.error_type;
+    if (body.message) message = body.message;
+    if (body.field) field = body.field;
+  } catch {
+    // Not JSON (a proxy's page, say): keep the status line.
+  }
+  if (retryAfter !== undefined && !/retry|try again/i.test(message)) {
+    message = `${message}; try again in ${retryAfter} s`;
+  }
+  if (response.status === 429 && retryAfter === undefined && !/retry|try again/i.test(message)) {
+    message = `${message}; try again in a minute`;
+  }
+  return new ApiError(response.status, errorType, message, { field, retryAfter });
+}
+
+export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const url = apiUrl(path);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      ...init,
+      headers: { Accept: "application/json", ...(init.body ? { "Content-Type": "application/json" } : {}), ...init.headers },
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new ApiError(0, "network_error", `Cannot reach the Music Genie service at ${config.apiUrl || window.location.origin}: is it running?`);
+  }
+  debugLog(init.method ?? "GET", path, response.status);
+  if (!response.ok) throw await errorFrom(response);
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+const json = (body: unknown): RequestInit => ({ method: "POST", body: JSON.stringify(body) });
+
+export const api = {
+  generate: (body: GenerateRequest) => request<Generation>("/generate", json(body)),
+  generation: (id: string) => request<Generation>(`/generations/${encodeURIComponent(id)}`),
+  /** Cancels a queued or running job (answers the record) or deletes a finished one (answers nothing). */
+  remove: (id: string) => request<Generation | undefined>(`/generations/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  recent: (limit: number, status?: string) =>
+    request<GenerationList>(`/recent?${new URLSearchParams({ limit: String(limit), ...(status ? { status } : {}) })}`),
+  mostPlayed: (limit: number) => request<GenerationList>(`/most-played?limit=${limit}`),
+  search: (q: string, limit: number) => request<GenerationList>(`/search?${new URLSearchParams({ q, limit: String(limit) })}`),
+  stats: (days: number) => request<Stats>(`/stats?days=${days}`),
+  trackPlay: (id: string, playDuration: number) =>
+    request<TrackPlayResponse>("/track-play", json({ generation_id: id, play_duration: Math.round(playDuration * 10) / 10 })),
+  toggleFavorite: (id: string) => request<FavoriteResponse>("/favorite", json({ generation_id: id })),
+  health: () => request<Health>("/health"),
+  modelStatus: () => request<ModelStatus>("/model/status"),
+  audioUrl: (id: string) => apiUrl(`/generations/${encodeURIComponent(id)}/audio`),
+  eventsUrl: (id: string) => apiUrl(`/generations/${encodeURIComponent(id)}/events`),
+  async download(id: string, format: AudioFormat): Promise<{ blob: Blob; filename: string }> {
+    const path = `/download/${encodeURIComponent(id)}?format=${format}`;
+    let response: Response;
+    try {
+      response = await fetch(apiUrl(path));
+    } catch {
+      throw new ApiError(0, "network_error", "Cannot reach the Music Genie service to download: is it running?");
+    }
+    if (!response.ok) throw await errorFrom(response);
+    const blob = await response.blob();
+    return { blob, filename: filenameFrom(response.headers.get("Content-Disposition")) ?? `music-genie-${id}.${format}` };
+  },
+};
+
+/** The file name of a Content-Disposition header (RFC 6266: filename* first). */
+export function filenameFrom(disposition: string | null): string | undefined {
+  if (!disposition) return undefined;
+  const extended = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(disposition);
+  if (extended) {
+    try {
+      return decodeURIComponent(extended[2].trim());
+    } catch {
+      // fall through to the plain name
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(disposition);
+  return plain?.[1]?.trim();
+}

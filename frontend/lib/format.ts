@@ -1,0 +1,51 @@
+// Small formatting helpers shared by the tabs.
+
+export function formatSeconds(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  const total = Math.max(0, Math.round(seconds));
+  const m = Math.floor(total / 60);
+  const s = total % 60;
+  return `${m}:${String(s).padStart(2, "0")}`;
+}
+
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "estimating…";
+  if (seconds < 1) return "less than a second left";
+  if (seconds < 60) return `${Math.ceil(seconds)} s left`;
+  return `${formatSeconds(seconds)} left`;
+}
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return "–";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "–";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+export function formatPercent(fraction: number | null | undefined): string {
+  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return "–";
+  return `${Math.round(fraction * 1000) / 10}%`;
+}
+
+export function formatRtf(rtf: number | null | undefined): string {
+  if (rtf === null || rtf === undefined || !Number.isFinite(rtf) || rtf <= 0) return "–";
+  return `${rtf >= 10 ? rtf.toFixed(0) : rtf.toFixed(2)}× realtime`;
+}
+
+/** Whether a model name or its info says its weights are random (its audio is noise). */
+export function isRandomModel(model: string | null | undefined, info?: Record<string, unknown> | null): boolean {
+  if (info && info.random_weights === true) return true;
+  return !!model && /(^|\/)[a-z]+-random$/i.test(model);
+}

@@ -1,0 +1,142 @@
+// The app's state (zustand): generations seen so far by id, live progress, the player's track,
+// the Generate form, the service's health, and the theme.
+import { create } from "zustand";
+import { createJSONStorage, persist } from "zustand/middleware";
+
+import type { GenerateDraft, Generation, Health, ModelStatus, ProgressEvent, Tab } from "@/types";
+
+export type Theme = "system" | "light" | "dark";
+
+export const DEFAULT_DRAFT: GenerateDraft = {
+  prompt: "",
+  duration: 10,
+  device: "",
+  precision: "",
+  top_k: 250,
+  top_p: 0,
+  temperature: 1,
+  cfg_coef: 3,
+  seed: "",
+};
+
+export interface AppState {
+  theme: Theme;
+  tab: Tab;
+  generations: Record<string, Generation>;
+  progress: Record<string, ProgressEvent>;
+  /** Jobs started from this page, newest first (the Generate tab follows them). */
+  myJobs: string[];
+  queuePositions: Record<string, number>;
+  currentId: string | null;
+  /** Start playing when the player gets its next track (a person asked for it). */
+  autoplay: boolean;
+  draft: GenerateDraft;
+  health: Health | null;
+  /** Why the service cannot be reached (null when it answers). */
+  healthError: string | null;
+  modelStatus: ModelStatus | null;
+  /** Bumped whenever the library changes (a job finished, a track was deleted): lists reload. */
+  libraryVersion: number;
+
+  setTheme: (theme: Theme) => void;
+  setTab: (tab: Tab) => void;
+  upsert: (items: Generation | Generation[]) => void;
+  patch: (id: string, fields: Partial<Generation>) => void;
+  forget: (id: string) => void;
+  setProgress: (event: ProgressEvent) => void;
+  addJob: (generation: Generation) => void;
+  dismissJob: (id: string) => void;
+  setQueuePositions: (positions: Record<string, number>) => void;
+  play: (id: string, autoplay?: boolean) => void;
+  closePlayer: () => void;
+  setDraft: (fields: Partial<GenerateDraft>) => void;
+  /** Fill the Generate form from a generation (same prompt, parameters and seed) and open the tab. */
+  reuse: (generation: Generation) => void;
+  setHealth: (health: Health | null, error: string | null) => void;
+  setModelStatus: (status: ModelStatus | null) => void;
+  libraryChanged: () => void;
+}
+
+export const useAppStore = create<AppState>()(
+  persist(
+    (set) => ({
+      theme: "system",
+      tab: "generate",
+      generations: {},
+      progress: {},
+      myJobs: [],
+      queuePositions: {},
+      currentId: null,
+      autoplay: false,
+      draft: DEFAULT_DRAFT,
+      health: null,
+      healthError: null,
+      modelStatus: null,
+      libraryVersion: 0,
+
+      setTheme: (theme) => set({ theme }),
+      setTab: (tab) => set({ tab }),
+      upsert: (items) =>
+        set((state) => {
+          const list = Array.isArray(items) ? items : [items];
+          const generations = { ...state.generations };
+          for (const item of list) generations[item.generation_id] = item;
+          return { generations };
+        }),
+      patch: (id, fields) =>
+        set((state) => {
+          const existing = state.generations[id];
+          if (!existing) return {};
+          return { generations: { ...state.generations, [id]: { ...existing, ...fields } } };
+        }),
+      forget: (id) =>
+        set((state) => {
+          const generations = { ...state.generations };
+          delete generations[id];
+          return {
+            generations,
+            myJobs: state.myJobs.filter((job) => job !== id),
+            currentId: state.currentId === id ? null : state.currentId,
+            libraryVersion: state.libraryVersion + 1,
+          };
+        }),
+      setProgress: (event) => set((state) => ({ progress: { ...state.progress, [event.generation_id]: event } })),
+      addJob: (generation) =>
+        set((state) => ({
+          generations: { ...state.generations, [generation.generation_id]: generation },
+          myJobs: [generation.generation_id, ...state.myJobs.filter((id) => id !== generation.generation_id)],
+          libraryVersion: state.libraryVersion + 1,
+        })),
+      dismissJob: (id) => set((state) => ({ myJobs: state.myJobs.filter((job) => job !== id) })),
+      setQueuePositions: (queuePositions) => set({ queuePositions }),
+      play: (id, autoplay = true) => set({ currentId: id, autoplay }),
+      closePlayer: () => set({ currentId: null, autoplay: false }),
+      setDraft: (fields) => set((state) => ({ draft: { ...state.draft, ...fields } })),
+      reuse: (g) =>
+        set((state) => ({
+          tab: "generate",
+          draft: {
+            ...state.draft,
+            prompt: g.prompt,
+            duration: Math.round(g.duration_requested || g.duration),
+            device: state.draft.device,
+            precision: state.draft.precision,
+            top_k: g.top_k,
+            top_p: g.top_p,
+            temperature: g.temperature,
+            cfg_coef: g.cfg_coef,
+            seed: g.seed === null || g.seed === undefined ? "" : String(g.seed),
+          },
+        })),
+      setHealth: (health, healthError) => set({ health, healthError }),
+      setModelStatus: (modelStatus) => set({ modelStatus }),
+      libraryChanged: () => set((state) => ({ libraryVersion: state.libraryVersion + 1 })),
+    }),
+    {
+      name: "music-genie",
+      version: 1,
+      storage: createJSONStorage(() => localStorage),
+      partialize: (state) => ({ theme: state.theme }),
+    },
+  ),
+);

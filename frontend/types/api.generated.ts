@@ -1,0 +1,1061 @@
+// Generated from the service's OpenAPI document by `npm run gen:api`. Do not edit by hand:
+// tests/api-drift.test.ts fails when this file and the service's current schema disagree.
+// Music Genie 0.1.0
+
+export interface paths {
+    "/download/{generation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download the audio as wav, flac, ogg or mp3 (counts the download) */
+        get: operations["DownloadGenerationIdGetDownload"];
+        put?: never;
+        /** Download the audio as wav, flac, ogg or mp3 (counts the download) */
+        post: operations["DownloadGenerationIdPostDownload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/favorite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Toggle favourite */
+        post: operations["FavoriteFavorite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a generation
+         * @description Writes a `queued` record and answers 202 with it and `Location: /generations/{id}`. `Prefer: wait=N` (N <= 60) waits up to N seconds: 201 with the finished record, else 202. A full queue answers 429 with `Retry-After` and writes nothing.
+         */
+        post: operations["GenerateGenerate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/generations/{generation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One generation */
+        get: operations["GenerationsGenerationIdGetGeneration"];
+        put?: never;
+        post?: never;
+        /**
+         * Cancel a queued or running job, or delete a finished one
+         * @description Active job: canceled within one decoder step, answers 200 with the record. Finished job: the record and its file are deleted, answers 204.
+         */
+        delete: operations["GenerationsGenerationIdDeleteGeneration"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/generations/{generation_id}/audio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audio (WAV) for players, with HTTP Range */
+        get: operations["GenerationsGenerationIdAudioGenerationAudio"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/generations/{generation_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-sent events: `status` (the record) and `progress` (step, total_steps, eta_s)
+         * @description The stream starts with the current record and ends after a finished status.
+         */
+        get: operations["GenerationsGenerationIdEventsGenerationEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Database, model, queue and machine health */
+        get: operations["HealthHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/model/reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reload or switch the model (admin: X-Admin-Key)
+         * @description Builds the new engine before retiring the old one: jobs in flight finish on the old one.
+         */
+        post: operations["ModelReloadModelReload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/model/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Model loading status */
+        get: operations["ModelStatusModelStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/most-played": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Most played generations */
+        get: operations["MostPlayedMostPlayed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/recent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recent generations, newest first */
+        get: operations["RecentRecent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search prompts (case-insensitive, literal) */
+        get: operations["SearchSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Generation statistics over the last N days */
+        get: operations["StatsStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/track-play": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Count a play */
+        post: operations["TrackPlayTrackPlay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** DayStats */
+        DayStats: {
+            avg_generation_time: number;
+            canceled_generations: number;
+            /** Format: date */
+            date: string;
+            failed_generations: number;
+            successful_generations: number;
+            total_generations: number;
+        };
+        /** DeviceStats */
+        DeviceStats: {
+            avg_generation_time: number | null;
+            avg_realtime_factor: number | null;
+            device: string;
+            generations: number;
+            precision: string;
+        };
+        /** FavoriteRequest */
+        FavoriteRequest: {
+            /** @description A generation's id. */
+            generation_id: string;
+        };
+        /** FavoriteResponse */
+        FavoriteResponse: {
+            generation_id: string;
+            is_favorited: boolean;
+        };
+        /** GenerateRequest */
+        GenerateRequest: {
+            /**
+             * @description Classifier-free guidance (1 disables).
+             * @default 3
+             */
+            cfg_coef: number;
+            /** @description auto, cpu, cuda, cuda:N or mps. */
+            device?: string | null;
+            /**
+             * @description Seconds of audio (5-120).
+             * @default 10
+             */
+            duration: number;
+            /** @description auto, float32, bfloat16, float16, int8. */
+            precision?: string | null;
+            /** @description What the music should be. */
+            prompt: string;
+            /** @description Same seed, same audio. */
+            seed?: number | null;
+            /**
+             * @description 0 means greedy decoding.
+             * @default 1
+             */
+            temperature: number;
+            /**
+             * @description Top-k sampling (0 disables).
+             * @default 250
+             */
+            top_k: number;
+            /**
+             * @description Nucleus sampling (0 disables).
+             * @default 0
+             */
+            top_p: number;
+            user_id?: number | null;
+        };
+        /** Generation */
+        Generation: {
+            audio_url: string | null;
+            backend: string;
+            cfg_coef: number;
+            /** Format: date-time */
+            created_at: string;
+            device: string;
+            download_count: number;
+            download_url: string | null;
+            duration: number;
+            duration_requested: number;
+            error_message: string | null;
+            error_type: string | null;
+            events_url: string;
+            file_size_mb: number;
+            finished_at: string | null;
+            generation_id: string;
+            generation_time: number;
+            id: number;
+            is_favorited: boolean;
+            last_played: string | null;
+            model: string;
+            play_count: number;
+            precision: string;
+            progress: components["schemas"]["Progress"];
+            prompt: string;
+            realtime_factor: number;
+            sample_rate: number;
+            seed: number | null;
+            started_at: string | null;
+            status: string;
+            temperature: number;
+            top_k: number;
+            top_p: number;
+            updated_at: string | null;
+            user_id: number | null;
+        };
+        /** GenerationList */
+        GenerationList: {
+            count: number;
+            items: components["schemas"]["Generation"][];
+        };
+        /** Health */
+        Health: {
+            database: {
+                [key: string]: unknown;
+            };
+            environment: string;
+            gpu: {
+                [key: string]: unknown;
+            }[] | null;
+            model: {
+                [key: string]: unknown;
+            };
+            queue: {
+                [key: string]: unknown;
+            };
+            status: string;
+            system: {
+                [key: string]: unknown;
+            };
+            uptime_s: number;
+            version: string;
+        };
+        /** ModelStatus */
+        ModelStatus: {
+            backend: string;
+            device: string;
+            error: string | null;
+            error_type: string | null;
+            info: {
+                [key: string]: unknown;
+            } | null;
+            loaded_at: number | null;
+            loaded_variants: {
+                [key: string]: string;
+            }[];
+            model: string;
+            precision: string;
+            reloading: boolean;
+            status: string;
+        };
+        /** Progress */
+        Progress: {
+            eta_s: number | null;
+            fraction: number;
+            step: number;
+            total_steps: number;
+        };
+        /** ReloadRequest */
+        ReloadRequest: {
+            backend?: string | null;
+            device?: string | null;
+            model?: string | null;
+            precision?: string | null;
+        };
+        /** Stats */
+        Stats: {
+            by_device: components["schemas"]["DeviceStats"][];
+            daily: components["schemas"]["DayStats"][];
+            days: number;
+            /** Format: date-time */
+            since: string;
+            storage: components["schemas"]["Storage"];
+            totals: components["schemas"]["Totals"];
+        };
+        /** Storage */
+        Storage: {
+            bytes: number;
+            disk_free_gb: number | null;
+            files: number;
+            mb: number;
+        };
+        /** Totals */
+        Totals: {
+            audio_seconds: number;
+            avg_generation_time: number | null;
+            avg_realtime_factor: number | null;
+            canceled: number;
+            downloads: number;
+            failed: number;
+            favorites: number;
+            generations: number;
+            plays: number;
+            queued: number;
+            running: number;
+            succeeded: number;
+            success_rate: number | null;
+        };
+        /** TrackPlayRequest */
+        TrackPlayRequest: {
+            /** @description A generation's id. */
+            generation_id: string;
+            /** @description Seconds played. */
+            play_duration?: number | null;
+        };
+        /** TrackPlayResponse */
+        TrackPlayResponse: {
+            generation_id: string;
+            last_played: string | null;
+            play_count: number;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    DownloadGenerationIdGetDownload: {
+        parameters: {
+            query?: {
+                /** @description wav, flac, ogg or mp3 */
+                format?: "wav" | "flac" | "ogg" | "mp3";
+            };
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    DownloadGenerationIdPostDownload: {
+        parameters: {
+            query?: {
+                /** @description wav, flac, ogg or mp3 */
+                format?: "wav" | "flac" | "ogg" | "mp3";
+            };
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    FavoriteFavorite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FavoriteRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FavoriteResponse"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    GenerateGenerate: {
+        parameters: {
+            query?: never;
+            header?: {
+                Prefer?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Generation"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    GenerationsGenerationIdGetGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Generation"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    GenerationsGenerationIdDeleteGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    GenerationsGenerationIdAudioGenerationAudio: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": Record<string, never>;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    GenerationsGenerationIdEventsGenerationEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    HealthHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    ModelReloadModelReload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReloadRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelStatus"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ModelStatusModelStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelStatus"];
+                };
+            };
+        };
+    };
+    MostPlayedMostPlayed: {
+        parameters: {
+            query?: {
+                /** @description How many (1-100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationList"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    RecentRecent: {
+        parameters: {
+            query?: {
+                /** @description How many (1-100). */
+                limit?: number;
+                /** @description Only this status (queued, running, succeeded, failed, canceled). */
+                status?: "queued" | "running" | "succeeded" | "failed" | "canceled" | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationList"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    SearchSearch: {
+        parameters: {
+            query: {
+                /** @description How many (1-100). */
+                limit?: number;
+                /** @description Text the prompt contains. */
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationList"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    StatsStats: {
+        parameters: {
+            query?: {
+                /** @description Days to analyse, today included (1-365). */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stats"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    TrackPlayTrackPlay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackPlayRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackPlayResponse"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+}
