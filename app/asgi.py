@@ -14,6 +14,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from app import __version__
 from app.db.config import alchemy_config
+from app.domain.benchmarks import controllers as benchmarks
+from app.domain.benchmarks.services import RecordedRankings
 from app.domain.generations import controllers as generations
 from app.domain.stats import controllers as stats
 from app.domain.system import controllers as system
@@ -44,11 +46,11 @@ def create_app(
         engine_kwargs["loader"] = engine_loader
     if engine_unloader is not None:
         engine_kwargs["unloader"] = engine_unloader
-    engines = EngineManager(settings, **engine_kwargs)
+    engines = EngineManager(settings, rankings=RecordedRankings(database.get_session), **engine_kwargs)
     jobs = JobRuntime(settings, engines, AudioStorage(settings.audio_dir), database.get_session)
     generated_key = None if settings.admin_api_key else secrets.token_urlsafe(24)
     admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else generated_key
-    handlers = [*generations.HANDLERS, *stats.HANDLERS, *system.HANDLERS]
+    handlers = [*generations.HANDLERS, *stats.HANDLERS, *benchmarks.HANDLERS, *system.HANDLERS]
     level = "DEBUG" if settings.debug else "INFO"
     return Litestar(
         route_handlers=[*with_rate_limits(handlers, settings), frontend_router()],  # the UI last

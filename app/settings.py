@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     model: str = Field("facebook/musicgen-small", description="Model preset, hub checkpoint or local dir.")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     precision: str = Field("auto", description="auto, float32, bfloat16, float16 or int8.")
-    backend: str = Field("reference", description="Inference backend.")
+    backend: str = Field(
+        "auto", description="auto (fastest recorded by `musicgenie bench`), reference, torch, onnx."
+    )
     engine_cache_size: int = Field(2, ge=1, le=8, description="Loaded model variants kept at once.")
     torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's).")
 

@@ -1,4 +1,4 @@
-"""The four tables of the seed, plus what the job queue needs in `music_generations`."""
+"""The four tables of the seed, what the job queue needs in `music_generations`, and benchmark runs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from advanced_alchemy.base import BigIntBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 QUEUED = "queued"
@@ -117,3 +117,36 @@ class SystemMetric(BigIntBase):
     gpu_usage: Mapped[float | None] = mapped_column(Float, default=None)
     gpu_memory_usage: Mapped[float | None] = mapped_column(Float, default=None)
     queue_depth: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class BenchmarkRun(BigIntBase):
+    """One timed generation of `musicgenie bench`: a variant (backend x precision x device) of a model."""
+
+    __tablename__ = "benchmark_runs"
+    __table_args__ = (
+        Index("ix_benchmark_runs_created_at", "created_at"),
+        Index("ix_benchmark_runs_lookup", "architecture", "device_type", "created_at"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(40), index=True)  # one `bench` invocation
+    model: Mapped[str] = mapped_column(String(200))
+    architecture: Mapped[str] = mapped_column(String(50))  # tiny, small, medium, large
+    backend: Mapped[str] = mapped_column(String(50))
+    precision: Mapped[str] = mapped_column(String(20))
+    device: Mapped[str] = mapped_column(String(50))  # cpu, cuda:0...
+    device_type: Mapped[str] = mapped_column(String(20))  # cpu, cuda, mps
+    device_name: Mapped[str] = mapped_column(String(200))
+    threads: Mapped[int | None] = mapped_column(Integer, default=None)
+    clip_seconds: Mapped[float] = mapped_column(Float)
+    repeat: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    steps: Mapped[int] = mapped_column(Integer)
+    realtime_factor: Mapped[float] = mapped_column(Float)
+    ms_per_step: Mapped[float] = mapped_column(Float)
+    generation_time: Mapped[float] = mapped_column(Float)
+    load_time: Mapped[float] = mapped_column(Float)
+    peak_memory_mb: Mapped[float | None] = mapped_column(Float, default=None)
+    vs_reference: Mapped[float | None] = mapped_column(Float, default=None)  # / reference, same precision
+    vs_reference_float32: Mapped[float | None] = mapped_column(Float, default=None)
+    versions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    host: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

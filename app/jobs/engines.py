@@ -3,6 +3,10 @@
 Loading is slow, so it runs in a thread; the default variant loads in the background at start-up
 while the service already answers. A reload builds the new engine before it retires the old one;
 retiring waits for the engine's lock, so a generation in flight finishes first.
+
+BACKEND or PRECISION `auto`: the engine tries the variants `musicgenie bench` recorded as fastest for
+this model's architecture on the device (`rankings`), then a default order; the one that loads is
+cached under its resolved name, and the `auto` request is remembered as an alias of it.
 """
 
 from __future__ import annotations
@@ -11,19 +15,22 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app.settings import Settings
 from inference import Engine, EngineConfig, EngineNotLoadedError, InferenceError, ModelUnavailableError
 from inference.backends import backend_class
-from inference.device import resolve
+from inference.device import resolve, resolve_device, resolve_precision
+from inference.tuning import AUTO
 
 log = logging.getLogger("app.engines")
 
 Loader = Callable[[EngineConfig], Engine]
 Unloader = Callable[[Engine], None]
+Rankings = Callable[[str, str], Awaitable[tuple[tuple[str, str], ...]]]
+"""(model, resolved device) -> recorded (backend, precision) pairs, fastest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,11 @@ class Variant:
     device: str
     precision: str
 
+    @property
+    def tuned(self) -> bool:
+        """Backend or precision is still `auto`: the engine picks them when it loads."""
+        return AUTO in (self.backend, self.precision)
+
 
 def _unload(engine: Engine) -> None:
     engine.unload()
@@ -44,7 +56,11 @@ class EngineManager:
     """Loads, caches, reloads and retires engines; reports the model's status."""
 
     def __init__(
-        self, settings: Settings, loader: Loader = Engine.load, unloader: Unloader = _unload
+        self,
+        settings: Settings,
+        loader: Loader = Engine.load,
+        unloader: Unloader = _unload,
+        rankings: Rankings | None = None,
     ) -> None:
         self.model = settings.model
         self.backend = settings.backend
@@ -55,7 +71,9 @@ class EngineManager:
         self.capacity = settings.engine_cache_size
         self._loader = loader
         self._unloader = unloader
+        self._rankings = rankings
         self._engines: OrderedDict[Variant, Engine] = OrderedDict()
+        self._aliases: dict[Variant, Variant] = {}  # an `auto` request -> the variant it resolved to
         self._load_lock = asyncio.Lock()
         self._reload_lock = asyncio.Lock()
         self._startup: asyncio.Task[None] | None = None
@@ -74,9 +92,42 @@ class EngineManager:
 
         Raises the engine's errors (invalid_parameter, device_unavailable, unsupported_precision...).
         """
-        precisions = backend_class(self.backend).precisions
-        placement = resolve(device or self.device, precision or self.precision, precisions)
-        return Variant(self.model, self.backend, placement.device, placement.precision)
+        request = self._request(self.model, self.backend, device or self.device, precision or self.precision)
+        return self._known(request)
+
+    @property
+    def current_backend(self) -> str:
+        """The default variant's backend once loaded (BACKEND may say `auto`)."""
+        return self.default.backend if self.default else self.backend
+
+    @staticmethod
+    def _request(model: str, backend: str, device: str, precision: str) -> Variant:
+        """Check and resolve what can be resolved now; backend/precision may stay `auto`."""
+        precision = (precision or AUTO).strip().lower()
+        if backend != AUTO and precision != AUTO:
+            placement = resolve(device, precision, backend_class(backend).precisions)
+            return Variant(model, backend, placement.device, placement.precision)
+        resolved = resolve_device(device)
+        precisions = None if backend == AUTO else backend_class(backend).precisions
+        if precision != AUTO:
+            precision = resolve_precision(precision, resolved, precisions)
+        return Variant(model, backend, resolved, precision)
+
+    def _known(self, request: Variant) -> Variant:
+        """The loaded variant an `auto` request stands for, if known (else the request itself)."""
+        if not request.tuned:
+            return request
+        if (alias := self._aliases.get(request)) is not None:
+            return alias
+        if request.backend == AUTO and request.precision != AUTO:  # any loaded backend will do
+            matches = [
+                v
+                for v in self._engines
+                if (v.model, v.device, v.precision) == (request.model, request.device, request.precision)
+            ]
+            if matches:
+                return self.default if self.default in matches else matches[-1]
+        return request
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -92,8 +143,7 @@ class EngineManager:
     async def _load_default(self) -> None:
         self.status, self.error, self.error_type = "loading", None, None
         try:
-            variant = self.variant()
-            await self._load(variant)
+            variant, _ = await self._load(self.variant())
         except InferenceError as exc:
             self.status, self.error, self.error_type = "error", str(exc), exc.error_type
             log.error("model %s could not be loaded: %s", self.model, exc)
@@ -123,16 +173,16 @@ class EngineManager:
     async def get(self, device: str, precision: str) -> Engine:
         """The engine for a resolved device and precision of the current model, loading it if needed."""
         await self.wait_ready()
-        variant = Variant(self.model, self.backend, device, precision)
-        if self.status == "error" and variant == self._default_guess():
+        request = Variant(self.model, self.backend, device, precision)
+        if self.status == "error" and request == self._default_guess():
             raise ModelUnavailableError(self.error or f"model {self.model} is not available")
-        engine = self._cached(variant)
+        engine = self._cached(self._known(request))
         if engine is not None:
             return engine
         async with self._load_lock:
-            engine = self._cached(variant)
+            engine = self._cached(self._known(request))
             if engine is None:
-                engine = await self._load(variant)
+                _, engine = await self._load(request)
         return engine
 
     def _cached(self, variant: Variant) -> Engine | None:
@@ -150,19 +200,47 @@ class EngineManager:
         except InferenceError:
             return None
 
-    async def _load(self, variant: Variant) -> Engine:
+    async def _build(self, request: Variant) -> tuple[Variant, Engine]:
+        """Load a variant in a thread (an `auto` one with the recorded ranking); what it resolved to."""
+        preferences = None
+        if request.tuned:
+            preferences = await self._rankings(request.model, request.device) if self._rankings else ()
         config = EngineConfig(
-            model=variant.model,
-            backend=variant.backend,
-            device=variant.device,
-            precision=variant.precision,
+            model=request.model,
+            backend=request.backend,
+            device=request.device,
+            precision=request.precision,
             cache_dir=self.cache_dir,
             threads=self.threads,
+            preferences=preferences,
         )
         engine = await asyncio.to_thread(self._loader, config)
+        if not request.tuned:
+            return request, engine
+        info = engine.info()
+        resolved = Variant(request.model, info["backend"], info["device"], info["precision"])
+        log.info(
+            "%s %s/%s on %s: loaded %s:%s",
+            request.model,
+            request.backend,
+            request.precision,
+            request.device,
+            resolved.backend,
+            resolved.precision,
+        )
+        return resolved, engine
+
+    async def _load(self, request: Variant) -> tuple[Variant, Engine]:
+        variant, engine = await self._build(request)
+        if request.tuned:
+            self._aliases[request] = variant
+        existing = self._cached(variant)
+        if existing is not None and existing is not engine:  # `auto` landed on a variant already loaded
+            self._retire(engine)
+            return variant, existing
         self._engines[variant] = engine
         self._evict()
-        return engine
+        return variant, engine
 
     def _evict(self) -> None:
         while len(self._engines) > self.capacity:
@@ -192,25 +270,16 @@ class EngineManager:
             await self.wait_ready()
             model, backend = model or self.model, backend or self.backend
             device, precision = device or self.device, precision or self.precision
-            precisions = backend_class(backend).precisions
-            placement = resolve(device, precision, precisions)
-            variant = Variant(model, backend, placement.device, placement.precision)
-            config = EngineConfig(
-                model=model,
-                backend=backend,
-                device=placement.device,
-                precision=placement.precision,
-                cache_dir=self.cache_dir,
-                threads=self.threads,
-            )
+            request = self._request(model, backend, device, precision)
             self.reloading = True
             try:
-                engine = await asyncio.to_thread(self._loader, config)
+                variant, engine = await self._build(request)
             finally:
                 self.reloading = False
             async with self._load_lock:
                 old = list(self._engines.values())
                 self._engines = OrderedDict({variant: engine})
+                self._aliases = {request: variant} if request.tuned else {}
                 self.model, self.backend, self.device, self.precision = model, backend, device, precision
                 self.default = variant
                 self.status, self.error, self.error_type = "ready", None, None
@@ -232,7 +301,7 @@ class EngineManager:
         return {
             "status": self.status,
             "model": self.model,
-            "backend": self.backend,
+            "backend": self.current_backend,
             "device": self.default.device if self.default else self.device,
             "precision": self.default.precision if self.default else self.precision,
             "reloading": self.reloading,

@@ -20,6 +20,7 @@ DEFAULT_LIMITS: dict[str, int] = {
     "most_played": 30,
     "search": 20,
     "stats": 20,
+    "benchmarks": 20,
     "track_play": 100,
     "favorite": 60,
     "download": 30,

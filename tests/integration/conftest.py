@@ -38,7 +38,7 @@ from inference import Engine, EngineConfig
 PG_SERVER = os.environ.get("MUSICGENIE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("MUSICGENIE_REQUIRE_POSTGRES", "").strip().lower() in {"1", "true", "yes"}
 ADMIN_KEY = "test-admin-key"
-TABLES = ("music_generations", "usage_stats", "system_metrics", "users")
+TABLES = ("music_generations", "usage_stats", "system_metrics", "users", "benchmark_runs")
 
 
 def in_thread(function: Callable[[], Any]) -> Any:

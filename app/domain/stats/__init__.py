@@ -1,1 +1,1 @@
-"""Statistics: totals, success rate, speed per device and precision, a per-day series, storage."""
+"""Statistics: totals, success rate, speed per device and precision, a per-day series, storage, benchmarks."""

@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import utcnow
+from app.domain.benchmarks.services import BenchmarkService
 from app.domain.stats.schemas import Stats, Storage
 from app.domain.stats.services import UsageService, by_device, day_start, totals
 
@@ -44,6 +45,7 @@ async def stats(
         by_device=await by_device(db_session, since),
         daily=await UsageService(session=db_session).daily(since, days),
         storage=Storage(files=files, bytes=size, mb=round(size / 2**20, 3), disk_free_gb=free_gb),
+        benchmarks=await BenchmarkService(session=db_session).summary(),
     )
 
 

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 import msgspec
 
+from app.domain.benchmarks.schemas import BenchmarkSummary
+
 
 class Totals(msgspec.Struct):
     generations: int
@@ -54,3 +56,4 @@ class Stats(msgspec.Struct):
     by_device: list[DeviceStats]
     daily: list[DayStats]
     storage: Storage
+    benchmarks: list[BenchmarkSummary]  # best recorded realtime factor per device and variant

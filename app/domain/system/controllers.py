@@ -36,7 +36,7 @@ async def health(request: Request, db_session: NamedDependency[AsyncSession]) ->
         "model": engines.model,
         "device": engines.default.device if engines.default else engines.device,
         "precision": engines.default.precision if engines.default else engines.precision,
-        "backend": engines.backend,
+        "backend": engines.current_backend,
         "error": engines.error,
     }
     system = await asyncio.to_thread(machine_stats, jobs.storage.root)

@@ -1,0 +1,1 @@
+"""Benchmark runs (`musicgenie bench`): storage, `GET /benchmarks`, and the ranking behind `auto`."""
