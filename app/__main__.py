@@ -1,6 +1,7 @@
 """`musicgenie`: the Litestar CLI with Music Genie's app preset.
 
-`musicgenie run --host 127.0.0.1 --port 8000` serves the API; `musicgenie database upgrade` migrates.
+`musicgenie run --host 127.0.0.1 --port 8000` serves the API; `musicgenie database upgrade` migrates;
+`musicgenie bench` benchmarks the engine's variants and records them (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("LITESTAR_APP", APP_PATH)
     from litestar.cli.main import litestar_group
 
+    from benchmarks.cli import bench_command
+
+    litestar_group.add_command(bench_command)
     litestar_group.main(
         args=argv if argv is not None else sys.argv[1:],
         prog_name="musicgenie",

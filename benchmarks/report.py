@@ -1,0 +1,108 @@
+"""The Markdown table and the PNG plots of one benchmark run."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from statistics import fmean
+
+from benchmarks.runner import BenchReport, Measurement
+
+Key = tuple[str, str, float]  # backend, precision, clip seconds
+
+
+def grouped(report: BenchReport) -> dict[Key, list[Measurement]]:
+    """Rows per variant and clip length, in the order they ran."""
+    groups: dict[Key, list[Measurement]] = defaultdict(list)
+    for m in report.measurements:
+        groups[(m.backend, m.precision, m.clip_seconds)].append(m)
+    return groups
+
+
+def markdown(report: BenchReport) -> str:
+    """A self-describing Markdown report: the setting, one line per variant and clip, what was skipped."""
+    o = report.options
+    lines = [
+        f"# Benchmark: {o.model} on {report.device} ({report.device_name})",
+        "",
+        f"- run `{report.run_id}`, {report.started_at:%Y-%m-%d %H:%M} UTC, host `{report.host}`",
+        f"- threads: {report.threads or 'n/a'}, repeats: {o.repeats}, warm-up: {o.warmup_s:g} s",
+        "- " + ", ".join(f"{name} {version}" for name, version in report.versions.items()),
+        "",
+        "Realtime factor = audio seconds / wall seconds (higher is faster). Ratios divide by the "
+        "reference backend's realtime factor measured in this same run (same clip length).",
+        "",
+        "| backend | precision | clip (s) | runs | realtime factor | ms/step | load (s) | peak memory (MB) "
+        "| x vs reference same precision | x vs reference float32 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (backend, precision, clip), rows in grouped(report).items():
+        lines.append(
+            f"| {backend} | {precision} | {clip:g} | {len(rows)} "
+            f"| {fmean(r.realtime_factor for r in rows):.3f}x | {fmean(r.ms_per_step for r in rows):.1f} "
+            f"| {rows[0].load_time:.1f} | {_number(max(r.peak_memory_mb or 0.0 for r in rows), '.0f')} "
+            f"| {_ratio([r.vs_reference for r in rows])} | {_ratio([r.vs_reference_float32 for r in rows])} |"
+        )
+    if not report.measurements:
+        lines.append("| (nothing ran) | | | | | | | | | |")
+    if report.skipped:
+        lines += ["", "Skipped:", ""]
+        lines += [f"- {s.backend}:{s.precision}: {s.reason}" for s in report.skipped]
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: BenchReport, output_dir: Path) -> list[Path]:
+    """`realtime_factor.png` and `ms_per_step.png`: one bar per variant, one group per clip length."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = grouped(report)
+    variants = list(dict.fromkeys(f"{b}:{p}" for b, p, _ in groups))
+    clips = sorted({clip for _, _, clip in groups})
+    written = []
+    for metric, label, name in (
+        ("realtime_factor", "realtime factor (higher is faster)", "realtime_factor.png"),
+        ("ms_per_step", "ms per decoder step (lower is faster)", "ms_per_step.png"),
+    ):
+        figure, axes = plt.subplots(figsize=(max(6.0, 1.2 * len(variants) + 2), 4.5))
+        width = 0.8 / max(1, len(clips))
+        for i, clip in enumerate(clips):
+            values = []
+            for variant in variants:
+                backend, precision = variant.split(":")
+                rows = groups.get((backend, precision, clip), [])
+                values.append(fmean(getattr(r, metric) for r in rows) if rows else 0.0)
+            positions = [x + (i - (len(clips) - 1) / 2) * width for x in range(len(variants))]
+            bars = axes.bar(positions, values, width, label=f"{clip:g} s clip")
+            axes.bar_label(bars, fmt="%.2f" if metric == "realtime_factor" else "%.0f", fontsize=8)
+        if metric == "realtime_factor":
+            axes.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="realtime")
+        axes.set_xticks(range(len(variants)), variants, rotation=20, ha="right")
+        axes.set_ylabel(label)
+        axes.set_title(f"{report.options.model} on {report.device_name} ({report.device})")
+        axes.legend(fontsize=8)
+        figure.tight_layout()
+        path = output_dir / name
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+    return written
+
+
+def write(report: BenchReport, output_dir: Path) -> list[Path]:
+    """`latest.md` and the plots under `output_dir`."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    table = output_dir / "latest.md"
+    table.write_text(markdown(report))
+    return [table, *plot(report, output_dir)]
+
+
+def _ratio(values: list[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    return f"{fmean(known):.2f}x" if known else "-"
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
