@@ -6,7 +6,15 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint format bench clean
+# The web UI (frontend/): npm ci once per lock file, a build only when its sources changed.
+FRONTEND := frontend
+FRONTEND_INSTALLED := $(FRONTEND)/node_modules/.installed
+FRONTEND_BUILT := $(FRONTEND)/out/.built
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/app $(FRONTEND)/components $(FRONTEND)/lib $(FRONTEND)/types \
+	$(FRONTEND)/utils $(FRONTEND)/public -type f 2>/dev/null) \
+	$(wildcard $(FRONTEND)/next.config.ts $(FRONTEND)/tsconfig.json $(FRONTEND)/postcss.config.mjs $(FRONTEND)/.env*)
+
+.PHONY: setup run test lint format bench clean frontend frontend-deps frontend-test frontend-types
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +25,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) frontend
 	$(BIN)/musicgenie database upgrade
 	$(BIN)/musicgenie run --host $(HOST) --port $(PORT)
 
@@ -31,9 +39,35 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) frontend-test
+
+$(FRONTEND_INSTALLED): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	touch $@
+
+$(FRONTEND_BUILT): $(FRONTEND_INSTALLED) $(FRONTEND_SOURCES)
+	cd $(FRONTEND) && NEXT_TELEMETRY_DISABLED=1 npm run build
+	touch $@
+
+# The static UI in frontend/out, which the service serves at /.
+frontend: $(FRONTEND_BUILT)
+
+# Chromium for the browser tests (Debian's package; CI runs as root on a fresh machine).
+frontend-deps:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# Component tests (vitest, incl. the API types' drift check), then the browser test against the service
+# started with tiny-random on a free port; screenshots in frontend/test-artifacts/. No browser: it fails.
+frontend-test: $(STAMP) frontend frontend-deps
+	cd $(FRONTEND) && PYTHON=$(abspath $(BIN)/python) npm test
+	cd $(FRONTEND) && PYTHON=$(abspath $(BIN)/python) node e2e/serve-and-run.mjs
+
+# Regenerate frontend/types/api.generated.ts after the service's API changed (commit the result).
+frontend-types: $(STAMP) $(FRONTEND_INSTALLED)
+	cd $(FRONTEND) && PYTHON=$(abspath $(BIN)/python) npm run gen:api
 
 bench: $(STAMP)
 	$(BIN)/musicgenie bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(FRONTEND)/node_modules $(FRONTEND)/out $(FRONTEND)/.next $(FRONTEND)/test-artifacts

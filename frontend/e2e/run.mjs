@@ -55,7 +55,7 @@ const browser = await chromium.launch({
     "--autoplay-policy=no-user-gesture-required",
   ],
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, colorScheme: "light" });
+const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true, colorScheme: "light" });
 const page = await context.newPage();
 page.setDefaultTimeout(TIMEOUT);
 const consoleErrors = [];
@@ -69,7 +69,8 @@ page.on("response", (response) => {
   }
 });
 
-const shot = (name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+// The viewport (the player is docked at its bottom; a full-page shot would paint it mid-page).
+const shot = (name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 const openTab = async (name) => {
   await page.getByRole("tab", { name }).click();
   await page.getByRole("tabpanel").waitFor();
@@ -181,6 +182,7 @@ try {
     assert(size > 1000, `the mp3 has ${size} bytes`);
     console.log(`    saved ${download.suggestedFilename()} (${size} bytes)`);
     await shot("player-details");
+    await page.getByRole("button", { name: "Hide details" }).click();
   });
 
   await step("History lists it, search finds it, the favourites filter keeps it", async () => {
@@ -257,7 +259,7 @@ try {
   });
 
   await step("keyboard: the tabs are reachable and move with the arrow keys", async () => {
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.setViewportSize({ width: 1280, height: 1000 });
     await page.getByRole("tab", { name: "History" }).focus();
     await page.keyboard.press("ArrowRight");
     assert((await page.getByRole("tab", { name: "Popular" }).getAttribute("aria-selected")) === "true", "ArrowRight selects Popular");

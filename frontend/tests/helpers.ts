@@ -1,0 +1,109 @@
+// Test helpers: a fake service (fetch by method and path) and generation records.
+import { vi } from "vitest";
+
+import { DEFAULT_DRAFT, useAppStore } from "@/lib/store";
+import type { Generation } from "@/types";
+
+export function generation(fields: Partial<Generation> = {}): Generation {
+  const id = fields.generation_id ?? "g1";
+  return {
+    id: 1,
+    generation_id: id,
+    prompt: "lo-fi piano",
+    status: "succeeded",
+    duration: 5,
+    duration_requested: 5,
+    device: "cpu",
+    precision: "float32",
+    model: "tiny-random",
+    backend: "reference",
+    top_k: 250,
+    top_p: 0,
+    temperature: 1,
+    cfg_coef: 3,
+    seed: 7,
+    sample_rate: 32000,
+    file_size_mb: 0.3,
+    generation_time: 2,
+    realtime_factor: 2.5,
+    audio_url: `/generations/${id}/audio`,
+    download_url: `/download/${id}`,
+    events_url: `/generations/${id}/events`,
+    play_count: 0,
+    download_count: 0,
+    is_favorited: false,
+    last_played: null,
+    created_at: "2026-01-02T03:04:05Z",
+    updated_at: null,
+    started_at: null,
+    finished_at: null,
+    progress: { step: 0, total_steps: 0, fraction: 1, eta_s: 0 },
+    error_type: null,
+    error_message: null,
+    user_id: null,
+    ...fields,
+  };
+}
+
+type Handler = (request: { method: string; url: URL; body: unknown }) => Response | Promise<Response>;
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+}
+
+/** Replace fetch with routes like "GET /recent"; unknown routes answer the service's JSON 404. */
+export function fakeService(routes: Record<string, Handler>) {
+  const calls: { method: string; path: string; body: unknown }[] = [];
+  const mock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const url = new URL(String(input), "http://127.0.0.1:8000");
+    const method = (init.method ?? "GET").toUpperCase();
+    const body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+    calls.push({ method, path: url.pathname + url.search, body });
+    const handler = routes[`${method} ${url.pathname}`];
+    if (!handler) return json({ error_type: "not_found", message: `nothing at ${method} ${url.pathname}`, status_code: 404 }, 404);
+    return handler({ method, url, body });
+  });
+  vi.stubGlobal("fetch", mock);
+  return { calls, mock };
+}
+
+/** An EventSource that tests drive by hand. */
+export class FakeEventSource {
+  static instances: FakeEventSource[] = [];
+  static readonly CLOSED = 2;
+  readonly url: string;
+  readyState = 1;
+  onerror: (() => void) | null = null;
+  private listeners = new Map<string, ((event: MessageEvent) => void)[]>();
+
+  constructor(url: string) {
+    this.url = url;
+    FakeEventSource.instances.push(this);
+  }
+  addEventListener(type: string, listener: (event: MessageEvent) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+  emit(type: string, data: unknown) {
+    for (const listener of this.listeners.get(type) ?? []) listener(new MessageEvent(type, { data: JSON.stringify(data) }));
+  }
+  close() {
+    this.readyState = 2;
+  }
+}
+
+export function resetStore() {
+  useAppStore.setState({
+    tab: "generate",
+    generations: {},
+    progress: {},
+    myJobs: [],
+    queuePositions: {},
+    currentId: null,
+    autoplay: false,
+    draft: DEFAULT_DRAFT,
+    health: null,
+    healthError: null,
+    modelStatus: null,
+    libraryVersion: 0,
+  });
+}
