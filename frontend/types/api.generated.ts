@@ -3,6 +3,26 @@
 // Music Genie 0.1.0
 
 export interface paths {
+    "/benchmarks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recorded benchmark runs, newest first
+         * @description Rows written by `musicgenie bench`; `device` is a type (cpu, cuda) or a device (cuda:1).
+         */
+        get: operations["BenchmarksBenchmarks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/{generation_id}": {
         parameters: {
             query?: never;
@@ -259,6 +279,54 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Benchmark */
+        Benchmark: {
+            architecture: string;
+            backend: string;
+            clip_seconds: number;
+            /** Format: date-time */
+            created_at: string;
+            device: string;
+            device_name: string;
+            device_type: string;
+            generation_time: number;
+            host: string;
+            id: number;
+            load_time: number;
+            model: string;
+            ms_per_step: number;
+            peak_memory_mb: number | null;
+            precision: string;
+            realtime_factor: number;
+            repeat: number;
+            run_id: string;
+            steps: number;
+            threads: number | null;
+            versions: {
+                [key: string]: string;
+            };
+            vs_reference: number | null;
+            vs_reference_float32: number | null;
+        };
+        /** BenchmarkList */
+        BenchmarkList: {
+            count: number;
+            items: components["schemas"]["Benchmark"][];
+        };
+        /** BenchmarkSummary */
+        BenchmarkSummary: {
+            backend: string;
+            best_ms_per_step: number;
+            best_realtime_factor: number;
+            best_vs_reference_float32: number | null;
+            device_name: string;
+            device_type: string;
+            /** Format: date-time */
+            last_run_at: string;
+            model: string;
+            precision: string;
+            runs: number;
+        };
         /** DayStats */
         DayStats: {
             avg_generation_time: number;
@@ -423,6 +491,7 @@ export interface components {
         };
         /** Stats */
         Stats: {
+            benchmarks: components["schemas"]["BenchmarkSummary"][];
             by_device: components["schemas"]["DeviceStats"][];
             daily: components["schemas"]["DayStats"][];
             days: number;
@@ -476,6 +545,52 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    BenchmarksBenchmarks: {
+        parameters: {
+            query?: {
+                /** @description Only this backend. */
+                backend?: string | null;
+                /** @description Only this device type (cpu) or device (cuda:1). */
+                device?: string | null;
+                /** @description How many (1-500). */
+                limit?: number;
+                /** @description Only this model. */
+                model?: string | null;
+                /** @description Only this precision. */
+                precision?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BenchmarkList"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
     DownloadGenerationIdGetDownload: {
         parameters: {
             query?: {

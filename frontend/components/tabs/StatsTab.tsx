@@ -178,6 +178,37 @@ export function StatsView({ stats }: { stats: Stats }) {
           </table>
         </div>
       )}
+      {(stats.benchmarks ?? []).length > 0 && (
+        <div className="overflow-x-auto">
+          <table className="w-full text-left text-sm" data-testid="benchmarks-table">
+            <caption className="mb-2 text-left text-sm font-medium">Benchmarks: best recorded realtime factor per device and variant</caption>
+            <thead className="text-xs text-slate-500 dark:text-slate-400">
+              <tr>
+                <th className="py-1 pr-4 font-medium">Device</th>
+                <th className="py-1 pr-4 font-medium">Model · backend · precision</th>
+                <th className="py-1 pr-4 font-medium">Best realtime factor</th>
+                <th className="py-1 pr-4 font-medium">vs reference float32</th>
+                <th className="py-1 font-medium">Runs</th>
+              </tr>
+            </thead>
+            <tbody>
+              {stats.benchmarks.map((row) => (
+                <tr key={`${row.device_name}|${row.model}|${row.backend}|${row.precision}`} className="border-t border-slate-200 dark:border-slate-800">
+                  <td className="py-1.5 pr-4">
+                    {row.device_type} <span className="text-slate-500">({row.device_name})</span>
+                  </td>
+                  <td className="py-1.5 pr-4">
+                    {row.model} · {row.backend} · {row.precision}
+                  </td>
+                  <td className="py-1.5 pr-4 tabular-nums">{row.best_realtime_factor.toFixed(2)}×</td>
+                  <td className="py-1.5 pr-4 tabular-nums">{row.best_vs_reference_float32 ? `${row.best_vs_reference_float32.toFixed(2)}×` : "–"}</td>
+                  <td className="py-1.5 tabular-nums">{row.runs}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </div>
   );
 }
