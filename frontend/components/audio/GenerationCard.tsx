@@ -42,7 +42,7 @@ export function FavoriteButton({ id, className = "" }: { id: string; className?:
             setBusy(false);
           }
         }}
-        className={`${button.ghost} text-lg ${favorited ? "text-amber-500 dark:text-amber-400" : ""} ${className}`}
+        className={`${button.ghost} text-lg ${favorited ? "text-amber-500! dark:text-amber-400!" : ""} ${className}`}
       >
         <span aria-hidden>{favorited ? "★" : "☆"}</span>
       </button>
