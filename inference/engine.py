@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from inference import device as devices
 from inference import tuning
 from inference.backends.base import Backend
 from inference.errors import EngineNotLoadedError, GenerationCancelled
-from inference.registry import ModelSpec, model_spec, resolve_checkpoint
+from inference.registry import DEFAULT_CACHE_DIR, ModelSpec, model_spec, resolve_checkpoint
 from inference.types import EngineConfig, GenerationParams, GenerationResult, Progress, Timings
 
 ProgressCallback = Callable[[Progress], None]
@@ -50,7 +51,8 @@ class Engine:
             torch.set_num_threads(config.threads)
         _quiet_transformers()
         checkpoint = resolve_checkpoint(config.model, config.cache_dir, config.hub_timeout_s)
-        chosen = tuning.load_first(options, checkpoint)
+        cache_dir = Path(config.cache_dir) if config.cache_dir is not None else DEFAULT_CACHE_DIR
+        chosen = tuning.load_first(options, checkpoint, cache_dir)
         return cls(config, _Loaded(chosen.backend, spec, chosen.placement, time.perf_counter() - started))
 
     @property

@@ -120,16 +120,16 @@ def choices(config: EngineConfig) -> list[Choice]:
     return found
 
 
-def load_first(options: Sequence[Choice], checkpoint: Path) -> Selection:
+def load_first(options: Sequence[Choice], checkpoint: Path, cache_dir: Path) -> Selection:
     """Load the first option that loads; a single option raises its own error."""
     if len(options) == 1:
         only = options[0]
-        return Selection(only.backend_cls(checkpoint, only.placement), only.placement)
+        return Selection(only.backend_cls(checkpoint, only.placement, cache_dir), only.placement)
     skipped: list[str] = []
     for option in options:
         label = f"{option.backend_cls.name}:{option.placement.precision}"
         try:
-            backend = option.backend_cls(checkpoint, option.placement)
+            backend = option.backend_cls(checkpoint, option.placement, cache_dir)
         except Exception as exc:  # a variant that cannot load here is skipped, with its reason
             skipped.append(f"{label}: {type(exc).__name__}: {exc}"[:300])
             log.info("auto: skipped %s", skipped[-1])

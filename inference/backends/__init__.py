@@ -5,7 +5,7 @@ from __future__ import annotations
 from inference.backends.base import Backend, StepCallback
 from inference.errors import UnknownBackendError
 
-BACKENDS = ("reference", "torch")
+BACKENDS = ("reference", "torch", "onnx")
 
 
 def backend_class(name: str) -> type[Backend]:
@@ -18,6 +18,10 @@ def backend_class(name: str) -> type[Backend]:
         from inference.backends.torch_backend import TorchBackend
 
         return TorchBackend
+    if name == "onnx":
+        from inference.backends.onnx_backend import OnnxBackend
+
+        return OnnxBackend
     raise UnknownBackendError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
 
 

@@ -42,7 +42,8 @@ class Backend(abc.ABC):
     parameters: int
 
     @abc.abstractmethod
-    def __init__(self, checkpoint: Path, placement: Placement) -> None: ...
+    def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
+        """Load ``checkpoint``; ``cache_dir`` is ``MODEL_CACHE_DIR`` (exports and compiled artefacts)."""
 
     @abc.abstractmethod
     def total_steps(self, duration: float) -> int:

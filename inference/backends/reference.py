@@ -40,7 +40,7 @@ class ReferenceBackend(Backend):
     name = "reference"
     precisions = ("float32", "bfloat16", "float16", "int8")
 
-    def __init__(self, checkpoint: Path, placement: Placement) -> None:
+    def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
         self.placement = placement
         loaded = load_musicgen(checkpoint, placement.dtype, placement.torch_device)
         self.model, self.processor = loaded.model, loaded.processor

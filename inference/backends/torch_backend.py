@@ -34,7 +34,7 @@ class TorchBackend(Backend):
     name = "torch"
     precisions = ("float32", "bfloat16", "float16", "int8")
 
-    def __init__(self, checkpoint: Path, placement: Placement) -> None:
+    def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
         self.placement = placement
         device = placement.torch_device
         int8 = placement.precision == "int8"

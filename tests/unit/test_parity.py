@@ -27,15 +27,27 @@ def torch_engine(model_cache_dir: Path) -> Engine:
     engine.unload()
 
 
+@pytest.fixture(scope="module")
+def onnx_engine(model_cache_dir: Path) -> Engine:
+    config = EngineConfig(
+        model="tiny-random", backend="onnx", precision="float32", cache_dir=str(model_cache_dir)
+    )
+    engine = Engine.load(config)
+    yield engine
+    engine.unload()
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
 @pytest.mark.parametrize("cfg_coef", [3.0, 1.0])
 @pytest.mark.parametrize("prompt", ["lo-fi beat with warm piano, 90 bpm", "epic orchestral"])
 def test_greedy_tokens_match_the_reference(
-    tiny_engine: Engine, torch_engine: Engine, cfg_coef: float, prompt: str
+    request: pytest.FixtureRequest, tiny_engine: Engine, backend: str, cfg_coef: float, prompt: str
 ) -> None:
+    engine = request.getfixturevalue(f"{backend}_engine")
     params = GenerationParams(prompt, duration=2, temperature=0, cfg_coef=cfg_coef)
     expected = tiny_engine.generate(params)
-    actual = torch_engine.generate(params)
-    assert actual.backend == "torch"
+    actual = engine.generate(params)
+    assert actual.backend == backend
     assert actual.codes.shape == expected.codes.shape == (4, 100)
     assert np.array_equal(actual.codes, expected.codes)
     # Same codes through the same EnCodec: the same audio.
@@ -57,6 +69,52 @@ def test_torch_backend_keeps_the_engine_contract(torch_engine: Engine) -> None:
     result = torch_engine.generate(GenerationParams("jazz", duration=1.3, seed=1), on_progress=seen.append)
     assert result.audio.shape == (1, round(1.3 * 32_000))
     assert [p.step for p in seen] == list(range(1, result.steps + 1))
+
+
+def test_onnx_export_is_cached_and_reexported_when_stale(model_cache_dir: Path, onnx_engine: Engine) -> None:
+    import json
+
+    from inference.export.onnx_export import MANIFEST
+
+    directory = model_cache_dir / "onnx" / "tiny-random-v1" / "float32"
+    manifest = json.loads((directory / MANIFEST).read_text())
+    assert manifest["format"] >= 1
+    assert manifest["torch"] == torch.__version__
+    assert {"text_encoder.onnx", "decoder_step.onnx"} <= set(manifest["files"])
+    assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
+    step_file = directory / "decoder_step.onnx"
+    mtime = step_file.stat().st_mtime_ns
+    config = EngineConfig(
+        model="tiny-random", backend="onnx", precision="float32", cache_dir=str(model_cache_dir)
+    )
+    Engine.load(config).unload()
+    assert step_file.stat().st_mtime_ns == mtime, "a current export is reused"
+    (directory / MANIFEST).write_text(json.dumps({**manifest, "torch": "0.0-stale"}))
+    Engine.load(config).unload()
+    assert json.loads((directory / MANIFEST).read_text())["torch"] == torch.__version__
+    assert step_file.stat().st_mtime_ns != mtime, "a stale export is rebuilt"
+
+
+def test_onnx_int8_logits_within_tolerance(model_cache_dir: Path, reference_logits) -> None:
+    from inference.backends.onnx_backend import _BoundStep
+
+    _, _, _, sequence, expected = reference_logits
+    config = EngineConfig(
+        model="tiny-random", backend="onnx", precision="int8", cache_dir=str(model_cache_dir)
+    )
+    engine = Engine.load(config)
+    try:
+        backend = engine._loaded.backend
+        inputs = backend.processor(text=["warm piano"], return_tensors="np")
+        keys, values = backend.text_session.run(None, {k: inputs[k].astype(np.int64) for k in inputs})
+        step = _BoundStep(backend, sequence.shape[1] - 1, 1, keys, values)
+        actual = torch.stack(
+            [step(sequence[:, t], t)[0].clone() for t in range(sequence.shape[1] - 1)], dim=1
+        )
+    finally:
+        engine.unload()
+    error = (actual - expected).abs().max().item() / expected.std().item()
+    assert error <= LOGIT_TOLERANCE["int8"], f"onnx int8: {error:.4f} x std"
 
 
 def _teacher_forced_logits(step: MusicgenDecoderStep, states, mask, sequence: torch.Tensor, static: bool):

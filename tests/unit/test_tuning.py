@@ -54,32 +54,32 @@ class _Fake:
     name: ClassVar[str] = "fake"
     precisions: ClassVar[tuple[str, ...]] = ("float32",)
 
-    def __init__(self, checkpoint: Path, placement: Placement) -> None:
+    def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
         self.placement = placement
 
 
 class _Broken(_Fake):
     name: ClassVar[str] = "broken"
 
-    def __init__(self, checkpoint: Path, placement: Placement) -> None:
+    def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
         raise RuntimeError("no kernels here")
 
 
 def test_first_variant_that_loads_wins_and_failures_are_reported() -> None:
     cpu = Placement("cpu", "float32")
-    chosen = load_first([Choice(_Broken, cpu), Choice(_Fake, cpu)], Path("."))  # type: ignore[arg-type]
+    chosen = load_first([Choice(_Broken, cpu), Choice(_Fake, cpu)], Path("."), Path("."))  # type: ignore[arg-type]
     assert isinstance(chosen.backend, _Fake)
     assert chosen.skipped == ["broken:float32: RuntimeError: no kernels here"]
     with pytest.raises(ModelUnavailableError, match="no kernels here"):
-        load_first([Choice(_Broken, cpu), Choice(_Broken, cpu)], Path("."))  # type: ignore[arg-type]
+        load_first([Choice(_Broken, cpu), Choice(_Broken, cpu)], Path("."), Path("."))  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):  # a single explicit variant raises its own error
-        load_first([Choice(_Broken, cpu)], Path("."))  # type: ignore[arg-type]
+        load_first([Choice(_Broken, cpu)], Path("."), Path("."))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     ("backend", "precision", "preferences", "expected"),
     [
-        ("auto", "auto", None, ("torch", "int8")),  # the CPU default order (onnx absent or unloadable)
+        ("auto", "auto", None, ("onnx", "int8")),  # the CPU default order
         ("auto", "auto", (("reference", "bfloat16"),), ("reference", "bfloat16")),
         ("auto", "float32", (("torch", "int8"),), ("reference", "float32")),
         ("reference", "auto", (("torch", "int8"), ("reference", "int8")), ("reference", "int8")),

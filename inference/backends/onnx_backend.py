@@ -1,0 +1,143 @@
+"""The onnx backend: the exported text encoder and decoder step on ONNX Runtime, our decode loop around them.
+
+Per request the KV cache is one preallocated array per layer, bound to the session once (I/O binding);
+each step binds nothing new: it writes the tokens and position in place, runs, and copies this step's
+keys/values into the cache. It runs on CPU, in float32 or int8 (dynamically quantised weights). On
+CUDA the torch backend (CUDA graphs) is the fast path; an onnx CUDA path would need device-resident
+I/O binding, which is not built.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inference.backends.base import Backend, BackendOutput, StepCallback
+from inference.backends.hf import load_musicgen
+from inference.device import Placement
+from inference.errors import DeviceUnavailableError, UnknownBackendError
+from inference.export import ExportedModel, ensure_exported
+from inference.musicgen.conditioning import decode_audio
+from inference.musicgen.loop import decode
+from inference.musicgen.pattern import DelayPattern
+from inference.musicgen.sampling import SamplingConfig
+from inference.types import GenerationParams
+
+
+class OnnxBackend(Backend):
+    """ONNX Runtime sessions for the text encoder and decoder step; EnCodec stays in torch."""
+
+    name = "onnx"
+    precisions = ("float32", "int8")
+
+    def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
+        import onnxruntime as ort
+
+        self.placement = placement
+        if placement.device_type != "cpu":
+            raise DeviceUnavailableError(
+                f"the onnx backend runs on CPU only; use backend=torch on {placement.device_type}"
+            )
+        loaded = load_musicgen(checkpoint, torch.float32, torch.device("cpu"))
+        if loaded.melody:
+            raise UnknownBackendError("melody checkpoints run on backend=reference only")
+        self.model, self.processor = loaded.model, loaded.processor
+        self.sample_rate, self.channels = loaded.sample_rate, loaded.channels
+        self.frame_rate, self.num_codebooks = loaded.frame_rate, loaded.num_codebooks
+        self.pad_id = loaded.pad_id
+        self.pattern = DelayPattern(loaded.num_codebooks, loaded.channels)
+        self.parameters = sum(p.numel() for p in self.model.parameters())
+        self.exported: ExportedModel = ensure_exported(
+            self.model, checkpoint, cache_dir, checkpoint.name, placement.precision
+        )
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        cpu = ["CPUExecutionProvider"]
+        self.text_session = ort.InferenceSession(str(self.exported.text_encoder), options, providers=cpu)
+        self.step_session = ort.InferenceSession(str(self.exported.decoder_step), options, providers=cpu)
+        # The sessions hold the text encoder and decoder now; keep only EnCodec in torch.
+        self.model.decoder = None
+        self.model.text_encoder = None
+
+    def total_steps(self, duration: float) -> int:
+        return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
+
+    @torch.inference_mode()
+    def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
+        started = time.perf_counter()
+        sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
+        inputs = self.processor(text=[params.prompt], truncation=True, max_length=512, return_tensors="np")
+        cross_keys, cross_values = self.text_session.run(
+            None,
+            {"input_ids": inputs["input_ids"].astype(np.int64), "attention_mask": inputs["attention_mask"]},
+        )
+        encoded = time.perf_counter()
+        steps = self.total_steps(params.duration)
+        run_step = _BoundStep(self, steps, 2 if sampling.guided else 1, cross_keys, cross_values)
+        generator = torch.Generator().manual_seed(seed)
+        sequence = decode(
+            run_step, self.pattern, steps, sampling, generator, self.pad_id, torch.device("cpu"), on_step
+        )
+        codes = self.pattern.undelay(sequence)
+        looped = time.perf_counter()
+        audio = decode_audio(self.model, codes, self.channels)
+        return BackendOutput(
+            audio=audio.float().cpu().numpy(),
+            codes=codes.numpy(),
+            steps=steps,
+            text_encoding_s=encoded - started,
+            decoder_loop_s=looped - encoded,
+            audio_decoding_s=time.perf_counter() - looped,
+        )
+
+    def close(self) -> None:
+        del self.text_session, self.step_session, self.model
+
+
+class _BoundStep:
+    """One request's decoder-step calls with every buffer bound once; see the module docstring."""
+
+    def __init__(self, backend: OnnxBackend, steps: int, batch: int, cross_keys, cross_values) -> None:
+        import onnxruntime as ort
+
+        exported = backend.exported
+        layers, shape = exported.layers, (batch, exported.heads, steps + 1, exported.head_dim)
+        self.keys = np.zeros((layers, *shape), dtype=np.float32)
+        self.values = np.zeros((layers, *shape), dtype=np.float32)
+        self.tokens = np.zeros(exported.num_codebooks, dtype=np.int64)
+        self.position = np.zeros((), dtype=np.int64)
+        cross_mask = np.zeros((1, 1, 1, cross_keys.shape[3]), dtype=np.float32)
+        self.logits = np.zeros(
+            (batch, exported.num_codebooks, backend.model.config.decoder.vocab_size), np.float32
+        )
+        self.new_keys = np.zeros((layers, batch, exported.heads, 1, exported.head_dim), dtype=np.float32)
+        self.new_values = np.zeros_like(self.new_keys)
+        self.session = backend.step_session
+        self.binding = self.session.io_binding()
+        feeds = {"tokens": self.tokens, "position": self.position, "cross_mask": cross_mask}
+        for i in range(layers):
+            feeds |= {
+                f"past_key_{i}": self.keys[i],
+                f"past_value_{i}": self.values[i],
+                f"cross_key_{i}": np.ascontiguousarray(cross_keys[i]),
+                f"cross_value_{i}": np.ascontiguousarray(cross_values[i]),
+            }
+        self._pinned = feeds  # OrtValues below share these arrays' memory: keep them alive
+        for name, array in feeds.items():
+            self.binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
+        for name, array in (("logits", self.logits), ("keys", self.new_keys), ("values", self.new_values)):
+            self.binding.bind_ortvalue_output(name, ort.OrtValue.ortvalue_from_numpy(array))
+
+    def __call__(self, tokens: torch.Tensor, position: int) -> torch.Tensor:
+        self.tokens[:] = tokens.numpy()
+        self.position[...] = position
+        self.session.run_with_iobinding(self.binding)
+        self.keys[:, :, :, position] = self.new_keys[:, :, :, 0]
+        self.values[:, :, :, position] = self.new_values[:, :, :, 0]
+        return torch.from_numpy(self.logits)
