@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     gen.set_defaults(handler=_generate)
 
+    export = sub.add_parser("export", help="export a model to ONNX (cached; re-exported when stale)")
+    export.add_argument("--model", default=EngineConfig().model)
+    export.add_argument("--precision", default="int8", choices=("float32", "int8"))
+    export.add_argument("--cache-dir", help="MODEL_CACHE_DIR (default ./models)")
+    export.set_defaults(handler=_export)
+
     info = sub.add_parser("info", help="devices, precisions, backends and models available here")
     info.add_argument("--json", action="store_true")
     info.set_defaults(handler=_info)
@@ -123,6 +129,21 @@ def _generate(args: argparse.Namespace) -> int:
         f"(text {t.text_encoding_s:.2f}, decoder {t.decoder_loop_s:.2f} at {result.ms_per_step:.1f} ms/step, "
         f"audio {t.audio_decoding_s:.2f}); realtime factor {result.realtime_factor:.2f}x"
     )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    config = EngineConfig(
+        model=args.model, backend="onnx", device="cpu", precision=args.precision, cache_dir=args.cache_dir
+    )
+    print(f"exporting {config.model} ({config.precision}) unless a current export exists...", file=sys.stderr)
+    engine = Engine.load(config)
+    directory = Path(engine.info()["artifacts"])
+    engine.unload()
+    manifest = json.loads((directory / "manifest.json").read_text())
+    print(directory)
+    for name, entry in manifest["files"].items():
+        print(f"  {name:40} {entry['bytes'] / 1e6:10.1f} MB  sha256 {entry['sha256'][:16]}")
     return 0
 
 

@@ -77,6 +77,7 @@ class Engine:
             "max_duration": loaded.spec.max_duration,
             "parameters": backend.parameters,
             "load_time_s": round(loaded.load_time_s, 3),
+            "artifacts": str(backend.artifacts) if backend.artifacts else None,
             "threads": torch.get_num_threads() if loaded.placement.device_type == "cpu" else None,
         }
 

@@ -40,6 +40,7 @@ class Backend(abc.ABC):
     frame_rate: float
     num_codebooks: int
     parameters: int
+    artifacts: Path | None = None  # where the backend's exported or compiled files live, if any
 
     @abc.abstractmethod
     def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:

@@ -54,6 +54,7 @@ class OnnxBackend(Backend):
         self.exported: ExportedModel = ensure_exported(
             self.model, checkpoint, cache_dir, checkpoint.name, placement.precision
         )
+        self.artifacts = self.exported.directory
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = torch.get_num_threads()

@@ -57,3 +57,14 @@ def test_info_lists_devices_and_models(tmp_path: Path, model_cache_dir: Path) ->
     assert "float32" in data["devices"]["cpu"]["precisions"]
     assert "tiny-random" in data["models"]
     assert "reference" in data["backends"]
+
+
+def test_export_writes_onnx_files_with_a_manifest(tmp_path: Path, model_cache_dir: Path) -> None:
+    proc = run_cli(
+        "export", "--model", "tiny-random", "--precision", "int8", cwd=tmp_path, cache=model_cache_dir
+    )
+    assert proc.returncode == 0, proc.stderr
+    directory = Path(proc.stdout.splitlines()[0])
+    assert (directory / "manifest.json").is_file()
+    assert "decoder_step.onnx" in proc.stdout
+    assert "text_encoder.onnx" in proc.stdout
