@@ -21,8 +21,15 @@ from typing import Any
 
 from app.settings import Settings
 from inference import Engine, EngineConfig, EngineNotLoadedError, InferenceError, ModelUnavailableError
-from inference.backends import backend_class
-from inference.device import resolve, resolve_device, resolve_precision
+from inference.backends import BACKENDS, backend_class
+from inference.device import (
+    available_devices,
+    device_name,
+    resolve,
+    resolve_device,
+    resolve_precision,
+    supported_precisions,
+)
 from inference.tuning import AUTO
 
 log = logging.getLogger("app.engines")
@@ -84,6 +91,7 @@ class EngineManager:
         self.default: Variant | None = None
         self.loaded_at: float | None = None
         self.reloading = False
+        self._machine: list[dict[str, Any]] | None = None
 
     # --- resolution -------------------------------------------------------------------------
 
@@ -289,6 +297,32 @@ class EngineManager:
                     self._retire(previous)
             log.info("model reloaded: %s on %s (%s)", model, variant.device, variant.precision)
 
+    def machine_devices(self) -> list[dict[str, Any]]:
+        """Device types this machine has, best first, with their name and precisions (looked up once)."""
+        if self._machine is None:
+            devices = []
+            for kind in available_devices():
+                try:
+                    name = device_name(kind)
+                except Exception:  # a driver that cannot name its GPU still runs it
+                    name = kind
+                devices.append({"device": kind, "name": name, "precisions": supported_precisions(kind)})
+            self._machine = devices
+        return self._machine
+
+    def devices(self) -> list[dict[str, Any]]:
+        """What a generation may ask for here: each device with the precisions the backend runs on it."""
+        allowed = None if self.backend == AUTO else set(backend_class(self.backend).precisions)
+        return [
+            {**entry, "precisions": [p for p in entry["precisions"] if allowed is None or p in allowed]}
+            for entry in self.machine_devices()
+        ]
+
+    @staticmethod
+    def backends() -> list[dict[str, Any]]:
+        """The engine's backends and the precisions each implements."""
+        return [{"backend": name, "precisions": list(backend_class(name).precisions)} for name in BACKENDS]
+
     def snapshot(self) -> dict[str, Any]:
         """What `GET /model/status` reports."""
         info: dict[str, Any] | None = None
@@ -313,4 +347,6 @@ class EngineManager:
                 {"model": v.model, "backend": v.backend, "device": v.device, "precision": v.precision}
                 for v in self._engines
             ],
+            "devices": self.devices(),
+            "backends": self.backends(),
         }

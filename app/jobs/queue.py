@@ -10,6 +10,7 @@ import asyncio
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 
 
@@ -23,11 +24,17 @@ class QueueFull(Exception):
 
 
 class JobQueue:
-    """FIFO of waiting ids, their cancel flags, and what the worker is running."""
+    """FIFO of waiting ids, their cancel flags, and what the worker is running.
 
-    def __init__(self, capacity: int) -> None:
+    An id the worker has taken but not yet started (`taken`) still counts as waiting, first in line;
+    `on_change` is called whenever the position of a waiting job may have changed.
+    """
+
+    def __init__(self, capacity: int, on_change: Callable[[], None] | None = None) -> None:
         self.capacity = capacity
         self._pending: OrderedDict[str, None] = OrderedDict()
+        self._taken: str | None = None
+        self.on_change = on_change
         self._reserved = 0
         self._ready = asyncio.Condition()
         self.cancel_flags: dict[str, threading.Event] = {}
@@ -67,17 +74,38 @@ class JobQueue:
         async with self._ready:
             await self._ready.wait_for(lambda: bool(self._pending))
             generation_id, _ = self._pending.popitem(last=False)
+        self._taken = generation_id
         return generation_id
+
+    def taken_done(self, generation_id: str) -> None:
+        """The worker started the id it took (or found it canceled): it no longer waits."""
+        if self._taken == generation_id:
+            self._taken = None
+            self._changed()
 
     def remove(self, generation_id: str) -> bool:
         """Take a waiting id out of the queue; False when it was not waiting."""
         if generation_id not in self._pending:
             return False
         del self._pending[generation_id]
+        self._changed()
         return True
 
     def is_waiting(self, generation_id: str) -> bool:
         return generation_id in self._pending
+
+    def position(self, generation_id: str) -> int | None:
+        """1-based place among the waiting jobs (1: next to run); None when the id is not waiting."""
+        return self.positions().get(generation_id)
+
+    def positions(self) -> dict[str, int]:
+        """Every waiting id with its 1-based position."""
+        order = ([self._taken] if self._taken is not None else []) + list(self._pending)
+        return {generation_id: index + 1 for index, generation_id in enumerate(order)}
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def cancel_flag(self, generation_id: str) -> threading.Event:
         return self.cancel_flags.setdefault(generation_id, threading.Event())

@@ -17,7 +17,7 @@ from app.jobs.engines import EngineManager
 from app.jobs.events import EventHub
 from app.jobs.metrics import SystemSampler
 from app.jobs.queue import JobQueue
-from app.jobs.worker import Worker, record_event
+from app.jobs.worker import Worker, queue_event, record_event
 from app.lib.storage import AudioStorage
 from app.settings import Settings
 
@@ -37,7 +37,7 @@ class JobRuntime:
         self.engines = engines
         self.storage = storage
         self.sessions = sessions
-        self.queue = JobQueue(settings.queue_max_size)
+        self.queue = JobQueue(settings.queue_max_size, on_change=self.publish_positions)
         self.hub = EventHub()
         self.worker = Worker(self.queue, engines, storage, self.hub, sessions)
         self.sampler = SystemSampler(
@@ -86,6 +86,16 @@ class JobRuntime:
             await self.queue.put(generation_id)
         if queued:
             log.info("requeued %d job(s) left waiting by the previous run", len(queued))
+
+    def publish_positions(self) -> None:
+        """Tell the followers of every waiting job its place in the queue (a `progress` event)."""
+        for generation_id, position in self.queue.positions().items():
+            if self.hub.subscribers(generation_id):
+                self.hub.publish(queue_event(generation_id, position))
+
+    def queue_position(self, row: MusicGeneration) -> int | None:
+        """A queued row's 1-based place among the waiting jobs; None for any other row."""
+        return self.queue.position(row.generation_id) if row.status == QUEUED else None
 
     async def load(self, generation_id: str) -> MusicGeneration | None:
         """The row as the database has it now (a fresh session)."""

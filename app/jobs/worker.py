@@ -40,9 +40,28 @@ PROGRESS_WRITE_S = 0.5
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-def record_event(row: MusicGeneration) -> JobEvent:
+def record_event(row: MusicGeneration, queue_position: int | None = None) -> JobEvent:
     """A status event carrying the whole record."""
-    return JobEvent("status", row.generation_id, msgspec.to_builtins(Generation.from_row(row)))
+    return JobEvent(
+        "status", row.generation_id, msgspec.to_builtins(Generation.from_row(row, queue_position))
+    )
+
+
+def queue_event(generation_id: str, position: int) -> JobEvent:
+    """A progress event of a waiting job: no step yet, its place in the queue."""
+    return JobEvent(
+        "progress",
+        generation_id,
+        {
+            "generation_id": generation_id,
+            "step": 0,
+            "total_steps": 0,
+            "fraction": 0.0,
+            "elapsed_s": 0.0,
+            "eta_s": None,
+            "queue_position": position,
+        },
+    )
 
 
 class Worker:
@@ -102,13 +121,17 @@ class Worker:
                 log.exception("job %s failed unexpectedly", generation_id)
 
     async def _process(self, generation_id: str) -> None:
-        async with self.sessions() as session:
-            service = GenerationService(session=session)
-            row = await service.start(generation_id)
+        try:
+            async with self.sessions() as session:
+                service = GenerationService(session=session)
+                row = await service.start(generation_id)
+            if row is not None:
+                self.queue.running = generation_id
+        finally:
+            self.queue.taken_done(generation_id)  # the jobs behind it move up
         if row is None:  # canceled or deleted while it waited
             self.queue.forget(generation_id)
             return
-        self.queue.running = generation_id
         started = time.perf_counter()
         self.hub.publish(record_event(row))
         try:
@@ -221,6 +244,7 @@ class Worker:
                     "fraction": round(progress.fraction, 4),
                     "elapsed_s": round(progress.elapsed_s, 3),
                     "eta_s": round(progress.eta_s, 3),
+                    "queue_position": None,
                 },
             )
         )

@@ -45,6 +45,17 @@ class StoredAudio:
         return self.size_bytes / (1024 * 1024)
 
 
+@dataclass(frozen=True, slots=True)
+class AudioPeaks:
+    """A file's waveform, downsampled: `lows[i]`/`highs[i]` bound the samples of slice i."""
+
+    duration: float
+    sample_rate: int
+    channels: int
+    lows: list[float]
+    highs: list[float]
+
+
 class AudioStorage:
     """Reads and writes the audio of generations under one directory."""
 
@@ -87,6 +98,27 @@ class AudioStorage:
             return path.read_bytes()
         data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
         return encode(data.T, sample_rate, fmt)
+
+    def peaks(self, generation_id: str, count: int) -> AudioPeaks:
+        """The lowest and highest sample (over all channels) in each of `count` equal slices of the file.
+
+        A file shorter than `count` samples gives one slice per sample.
+        """
+        data, sample_rate = sf.read(str(self.path_for(generation_id)), dtype="float32", always_2d=True)
+        frames, channels = data.shape
+        if frames == 0:
+            return AudioPeaks(0.0, sample_rate, channels, [], [])
+        slices = max(1, min(count, frames))
+        starts = (np.arange(slices, dtype=np.int64) * frames) // slices
+        lows = np.minimum.reduceat(data.min(axis=1), starts)
+        highs = np.maximum.reduceat(data.max(axis=1), starts)
+        return AudioPeaks(
+            frames / sample_rate,
+            sample_rate,
+            channels,
+            np.round(lows, 4).astype(float).tolist(),
+            np.round(highs, 4).astype(float).tolist(),
+        )
 
     def delete(self, generation_id: str) -> bool:
         """Remove the file; False when there was none."""

@@ -85,7 +85,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One generation */
+        /**
+         * One generation
+         * @description `queue_position` is its 1-based place among the waiting jobs while it is queued, else null.
+         */
         get: operations["GenerationsGenerationIdGetGeneration"];
         put?: never;
         post?: never;
@@ -125,9 +128,29 @@ export interface paths {
         };
         /**
          * Server-sent events: `status` (the record) and `progress` (step, total_steps, eta_s)
-         * @description The stream starts with the current record and ends after a finished status.
+         * @description The stream starts with the current record and ends after a finished status. While the job waits, a `progress` event with its new `queue_position` follows every move of the queue; while it runs, `progress` events carry step, total_steps, fraction, eta_s (queue_position null).
          */
         get: operations["GenerationsGenerationIdEventsGenerationEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/generations/{generation_id}/peaks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The waveform: lowest and highest sample of each of `count` slices of the audio
+         * @description For players that draw the waveform before (or without) downloading the audio: `max` is the top half, `min` the bottom half, `duration` the length in seconds.
+         */
+        get: operations["GenerationsGenerationIdPeaksGenerationPeaks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -197,7 +220,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Most played generations */
+        /**
+         * Most played generations
+         * @description A page: `count` items from `offset`, of `total` finished generations.
+         */
         get: operations["MostPlayedMostPlayed"];
         put?: never;
         post?: never;
@@ -214,7 +240,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recent generations, newest first */
+        /**
+         * Recent generations, newest first
+         * @description A page: `count` items from `offset`, of `total` matching; the next is at offset + count.
+         */
         get: operations["RecentRecent"];
         put?: never;
         post?: never;
@@ -231,7 +260,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search prompts (case-insensitive, literal) */
+        /**
+         * Search prompts (case-insensitive, literal)
+         * @description Newest first. A page: `count` items from `offset`, of `total` matching.
+         */
         get: operations["SearchSearch"];
         put?: never;
         post?: never;
@@ -279,6 +311,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** BackendOption */
+        BackendOption: {
+            backend: string;
+            precisions: string[];
+        };
         /** Benchmark */
         Benchmark: {
             architecture: string;
@@ -336,6 +373,12 @@ export interface components {
             failed_generations: number;
             successful_generations: number;
             total_generations: number;
+        };
+        /** DeviceOption */
+        DeviceOption: {
+            device: string;
+            name: string;
+            precisions: string[];
         };
         /** DeviceStats */
         DeviceStats: {
@@ -419,6 +462,7 @@ export interface components {
             precision: string;
             progress: components["schemas"]["Progress"];
             prompt: string;
+            queue_position: number | null;
             realtime_factor: number;
             sample_rate: number;
             seed: number | null;
@@ -434,6 +478,9 @@ export interface components {
         GenerationList: {
             count: number;
             items: components["schemas"]["Generation"][];
+            limit: number;
+            offset: number;
+            total: number;
         };
         /** Health */
         Health: {
@@ -460,7 +507,9 @@ export interface components {
         /** ModelStatus */
         ModelStatus: {
             backend: string;
+            backends: components["schemas"]["BackendOption"][];
             device: string;
+            devices: components["schemas"]["DeviceOption"][];
             error: string | null;
             error_type: string | null;
             info: {
@@ -474,6 +523,16 @@ export interface components {
             precision: string;
             reloading: boolean;
             status: string;
+        };
+        /** Peaks */
+        Peaks: {
+            channels: number;
+            count: number;
+            duration: number;
+            generation_id: string;
+            max: number[];
+            min: number[];
+            sample_rate: number;
         };
         /** Progress */
         Progress: {
@@ -899,6 +958,46 @@ export interface operations {
             };
         };
     };
+    GenerationsGenerationIdPeaksGenerationPeaks: {
+        parameters: {
+            query?: {
+                /** @description How many slices (1-10000; fewer for a shorter file). */
+                count?: number;
+            };
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Peaks"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
     HealthHealth: {
         parameters: {
             query?: never;
@@ -983,6 +1082,8 @@ export interface operations {
             query?: {
                 /** @description How many (1-100). */
                 limit?: number;
+                /** @description How many to skip first (0-1000000). */
+                offset?: number;
             };
             header?: never;
             path?: never;
@@ -1019,8 +1120,12 @@ export interface operations {
     RecentRecent: {
         parameters: {
             query?: {
+                /** @description true: only favourites; false: only the others; left out: all. */
+                favorite?: boolean | null;
                 /** @description How many (1-100). */
                 limit?: number;
+                /** @description How many to skip first (0-1000000). */
+                offset?: number;
                 /** @description Only this status (queued, running, succeeded, failed, canceled). */
                 status?: "queued" | "running" | "succeeded" | "failed" | "canceled" | null;
             };
@@ -1059,8 +1164,12 @@ export interface operations {
     SearchSearch: {
         parameters: {
             query: {
+                /** @description true: only favourites; false: only the others; left out: all. */
+                favorite?: boolean | null;
                 /** @description How many (1-100). */
                 limit?: number;
+                /** @description How many to skip first (0-1000000). */
+                offset?: number;
                 /** @description Text the prompt contains. */
                 q: string;
             };

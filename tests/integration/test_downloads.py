@@ -156,6 +156,7 @@ async def test_ids_never_reach_outside_audio_dir(service: Service) -> None:
             f"/generations/{ident}/audio",
             f"/generations/{ident}",
             f"/generations/{ident}/events",
+            f"/generations/{ident}/peaks",
         ]
     for path in paths:
         for method in ("GET", "POST"):
@@ -171,3 +172,58 @@ async def test_ids_never_reach_outside_audio_dir(service: Service) -> None:
     assert (audio_dir.parent / "secret.wav").read_bytes() == SECRET  # nothing deleted or overwritten
     assert (await service.client.delete("/generations/..%2Fsecret")).status_code == 404
     assert (audio_dir.parent / "secret.wav").exists()
+
+
+async def test_peaks_bound_the_samples_of_each_slice(service: Service) -> None:
+    import numpy as np
+
+    row = await service.add_generation()
+    audio, sample_rate = sf.read(str(service.jobs.storage.path_for(row.generation_id)), dtype="float32")
+    response = await service.client.get(f"/generations/{row.generation_id}/peaks", params={"count": 100})
+    assert response.status_code == 200, response.text
+    assert "max-age" in response.headers["cache-control"]
+    peaks = response.json()
+    assert (peaks["generation_id"], peaks["count"], peaks["sample_rate"], peaks["channels"]) == (
+        row.generation_id,
+        100,
+        sample_rate,
+        1,
+    )
+    assert abs(peaks["duration"] - len(audio) / sample_rate) < 1e-3
+    assert len(peaks["min"]) == len(peaks["max"]) == 100
+    slices = np.array_split(audio, 100)  # 32000 samples: the same 100 slices of 320
+    assert np.allclose(peaks["max"], [s.max() for s in slices], atol=1e-4)
+    assert np.allclose(peaks["min"], [s.min() for s in slices], atol=1e-4)
+    assert all(low <= high for low, high in zip(peaks["min"], peaks["max"], strict=True))
+    assert max(peaks["max"]) > 0 > min(peaks["min"])
+
+    default = (await service.client.get(f"/generations/{row.generation_id}/peaks")).json()
+    assert default["count"] == 1000
+    for bad in (0, 10_001, "many"):
+        response = await service.client.get(f"/generations/{row.generation_id}/peaks", params={"count": bad})
+        assert response.status_code == 422, bad
+        assert response.json()["error_type"] == "validation_error"
+        assert response.json()["field"] == "count"
+
+
+async def test_peaks_of_a_short_file_missing_file_and_unfinished_job(service: Service) -> None:
+    import numpy as np
+
+    row = await service.add_generation()
+    short = service.jobs.storage.save(row.generation_id, np.full((1, 50), 0.5, dtype=np.float32), 32000)
+    assert short.duration < 0.01
+    response = await service.client.get(f"/generations/{row.generation_id}/peaks", params={"count": 500})
+    peaks = response.json()
+    assert peaks["count"] == len(peaks["max"]) == 50  # one slice per sample
+
+    service.jobs.storage.delete(row.generation_id)
+    gone = await service.client.get(f"/generations/{row.generation_id}/peaks")
+    assert gone.status_code == 410
+    assert gone.json()["error_type"] == "file_missing"
+    queued = await service.add_generation(status="queued")
+    early = await service.client.get(f"/generations/{queued.generation_id}/peaks")
+    assert early.status_code == 409
+    assert early.json()["error_type"] == "not_ready"
+    unknown = await service.client.get("/generations/0123456789abcdef0123456789abcdef/peaks")
+    assert unknown.status_code == 404
+    assert unknown.json()["error_type"] == "not_found"

@@ -41,6 +41,46 @@ async def test_model_status(service: Service) -> None:
     assert status["error"] is None
 
 
+async def test_model_status_lists_what_this_machine_can_run(service: Service) -> None:
+    import torch
+
+    from inference.backends import BACKENDS
+    from inference.device import available_devices, supported_precisions
+
+    status = (await service.client.get("/model/status")).json()
+    devices = {entry["device"]: entry for entry in status["devices"]}
+    assert [entry["device"] for entry in status["devices"]] == available_devices()
+    assert devices["cpu"]["name"]
+    assert "float32" in devices["cpu"]["precisions"]
+    assert devices["cpu"]["precisions"] == supported_precisions("cpu")
+    assert "float16" not in devices["cpu"]["precisions"]  # emulated on CPU: not offered
+    assert ("cuda" in devices) == torch.cuda.is_available()
+    assert [b["backend"] for b in status["backends"]] == list(BACKENDS)
+    assert all("float32" in b["precisions"] for b in status["backends"])
+
+    # Every precision on offer is accepted by POST /generate on that device.
+    for precision in devices["cpu"]["precisions"]:
+        response = await service.client.post(
+            "/generate", json={"prompt": "x", "duration": 5, "device": "cpu", "precision": precision}
+        )
+        assert response.status_code == 202, (precision, response.text)
+        assert response.json()["precision"] == precision
+        await service.client.delete(f"/generations/{response.json()['generation_id']}")
+
+
+async def test_model_status_offers_only_the_precisions_of_a_fixed_backend(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inference.backends import backend_class
+
+    monkeypatch.setattr(service.jobs.engines, "backend", "onnx")  # as BACKEND=onnx would set it
+    status = (await service.client.get("/model/status")).json()
+    cpu = next(entry for entry in status["devices"] if entry["device"] == "cpu")
+    assert cpu["precisions"]
+    assert set(cpu["precisions"]) <= set(backend_class("onnx").precisions)
+    assert "bfloat16" not in cpu["precisions"]
+
+
 async def test_reload_refuses_missing_or_wrong_admin_key(service: Service) -> None:
     missing = await service.client.post("/model/reload", json={})
     assert missing.status_code == 401
@@ -115,6 +155,7 @@ async def test_openapi_lists_every_endpoint(service: Service) -> None:
         "/generations/{generation_id}",
         "/generations/{generation_id}/events",
         "/generations/{generation_id}/audio",
+        "/generations/{generation_id}/peaks",
     ):
         assert path in paths, path
     assert set(paths["/download/{generation_id}"]) >= {"get", "post"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Annotated, Literal
 
 from litestar import Request, Response, delete, get, post, route
@@ -22,6 +22,7 @@ from app.domain.generations.schemas import (
     GenerateRequest,
     Generation,
     GenerationList,
+    Peaks,
     TrackPlayRequest,
     TrackPlayResponse,
 )
@@ -41,6 +42,17 @@ Generations = NamedDependency[GenerationService]
 Jobs = NamedDependency[JobRuntime]
 GenerationIdPath = FromPath[str]
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="How many (1-100).")]
+MAX_OFFSET = 1_000_000
+Offset = Annotated[
+    int, QueryParameter(ge=0, le=MAX_OFFSET, description=f"How many to skip first (0-{MAX_OFFSET}).")
+]
+Favorite = Annotated[
+    bool | None,
+    QueryParameter(description="true: only favourites; false: only the others; left out: all."),
+]
+PeakCount = Annotated[
+    int, QueryParameter(ge=1, le=10_000, description="How many slices (1-10000; fewer for a shorter file).")
+]
 AudioFormatName = Literal["wav", "flac", "ogg", "mp3"]
 
 
@@ -150,12 +162,20 @@ async def generate(
         headers["Preference-Applied"] = f"wait={wait}"
         if row.status in FINISHED:
             status_code = HTTP_201_CREATED
-    return Response(Generation.from_row(row), status_code=status_code, headers=headers)
+    return Response(
+        Generation.from_row(row, jobs.queue_position(row)), status_code=status_code, headers=headers
+    )
 
 
-@get("/generations/{generation_id:str}", tags=TAGS, summary="One generation")
-async def get_generation(generation_id: GenerationIdPath, generations: Generations) -> Generation:
-    return Generation.from_row(await generations.require(generation_id))
+@get(
+    "/generations/{generation_id:str}",
+    tags=TAGS,
+    summary="One generation",
+    description="`queue_position` is its 1-based place among the waiting jobs while it is queued, else null.",
+)
+async def get_generation(generation_id: GenerationIdPath, generations: Generations, jobs: Jobs) -> Generation:
+    row = await generations.require(generation_id)
+    return Generation.from_row(row, jobs.queue_position(row))
 
 
 @delete(
@@ -186,7 +206,11 @@ async def delete_generation(
     "/generations/{generation_id:str}/events",
     tags=TAGS,
     summary="Server-sent events: `status` (the record) and `progress` (step, total_steps, eta_s)",
-    description="The stream starts with the current record and ends after a finished status.",
+    description=(
+        "The stream starts with the current record and ends after a finished status. While the job "
+        "waits, a `progress` event with its new `queue_position` follows every move of the queue; "
+        "while it runs, `progress` events carry step, total_steps, fraction, eta_s (queue_position null)."
+    ),
 )
 async def generation_events(
     generation_id: GenerationIdPath,
@@ -200,7 +224,7 @@ async def generation_events(
             row = await jobs.load(generation_id)
             if row is None:
                 return
-            first = record_event(row)
+            first = record_event(row, jobs.queue_position(row))
             yield ServerSentEventMessage(data=json.dumps(first.data, default=str), event="status")
             if first.terminal:
                 return
@@ -287,6 +311,40 @@ async def download(
     )
 
 
+@get(
+    "/generations/{generation_id:str}/peaks",
+    tags=TAGS,
+    summary="The waveform: lowest and highest sample of each of `count` slices of the audio",
+    description=(
+        "For players that draw the waveform before (or without) downloading the audio: "
+        "`max` is the top half, `min` the bottom half, `duration` the length in seconds."
+    ),
+)
+async def generation_peaks(
+    generation_id: GenerationIdPath,
+    generations: Generations,
+    jobs: Jobs,
+    count: PeakCount = 1000,
+) -> Response[Peaks]:
+    row = await _finished_row(generations, generation_id)
+    if not jobs.storage.exists(row.generation_id):
+        raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
+    try:
+        peaks = await asyncio.to_thread(jobs.storage.peaks, row.generation_id, count)
+    except FileNotFoundError:  # deleted meanwhile
+        raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk") from None
+    body = Peaks(
+        generation_id=row.generation_id,
+        duration=round(peaks.duration, 4),
+        sample_rate=peaks.sample_rate,
+        channels=peaks.channels,
+        count=len(peaks.highs),
+        min=peaks.lows,
+        max=peaks.highs,
+    )
+    return Response(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
 async def _finished_row(generations: GenerationService, generation_id: str) -> MusicGeneration:
     row = await generations.require(generation_id)
     if row.status != SUCCEEDED:
@@ -299,35 +357,68 @@ async def _finished_row(generations: GenerationService, generation_id: str) -> M
     return row
 
 
-@get("/recent", opt={"rate_limit": "recent"}, tags=TAGS, summary="Recent generations, newest first")
+def _page(
+    rows: Sequence[MusicGeneration], total: int, offset: int, limit: int, jobs: JobRuntime
+) -> GenerationList:
+    items = [Generation.from_row(row, jobs.queue_position(row)) for row in rows]
+    return GenerationList(items=items, count=len(items), total=total, offset=offset, limit=limit)
+
+
+@get(
+    "/recent",
+    opt={"rate_limit": "recent"},
+    tags=TAGS,
+    summary="Recent generations, newest first",
+    description="A page: `count` items from `offset`, of `total` matching; the next is at offset + count.",
+)
 async def recent(
     generations: Generations,
+    jobs: Jobs,
     limit: Limit = 20,
+    offset: Offset = 0,
     status: Annotated[
         Literal["queued", "running", "succeeded", "failed", "canceled"] | None,
         QueryParameter(description=f"Only this status ({', '.join(STATUSES)})."),
     ] = None,
+    favorite: Favorite = None,
 ) -> GenerationList:
-    rows = await generations.recent(limit, status)
-    return GenerationList(items=[Generation.from_row(r) for r in rows], count=len(rows))
+    rows, total = await generations.recent(limit, offset, status, favorite)
+    return _page(rows, total, offset, limit, jobs)
 
 
-@get("/most-played", opt={"rate_limit": "most_played"}, tags=TAGS, summary="Most played generations")
-async def most_played(generations: Generations, limit: Limit = 20) -> GenerationList:
-    rows = await generations.most_played(limit)
-    return GenerationList(items=[Generation.from_row(r) for r in rows], count=len(rows))
+@get(
+    "/most-played",
+    opt={"rate_limit": "most_played"},
+    tags=TAGS,
+    summary="Most played generations",
+    description="A page: `count` items from `offset`, of `total` finished generations.",
+)
+async def most_played(
+    generations: Generations, jobs: Jobs, limit: Limit = 20, offset: Offset = 0
+) -> GenerationList:
+    rows, total = await generations.most_played(limit, offset)
+    return _page(rows, total, offset, limit, jobs)
 
 
-@get("/search", opt={"rate_limit": "search"}, tags=TAGS, summary="Search prompts (case-insensitive, literal)")
+@get(
+    "/search",
+    opt={"rate_limit": "search"},
+    tags=TAGS,
+    summary="Search prompts (case-insensitive, literal)",
+    description="Newest first. A page: `count` items from `offset`, of `total` matching.",
+)
 async def search(
     generations: Generations,
+    jobs: Jobs,
     q: Annotated[str, QueryParameter(min_length=1, max_length=200, description="Text the prompt contains.")],
     limit: Limit = 20,
+    offset: Offset = 0,
+    favorite: Favorite = None,
 ) -> GenerationList:
     if not q.strip():
         raise ApiError(422, "validation_error", "q: must not be blank", field="q")
-    rows = await generations.search(q.strip(), limit)
-    return GenerationList(items=[Generation.from_row(r) for r in rows], count=len(rows))
+    rows, total = await generations.search(q.strip(), limit, offset, favorite)
+    return _page(rows, total, offset, limit, jobs)
 
 
 @post(
@@ -369,6 +460,7 @@ HANDLERS = [
     delete_generation,
     generation_events,
     generation_audio,
+    generation_peaks,
     download,
     recent,
     most_played,

@@ -86,9 +86,11 @@ class Generation(msgspec.Struct):
     error_type: str | None
     error_message: str | None
     user_id: int | None
+    queue_position: int | None
 
     @classmethod
-    def from_row(cls, row: MusicGeneration) -> Generation:
+    def from_row(cls, row: MusicGeneration, queue_position: int | None = None) -> Generation:
+        """The record of a row; `queue_position` only counts while the row is queued."""
         gid = row.generation_id
         done = row.status == "succeeded"
         total = row.progress_total or 0
@@ -132,14 +134,30 @@ class Generation(msgspec.Struct):
             error_type=row.error_type,
             error_message=row.error_message,
             user_id=row.user_id,
+            queue_position=queue_position if row.status == "queued" else None,
         )
 
 
 class GenerationList(msgspec.Struct):
-    """A list of generations."""
+    """A page of generations: `count` items from `offset`, of `total` that match."""
 
     items: list[Generation]
     count: int
+    total: int
+    offset: int
+    limit: int
+
+
+class Peaks(msgspec.Struct):
+    """The waveform of a generation's audio: the lowest and highest sample in each of `count` slices."""
+
+    generation_id: str
+    duration: float
+    sample_rate: int
+    channels: int
+    count: int
+    min: list[float]
+    max: list[float]
 
 
 class TrackPlayRequest(msgspec.Struct, forbid_unknown_fields=True):

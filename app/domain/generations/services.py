@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from advanced_alchemy.filters import LimitOffset, OrderBy
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func, select, update
@@ -42,31 +41,53 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
     async def user_exists(self, user_id: int) -> bool:
         return (await self.repository.session.scalar(select(User.id).where(User.id == user_id))) is not None
 
-    async def recent(self, limit: int, status: str | None = None) -> Sequence[MusicGeneration]:
-        filters: list[Any] = [LimitOffset(limit=limit, offset=0), OrderBy("created_at", "desc")]
+    async def recent(
+        self, limit: int, offset: int = 0, status: str | None = None, favorite: bool | None = None
+    ) -> tuple[Sequence[MusicGeneration], int]:
+        """A page of generations, newest first, and how many match in all."""
+        conditions: list[Any] = []
         if status is not None:
-            filters.append(MusicGeneration.status == status)
-        return await self.get_many(*filters)
+            conditions.append(MusicGeneration.status == status)
+        return await self._page(conditions, limit, offset, favorite)
 
-    async def most_played(self, limit: int) -> Sequence[MusicGeneration]:
-        statement = (
-            select(MusicGeneration)
-            .where(MusicGeneration.status == SUCCEEDED)
-            .order_by(MusicGeneration.play_count.desc(), MusicGeneration.created_at.desc())
-            .limit(limit)
+    async def most_played(self, limit: int, offset: int = 0) -> tuple[Sequence[MusicGeneration], int]:
+        """A page of finished generations, most played first, and how many there are."""
+        conditions = [MusicGeneration.status == SUCCEEDED]
+        order = (
+            MusicGeneration.play_count.desc(),
+            MusicGeneration.created_at.desc(),
+            MusicGeneration.id.desc(),
         )
-        return (await self.repository.session.scalars(statement)).all()
+        return await self._page(conditions, limit, offset, None, order)
 
-    async def search(self, query: str, limit: int) -> Sequence[MusicGeneration]:
+    async def search(
+        self, query: str, limit: int, offset: int = 0, favorite: bool | None = None
+    ) -> tuple[Sequence[MusicGeneration], int]:
         """Prompts containing `query`, case-insensitively; `%`, `_` and `\\` match themselves."""
         pattern = f"%{escape_like(query.lower())}%"
-        statement = (
-            select(MusicGeneration)
-            .where(func.lower(MusicGeneration.prompt).like(pattern, escape="\\"))
-            .order_by(MusicGeneration.created_at.desc())
-            .limit(limit)
+        conditions = [func.lower(MusicGeneration.prompt).like(pattern, escape="\\")]
+        return await self._page(conditions, limit, offset, favorite)
+
+    async def _page(
+        self,
+        conditions: list[Any],
+        limit: int,
+        offset: int,
+        favorite: bool | None,
+        order: tuple[Any, ...] | None = None,
+    ) -> tuple[Sequence[MusicGeneration], int]:
+        """Rows matching every condition in a total order (the id breaks ties: pages never overlap)."""
+        if favorite is not None:
+            conditions = [*conditions, MusicGeneration.is_favorited == favorite]
+        order = order or (MusicGeneration.created_at.desc(), MusicGeneration.id.desc())
+        session = self.repository.session
+        total = int(
+            await session.scalar(select(func.count()).select_from(MusicGeneration).where(*conditions)) or 0
         )
-        return (await self.repository.session.scalars(statement)).all()
+        if offset >= total:
+            return [], total
+        statement = select(MusicGeneration).where(*conditions).order_by(*order).limit(limit).offset(offset)
+        return (await session.scalars(statement)).all(), total
 
     async def _update_returning(self, generation_id: str, where: Sequence[Any], **values: Any) -> Any:
         if not is_valid_id(generation_id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -68,7 +69,7 @@ async def health(request: Request, db_session: NamedDependency[AsyncSession]) ->
 
 @get("/model/status", opt={"rate_limit": "model_status"}, tags=TAGS, summary="Model loading status")
 async def model_status(request: Request) -> ModelStatus:
-    return ModelStatus(**request.app.state.jobs.engines.snapshot())
+    return msgspec.convert(request.app.state.jobs.engines.snapshot(), ModelStatus)
 
 
 @post(
@@ -89,7 +90,7 @@ async def model_reload(request: Request, data: JSONBody[ReloadRequest | None] = 
         device=data.device.lower() if data.device else None,
         precision=data.precision.lower() if data.precision else None,
     )
-    return ModelStatus(**engines.snapshot())
+    return msgspec.convert(engines.snapshot(), ModelStatus)
 
 
 HANDLERS = [health, model_status, model_reload]

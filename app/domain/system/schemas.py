@@ -10,8 +10,27 @@ from msgspec import Meta
 from app.domain.generations.schemas import DEVICE_PATTERN, PRECISION_PATTERN
 
 
+class DeviceOption(msgspec.Struct):
+    """A device type this machine can run generations on (`device` is what `POST /generate` takes)."""
+
+    device: str
+    name: str
+    precisions: list[str]
+
+
+class BackendOption(msgspec.Struct):
+    """A backend of the engine and the precisions it implements."""
+
+    backend: str
+    precisions: list[str]
+
+
 class ModelStatus(msgspec.Struct):
-    """`status` is loading, ready or error (then `error` says why)."""
+    """`status` is loading, ready or error (then `error` says why).
+
+    `devices` lists what this machine can run, best first, each with the precisions a generation may ask
+    for there (preferred first); `backends` the engine's backends.
+    """
 
     status: str
     model: str
@@ -24,6 +43,8 @@ class ModelStatus(msgspec.Struct):
     loaded_at: float | None
     info: dict[str, Any] | None
     loaded_variants: list[dict[str, str]]
+    devices: list[DeviceOption]
+    backends: list[BackendOption]
 
 
 class ReloadRequest(msgspec.Struct, forbid_unknown_fields=True):
