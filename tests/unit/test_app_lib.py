@@ -115,7 +115,7 @@ def test_settings_defaults_and_urls(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_each_limit_has_its_own_store() -> None:
     stores = {rate_limit_config(name, n).store for name, n in DEFAULT_LIMITS.items()}
-    assert len(stores) == len(DEFAULT_LIMITS) == 11
+    assert len(stores) == len(DEFAULT_LIMITS) == 12
     assert DEFAULT_LIMITS["generate"] == 10
     assert DEFAULT_LIMITS["model_reload"] == 2
     with pytest.raises(ValueError, match="unknown limits"):
