@@ -69,7 +69,7 @@ def _engine_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default=config.model, help=f"preset, checkpoint or directory ({config.model})"
     )
-    parser.add_argument("--backend", default=config.backend, choices=BACKENDS)
+    parser.add_argument("--backend", default=config.backend, choices=(*BACKENDS, "auto"))
     parser.add_argument("--device", default=config.device, help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--precision", default=config.precision, choices=devices.PRECISIONS)
     parser.add_argument("--cache-dir", help="MODEL_CACHE_DIR (default ./models)")

@@ -114,8 +114,20 @@ def device_name(device: str) -> str:
         return torch.cuda.get_device_name(torch.device(device))
     if device == "mps":
         return "Apple GPU (MPS)"
+    return _cpu_model()
+
+
+def _cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo where there is one, else the machine type."""
     import platform
 
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
     return platform.processor() or platform.machine() or "cpu"
 
 
