@@ -142,6 +142,27 @@ def test_queue_bound_counts_reservations() -> None:
     asyncio.run(scenario())
 
 
+def test_queue_positions_count_the_taken_job_until_it_starts() -> None:
+    async def scenario() -> None:
+        changes: list[dict[str, int]] = []
+        queue = JobQueue(capacity=4)
+        queue.on_change = lambda: changes.append(queue.positions())
+        for name in "abc":
+            await queue.put(name)
+        assert [queue.position(name) for name in "abc"] == [1, 2, 3]
+        assert await queue.get() == "a"
+        assert queue.positions() == {"a": 1, "b": 2, "c": 3}  # taken, not started: still first in line
+        queue.taken_done("a")
+        assert queue.positions() == {"b": 1, "c": 2}
+        assert queue.position("a") is None
+        assert queue.remove("b")
+        assert queue.position("c") == 1
+        assert queue.position("zzz") is None
+        assert changes == [{"b": 1, "c": 2}, {"c": 1}]
+
+    asyncio.run(scenario())
+
+
 def test_env_example_lists_every_setting_with_its_default() -> None:
     example = Path(__file__).resolve().parents[2] / ".env.example"
     names = {line.split("=", 1)[0] for line in example.read_text().splitlines() if line and line[0] != "#"}
