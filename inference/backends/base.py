@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from inference.backends.hf import Loaded
 from inference.device import Placement
+from inference.errors import UnknownBackendError
+from inference.musicgen.pattern import DelayPattern
 from inference.types import GenerationParams
 
 StepCallback = Callable[[int, int], None]
@@ -39,6 +43,8 @@ class Backend(abc.ABC):
     channels: int
     frame_rate: float
     num_codebooks: int
+    pad_id: int
+    pattern: DelayPattern
     parameters: int
     artifacts: Path | None = None  # where the backend's exported or compiled files live, if any
 
@@ -46,9 +52,23 @@ class Backend(abc.ABC):
     def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
         """Load ``checkpoint``; ``cache_dir`` is ``MODEL_CACHE_DIR`` (exports and compiled artefacts)."""
 
-    @abc.abstractmethod
+    def adopt(self, loaded: Loaded, own_loop: bool = False) -> None:
+        """Take the model, processor and audio facts of a loaded checkpoint.
+
+        ``own_loop`` backends run our decoder loop, which knows MusicGen's text-conditioned decoder only.
+        """
+        if own_loop and loaded.melody:
+            raise UnknownBackendError(f"melody checkpoints run on backend=reference only, not {self.name}")
+        self.model, self.processor = loaded.model, loaded.processor
+        self.sample_rate, self.channels = loaded.sample_rate, loaded.channels
+        self.frame_rate, self.num_codebooks = loaded.frame_rate, loaded.num_codebooks
+        self.pad_id = loaded.pad_id
+        self.pattern = DelayPattern(loaded.num_codebooks, loaded.channels)
+        self.parameters = sum(p.numel() for p in loaded.model.parameters())
+
     def total_steps(self, duration: float) -> int:
         """Decoder steps needed for ``duration`` seconds of audio."""
+        return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
 
     @abc.abstractmethod
     def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:

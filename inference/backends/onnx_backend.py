@@ -9,7 +9,6 @@ I/O binding, which is not built.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -19,11 +18,10 @@ import torch
 from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import load_musicgen
 from inference.device import Placement
-from inference.errors import DeviceUnavailableError, UnknownBackendError
+from inference.errors import DeviceUnavailableError
 from inference.export import ExportedModel, ensure_exported
 from inference.musicgen.conditioning import decode_audio
 from inference.musicgen.loop import decode
-from inference.musicgen.pattern import DelayPattern
 from inference.musicgen.sampling import SamplingConfig
 from inference.types import GenerationParams
 
@@ -43,14 +41,7 @@ class OnnxBackend(Backend):
                 f"the onnx backend runs on CPU only; use backend=torch on {placement.device_type}"
             )
         loaded = load_musicgen(checkpoint, torch.float32, torch.device("cpu"))
-        if loaded.melody:
-            raise UnknownBackendError("melody checkpoints run on backend=reference only")
-        self.model, self.processor = loaded.model, loaded.processor
-        self.sample_rate, self.channels = loaded.sample_rate, loaded.channels
-        self.frame_rate, self.num_codebooks = loaded.frame_rate, loaded.num_codebooks
-        self.pad_id = loaded.pad_id
-        self.pattern = DelayPattern(loaded.num_codebooks, loaded.channels)
-        self.parameters = sum(p.numel() for p in self.model.parameters())
+        self.adopt(loaded, own_loop=True)
         self.exported: ExportedModel = ensure_exported(
             self.model, checkpoint, cache_dir, checkpoint.name, placement.precision
         )
@@ -65,9 +56,6 @@ class OnnxBackend(Backend):
         # The sessions hold the text encoder and decoder now; keep only EnCodec in torch.
         self.model.decoder = None
         self.model.text_encoder = None
-
-    def total_steps(self, duration: float) -> int:
-        return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
 
     @torch.inference_mode()
     def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from pathlib import Path
@@ -13,7 +12,6 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import load_musicgen
 from inference.device import Placement
-from inference.musicgen.pattern import DelayPattern
 from inference.types import GenerationParams
 
 
@@ -43,21 +41,14 @@ class ReferenceBackend(Backend):
     def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
         self.placement = placement
         loaded = load_musicgen(checkpoint, placement.dtype, placement.torch_device)
-        self.model, self.processor = loaded.model, loaded.processor
+        self.adopt(loaded)
         if placement.precision == "int8":
             _quantize_decoder_int8(self.model)
-        self.sample_rate, self.channels = loaded.sample_rate, loaded.channels
-        self.frame_rate, self.num_codebooks = loaded.frame_rate, loaded.num_codebooks
-        self.pattern = DelayPattern(loaded.num_codebooks, loaded.channels)
-        self.parameters = sum(p.numel() for p in self.model.parameters())
         self._encoder_done_at = 0.0
         self.model.text_encoder.register_forward_hook(self._mark_encoder_done)
 
     def _mark_encoder_done(self, *_: object) -> None:
         self._encoder_done_at = time.perf_counter()
-
-    def total_steps(self, duration: float) -> int:
-        return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
 
     @torch.inference_mode()
     def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:

@@ -7,7 +7,6 @@ mask), so one step is one graph launch and nothing waits for the GPU until the a
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -16,12 +15,10 @@ import torch
 from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import load_musicgen
 from inference.device import Placement
-from inference.errors import UnknownBackendError
 from inference.musicgen.conditioning import decode_audio, encode_text
 from inference.musicgen.decoder import MusicgenDecoderStep
 from inference.musicgen.graph import GraphedStep
 from inference.musicgen.loop import decode
-from inference.musicgen.pattern import DelayPattern
 from inference.musicgen.sampling import SamplingConfig
 from inference.types import GenerationParams
 
@@ -40,23 +37,13 @@ class TorchBackend(Backend):
         int8 = placement.precision == "int8"
         # int8 keeps the text encoder and codec in float32; only decoder weights are quantised.
         loaded = load_musicgen(checkpoint, torch.float32 if int8 else placement.dtype, device)
-        if loaded.melody:
-            raise UnknownBackendError("melody checkpoints run on backend=reference only")
-        self.model, self.processor = loaded.model, loaded.processor
-        self.sample_rate, self.channels = loaded.sample_rate, loaded.channels
-        self.frame_rate, self.num_codebooks = loaded.frame_rate, loaded.num_codebooks
-        self.pad_id = loaded.pad_id
-        self.pattern = DelayPattern(loaded.num_codebooks, loaded.channels)
-        self.parameters = sum(p.numel() for p in self.model.parameters())
+        self.adopt(loaded, own_loop=True)
         self.step = MusicgenDecoderStep(
             self.model, device, placement.dtype, weights="int8" if int8 else "float", max_steps=MAX_STEPS
         )
         # Our step owns the decoder weights now; transformers' copy would only double the memory.
         self.model.decoder = None
         self.graphed = GraphedStep(self.step) if placement.device_type == "cuda" else None
-
-    def total_steps(self, duration: float) -> int:
-        return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
 
     @torch.inference_mode()
     def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:

@@ -51,7 +51,17 @@ class DecoderStep(nn.Module):
         self.layers = decoder.layers
         self.embed = nn.ModuleList(decoder.embed_tokens)
         self.norm = decoder.layer_norm
-        self.lm_heads = model.decoder.lm_heads
+        # One matrix for q, k and v, and one for the four lm heads: fewer, larger MatMuls (and one
+        # activation quantisation instead of three in int8).
+        self.qkv = nn.ParameterList(
+            nn.Parameter(
+                torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]).detach(), requires_grad=False
+            )
+            for a in (layer.self_attn for layer in decoder.layers)
+        )
+        self.lm_heads = nn.Parameter(
+            torch.cat([head.weight for head in model.decoder.lm_heads]).detach(), requires_grad=False
+        )
         self.heads = config.num_attention_heads
         self.hidden = config.hidden_size
         self.num_codebooks = config.num_codebooks
@@ -73,7 +83,7 @@ class DecoderStep(nn.Module):
         for index, layer in enumerate(self.layers):
             attn = layer.self_attn
             h = layer.self_attn_layer_norm(x)
-            q, k, v = (_heads(proj(h), self.heads) for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
+            q, k, v = (_heads(t, self.heads) for t in F.linear(h, self.qkv[index]).chunk(3, dim=-1))
             new_keys.append(k)
             new_values.append(v)
             x = x + attn.out_proj(
@@ -93,7 +103,7 @@ class DecoderStep(nn.Module):
             h = layer.final_layer_norm(x)
             x = x + layer.fc2(F.gelu(layer.fc1(h)))
         h = self.norm(x)
-        logits = torch.stack([head(h[:, 0]) for head in self.lm_heads], dim=1)
+        logits = F.linear(h[:, 0], self.lm_heads).reshape(batch, self.num_codebooks, self.vocab)
         return logits, torch.stack(new_keys), torch.stack(new_values)
 
 

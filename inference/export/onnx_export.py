@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-EXPORT_FORMAT = 2
+EXPORT_FORMAT = 3
 PRECISIONS = ("float32", "int8")
 TEXT_ENCODER = "text_encoder.onnx"
 DECODER_STEP = "decoder_step.onnx"
