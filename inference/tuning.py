@@ -26,7 +26,7 @@ Pair = tuple[str, str]  # (backend, precision)
 # What to try when nothing is recorded yet, fastest first by what we measured or expect.
 DEFAULT_ORDER: dict[str, tuple[Pair, ...]] = {
     "cpu": (("onnx", "int8"), ("torch", "int8"), ("torch", "bfloat16"), ("reference", "float32")),
-    "cuda": (("torch", "bfloat16"), ("torch", "float16"), ("onnx", "float16"), ("reference", "float16")),
+    "cuda": (("torch", "bfloat16"), ("torch", "float16"), ("reference", "float16")),
     "mps": (("torch", "float16"), ("reference", "float16"), ("reference", "float32")),
 }
 
