@@ -2,8 +2,10 @@
 // End-to-end test of the web UI in headless Chromium (Debian's, driven by playwright-core) against a
 // running service with the tiny-random model:
 //   BASE_URL=http://127.0.0.1:8000 node e2e/run.mjs
-// Generates a 5 s track, follows its progress to 100%, plays it, favourites it, downloads it, finds it
-// by search and in History, sees it in Popular and counted in Stats; cancels and deletes a second job.
+// Offers the service's devices and precisions; generates a 5 s track, follows its progress to 100%,
+// draws its waveform from the service's peaks, plays it, favourites it, downloads it, finds it by
+// search and in History (favourites filtered by the service), sees it in Popular and counted in Stats;
+// queues a job behind a running one (its place in line shown), cancels both and deletes one.
 // Screenshots of every tab go to test-artifacts/ (ARTIFACTS_DIR). A missing browser is a failure.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
@@ -63,10 +65,16 @@ page.on("console", (message) => message.type() === "error" && consoleErrors.push
 page.on("pageerror", (error) => consoleErrors.push(String(error)));
 page.on("dialog", (dialog) => dialog.accept());
 const audioResponses = [];
+const peaksResponses = [];
+const failedRequests = [];
+page.on("requestfailed", (request) => failedRequests.push({ url: request.url(), error: request.failure()?.errorText }));
+const listRequests = [];
 page.on("response", (response) => {
   if (/\/generations\/[^/]+\/audio/.test(response.url())) {
-    audioResponses.push({ status: response.status(), range: response.request().headers().range ?? null });
+    audioResponses.push({ status: response.status(), range: response.request().headers().range ?? null, type: response.request().resourceType() });
   }
+  if (/\/generations\/[^/]+\/peaks/.test(response.url())) peaksResponses.push({ url: response.url(), status: response.status() });
+  if (/\/(recent|search)\?/.test(response.url())) listRequests.push(response.url());
 });
 
 // The viewport (the player is docked at its bottom; a full-page shot would paint it mid-page).
@@ -91,6 +99,19 @@ try {
   await step("tiny-random is marked as noise", async () => {
     const text = await page.getByTestId("noise-warning").innerText();
     assert(/noise/i.test(text), `noise warning says "${text}"`);
+  });
+
+  await step("the form offers exactly the devices and precisions the service lists", async () => {
+    const status = await (await page.request.get(`${BASE_URL}/model/status`)).json();
+    assert(Array.isArray(status.devices) && status.devices.some((d) => d.device === "cpu" && d.precisions.includes("float32")), `devices: ${JSON.stringify(status.devices)}`);
+    const values = (label) => page.getByLabel(label, { exact: true }).locator("option").evaluateAll((options) => options.map((o) => o.value));
+    const devices = await values("Device");
+    assert(JSON.stringify(devices) === JSON.stringify(["", ...status.devices.map((d) => d.device)]), `device options ${devices}`);
+    await page.getByLabel("Device", { exact: true }).selectOption("cpu");
+    const precisions = await values("Precision");
+    const cpu = status.devices.find((d) => d.device === "cpu");
+    assert(JSON.stringify(precisions) === JSON.stringify(["", ...cpu.precisions]), `precision options ${precisions}`);
+    await page.getByLabel("Device", { exact: true }).selectOption("");
   });
 
   await step("an empty prompt is refused with a message, not a blank page", async () => {
@@ -134,6 +155,10 @@ try {
     assert((await page.getByTestId("player-prompt").innerText()) === prompt, "the player shows the prompt");
     await page.waitForFunction(() => !!document.querySelector("[data-testid=waveform]")?.shadowRoot?.querySelector("canvas") || !!document.querySelector("[data-testid=waveform] div")?.shadowRoot, null, { timeout: 30_000 });
     await page.getByText("Loading waveform…").waitFor({ state: "detached", timeout: 30_000 });
+    const peaks = peaksResponses.find((r) => r.url.includes(generationId));
+    assert(peaks?.status === 200, `the waveform came from GET /generations/{id}/peaks: ${JSON.stringify(peaksResponses)}`);
+    // Only the media element asks for the audio (in ranges); the page itself never downloads it.
+    assert(!audioResponses.some((r) => r.type === "fetch" || r.type === "xhr"), `the page fetched the file: ${JSON.stringify(audioResponses)} ${JSON.stringify(peaksResponses)} ${JSON.stringify(failedRequests)}`);
   });
 
   await step("play it: the playhead moves and the play is counted after real listening", async () => {
@@ -189,13 +214,19 @@ try {
     await openTab("History");
     const card = page.locator(`[data-testid=generation-card][data-generation-id="${generationId}"]`);
     await card.waitFor();
-    await page.getByLabel("Search prompts").fill(prompt.split(" ").pop());
+    const summary = await page.getByTestId("history-summary").innerText();
+    assert(/^\d+ of \d+ shown$/.test(summary), `History says "${summary}"`);
+    const word = prompt.split(" ").pop();
+    await page.getByLabel("Search prompts").fill(word);
+    await page.getByTestId("history-summary").filter({ hasText: `1 of 1 shown matching “${word}”` }).waitFor();
     await page.waitForFunction((id) => {
       const cards = [...document.querySelectorAll("[data-testid=generation-card]")];
       return cards.length === 1 && cards[0].getAttribute("data-generation-id") === id;
     }, generationId);
     await page.getByLabel("Favourites only").check();
+    await page.getByTestId("history-summary").filter({ hasText: `1 of 1 shown matching “${word}”, favourites only` }).waitFor();
     await card.waitFor();
+    assert(listRequests.some((url) => /\/search\?.*favorite=true/.test(url)), `the service filtered favourites: ${listRequests.slice(-3)}`);
     assert((await card.getByTestId("favorite-button").getAttribute("aria-pressed")) === "true", "starred in History");
     await shot("history");
     await page.getByLabel("Favourites only").uncheck();
@@ -224,7 +255,7 @@ try {
     await shot("stats");
   });
 
-  await step("cancel a running job, then delete it from History", async () => {
+  await step("a job behind a running one shows its place in line; cancel both, delete one from History", async () => {
     await openTab("Generate");
     const other = `${prompt} to cancel`;
     await page.getByLabel("Prompt", { exact: true }).fill(other);
@@ -233,6 +264,20 @@ try {
     const job = page.locator("[data-testid=job]").filter({ hasText: other });
     await job.waitFor();
     const id = await job.getAttribute("data-generation-id");
+    await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "running", id, { timeout: 30_000 });
+
+    const behind = `${prompt} waiting`;
+    await page.getByLabel("Prompt", { exact: true }).fill(behind);
+    await page.getByLabel("Duration in seconds").fill("5");
+    await page.getByRole("button", { name: "Generate", exact: true }).click();
+    const waiting = page.locator("[data-testid=job]").filter({ hasText: behind });
+    await waiting.waitFor();
+    assert((await waiting.getAttribute("data-status")) === "queued", "the second job waits");
+    await waiting.filter({ hasText: "next in line" }).waitFor({ timeout: 10_000 });
+    await shot("generate-queued");
+    await waiting.getByRole("button", { name: /^Cancel/ }).click();
+    await waiting.and(page.locator("[data-status=canceled]")).waitFor({ timeout: 30_000 });
+
     await job.getByRole("button", { name: /^Cancel/ }).click();
     await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "canceled", id, { timeout: 30_000 });
     await openTab("History");
@@ -253,7 +298,26 @@ try {
     await page.setViewportSize({ width: 390, height: 844 });
     await shot("generate-phone-dark");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert(overflow <= 1, `the page is ${overflow}px wider than a phone`);
+    // On failure, name the elements that widen the page (hiding each in turn).
+    const widest = overflow <= 1 ? [] : await page.evaluate(() => {
+      const over = () => document.documentElement.scrollWidth - window.innerWidth;
+      const found = [];
+      let parent = document.body;
+      for (let depth = 0; depth < 16 && parent; depth++) {
+        const culprit = [...parent.children].find((child) => {
+          const display = child.style.display;
+          child.style.display = "none";
+          const fits = over() <= 1;
+          child.style.display = display;
+          return fits;
+        });
+        if (!culprit) break;
+        found.push(`<${culprit.tagName.toLowerCase()} class="${String(culprit.className).slice(0, 60)}">`);
+        parent = culprit;
+      }
+      return found.slice(-4);
+    });
+    assert(overflow <= 1, `the page is ${overflow}px wider than a phone; widened by ${widest.join(" > ")}`);
     await openTab("History");
     await shot("history-phone-dark");
   });

@@ -8,6 +8,7 @@ import type {
   GenerationList,
   Health,
   ModelStatus,
+  Peaks,
   Stats,
   TrackPlayResponse,
 } from "@/types";
@@ -93,15 +94,34 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
 
 const json = (body: unknown): RequestInit => ({ method: "POST", body: JSON.stringify(body) });
 
+/** What narrows a list: where the page starts, one status, favourites only (or only the others). */
+export interface ListOptions {
+  offset?: number;
+  status?: string;
+  favorite?: boolean;
+}
+
+function listQuery(limit: number, options: ListOptions, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams({ ...extra, limit: String(limit) });
+  if (options.offset) params.set("offset", String(options.offset));
+  if (options.status) params.set("status", options.status);
+  if (options.favorite !== undefined) params.set("favorite", String(options.favorite));
+  return params.toString();
+}
+
 export const api = {
   generate: (body: GenerateRequest) => request<Generation>("/generate", json(body)),
   generation: (id: string) => request<Generation>(`/generations/${encodeURIComponent(id)}`),
   /** Cancels a queued or running job (answers the record) or deletes a finished one (answers nothing). */
   remove: (id: string) => request<Generation | undefined>(`/generations/${encodeURIComponent(id)}`, { method: "DELETE" }),
-  recent: (limit: number, status?: string) =>
-    request<GenerationList>(`/recent?${new URLSearchParams({ limit: String(limit), ...(status ? { status } : {}) })}`),
-  mostPlayed: (limit: number) => request<GenerationList>(`/most-played?limit=${limit}`),
-  search: (q: string, limit: number) => request<GenerationList>(`/search?${new URLSearchParams({ q, limit: String(limit) })}`),
+  /** A page of generations, newest first (`total` says how many match in all). */
+  recent: (limit: number, options: ListOptions = {}) => request<GenerationList>(`/recent?${listQuery(limit, options)}`),
+  mostPlayed: (limit: number, offset = 0) => request<GenerationList>(`/most-played?${listQuery(limit, { offset })}`),
+  search: (q: string, limit: number, options: Omit<ListOptions, "status"> = {}) =>
+    request<GenerationList>(`/search?${listQuery(limit, options, { q })}`),
+  /** The waveform of a finished generation: min and max of `count` slices, and the duration. */
+  peaks: (id: string, count: number, signal?: AbortSignal) =>
+    request<Peaks>(`/generations/${encodeURIComponent(id)}/peaks?count=${count}`, { signal }),
   stats: (days: number) => request<Stats>(`/stats?days=${days}`),
   trackPlay: (id: string, playDuration: number) =>
     request<TrackPlayResponse>("/track-play", json({ generation_id: id, play_duration: Math.round(playDuration * 10) / 10 })),

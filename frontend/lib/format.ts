@@ -15,6 +15,12 @@ export function formatEta(seconds: number | null | undefined): string {
   return `${formatSeconds(seconds)} left`;
 }
 
+/** A waiting job's place in line, as the service reports it (null: not known). */
+export function queueDetail(position: number | null | undefined): string {
+  if (!position) return "waiting in the queue";
+  return position === 1 ? "next in line" : `position ${position} in the queue`;
+}
+
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "–";
   const date = new Date(iso);

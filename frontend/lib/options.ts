@@ -4,15 +4,12 @@ import type { Health, ModelStatus } from "@/types";
 export interface Placements {
   /** Devices the service offers (besides its default). */
   devices: string[];
-  /** Precisions per device. */
+  /** Precisions per device, preferred first. */
   precisions: Record<string, string[]>;
+  /** A person's name for each device (the GPU's model, the CPU's). */
+  names: Record<string, string>;
   defaultDevice: string | null;
   defaultPrecision: string | null;
-}
-
-interface DeviceOption {
-  device: string;
-  precisions?: string[];
 }
 
 function unique(values: (string | null | undefined)[]): string[] {
@@ -20,16 +17,21 @@ function unique(values: (string | null | undefined)[]): string[] {
 }
 
 /**
- * The placements a person may choose. The service lists the variants it has loaded and its default;
- * a service that also lists `devices` (each with its `precisions`) offers those.
+ * The placements a person may choose. `/model/status` lists the devices this machine can run, each
+ * with the precisions a generation may ask for there; a service without that list offers its default
+ * and the variants it has loaded.
  */
 export function offeredPlacements(status: ModelStatus | null, health: Health | null): Placements {
   const defaultDevice = status?.device ?? (health?.model?.device as string | undefined) ?? null;
   const defaultPrecision = status?.precision ?? (health?.model?.precision as string | undefined) ?? null;
-  const listed = (status as (ModelStatus & { devices?: DeviceOption[] }) | null)?.devices;
+  const listed = status?.devices;
   const precisions: Record<string, string[]> = {};
+  const names: Record<string, string> = {};
   if (Array.isArray(listed) && listed.length > 0) {
-    for (const option of listed) precisions[option.device] = unique(option.precisions ?? []);
+    for (const option of listed) {
+      precisions[option.device] = unique(option.precisions ?? []);
+      if (option.name) names[option.device] = option.name;
+    }
   } else {
     const variants = [
       ...(defaultDevice ? [{ device: defaultDevice, precision: defaultPrecision ?? "" }] : []),
@@ -43,7 +45,20 @@ export function offeredPlacements(status: ModelStatus | null, health: Health | n
   return {
     devices: Object.keys(precisions),
     precisions,
+    names,
     defaultDevice: defaultDevice && defaultDevice !== "auto" ? defaultDevice : null,
     defaultPrecision: defaultPrecision && defaultPrecision !== "auto" ? defaultPrecision : null,
   };
+}
+
+/** The precisions on offer for a device; the default device `cuda:0` has those listed for `cuda`. */
+export function precisionsFor(placements: Placements, device: string | null | undefined): string[] {
+  if (!device) return [];
+  return placements.precisions[device] ?? placements.precisions[device.split(":", 1)[0]] ?? [];
+}
+
+/** The label of a device in the form: `cuda · NVIDIA H200`. */
+export function deviceLabel(placements: Placements, device: string): string {
+  const name = placements.names[device];
+  return name && name !== device ? `${device} · ${name}` : device;
 }

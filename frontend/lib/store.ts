@@ -1,5 +1,5 @@
-// The app's state (zustand): generations seen so far by id, live progress, the player's track,
-// the Generate form, the service's health, and the theme.
+// The app's state (zustand): generations seen so far by id (a queued one with its queue position), live
+// progress, the player's track, the Generate form, the service's health, and the theme.
 import { create } from "zustand";
 import { createJSONStorage, persist } from "zustand/middleware";
 
@@ -26,7 +26,6 @@ export interface AppState {
   progress: Record<string, ProgressEvent>;
   /** Jobs started from this page, newest first (the Generate tab follows them). */
   myJobs: string[];
-  queuePositions: Record<string, number>;
   currentId: string | null;
   /** Start playing when the player gets its next track (a person asked for it). */
   autoplay: boolean;
@@ -46,7 +45,6 @@ export interface AppState {
   setProgress: (event: ProgressEvent) => void;
   addJob: (generation: Generation) => void;
   dismissJob: (id: string) => void;
-  setQueuePositions: (positions: Record<string, number>) => void;
   play: (id: string, autoplay?: boolean) => void;
   closePlayer: () => void;
   setDraft: (fields: Partial<GenerateDraft>) => void;
@@ -65,7 +63,6 @@ export const useAppStore = create<AppState>()(
       generations: {},
       progress: {},
       myJobs: [],
-      queuePositions: {},
       currentId: null,
       autoplay: false,
       draft: DEFAULT_DRAFT,
@@ -108,7 +105,6 @@ export const useAppStore = create<AppState>()(
           libraryVersion: state.libraryVersion + 1,
         })),
       dismissJob: (id) => set((state) => ({ myJobs: state.myJobs.filter((job) => job !== id) })),
-      setQueuePositions: (queuePositions) => set({ queuePositions }),
       play: (id, autoplay = true) => set({ currentId: id, autoplay }),
       closePlayer: () => set({ currentId: null, autoplay: false }),
       setDraft: (fields) => set((state) => ({ draft: { ...state.draft, ...fields } })),

@@ -1,5 +1,6 @@
 // Follows active jobs through their server-sent events (GET /generations/{id}/events) and keeps the
-// store up to date: `status` events carry the whole record, `progress` events step and ETA.
+// store up to date: `status` events carry the whole record, `progress` events step and ETA, or, while
+// the job waits, its new place in the queue.
 import { api } from "@/lib/api";
 import { useAppStore } from "@/lib/store";
 import type { Generation, ProgressEvent } from "@/types";
@@ -22,6 +23,16 @@ function finished(generation: Generation): void {
 function onStatus(generation: Generation): void {
   useAppStore.getState().upsert(generation);
   if (FINISHED_STATUSES.includes(generation.status)) finished(generation);
+}
+
+function onProgress(event: ProgressEvent): void {
+  const store = useAppStore.getState();
+  if (typeof event.queue_position === "number") {
+    // Still waiting: only its place in line moved.
+    if (store.generations[event.generation_id]?.status === "queued") store.patch(event.generation_id, { queue_position: event.queue_position });
+    return;
+  }
+  store.setProgress(event);
 }
 
 /** Poll the record while the event stream is down (EventSource gave up). */
@@ -47,7 +58,7 @@ export function track(id: string): void {
     onStatus(JSON.parse((event as MessageEvent<string>).data) as Generation);
   });
   source.addEventListener("progress", (event) => {
-    useAppStore.getState().setProgress(JSON.parse((event as MessageEvent<string>).data) as ProgressEvent);
+    onProgress(JSON.parse((event as MessageEvent<string>).data) as ProgressEvent);
   });
   source.onerror = () => {
     // The browser reconnects by itself unless the stream is closed for good.

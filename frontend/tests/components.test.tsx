@@ -11,9 +11,9 @@ import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { ModelBadge, StatusBanner } from "@/components/ui/StatusBanner";
 import { ApiError } from "@/lib/api";
 import { useAppStore } from "@/lib/store";
-import type { Health, Stats } from "@/types";
+import type { Health, ModelStatus, Stats } from "@/types";
 
-import { FakeEventSource, fakeService, generation, json, resetStore } from "./helpers";
+import { FakeEventSource, fakeService, generation, json, page, resetStore } from "./helpers";
 
 function health(model: Record<string, unknown>, fields: Partial<Health> = {}): Health {
   return {
@@ -26,6 +26,25 @@ function health(model: Record<string, unknown>, fields: Partial<Health> = {}): H
     queue: { depth: 0, capacity: 16, running: null, accepting: true },
     system: {},
     gpu: null,
+    ...fields,
+  };
+}
+
+function modelStatus(fields: Partial<ModelStatus> = {}): ModelStatus {
+  return {
+    status: "ready",
+    model: "tiny-random",
+    backend: "reference",
+    device: "cpu",
+    precision: "float32",
+    reloading: false,
+    error_type: null,
+    error: null,
+    loaded_at: 1,
+    info: { random_weights: true },
+    loaded_variants: [{ model: "tiny-random", backend: "reference", device: "cpu", precision: "float32" }],
+    devices: [{ device: "cpu", name: "x86_64", precisions: ["float32", "bfloat16", "int8"] }],
+    backends: [{ backend: "reference", precisions: ["float32", "bfloat16", "float16", "int8"] }],
     ...fields,
   };
 }
@@ -97,10 +116,9 @@ describe("StatusBanner and ModelBadge", () => {
 describe("GenerateTab", () => {
   it("queues a generation with the chosen settings and follows it", async () => {
     const user = userEvent.setup();
-    const queued = generation({ generation_id: "new1", status: "queued", prompt: "calm acoustic guitar fingerpicking, campfire mood", seed: 42 });
+    const queued = generation({ generation_id: "new1", status: "queued", prompt: "calm acoustic guitar fingerpicking, campfire mood", seed: 42, queue_position: 2 });
     const service = fakeService({
       "POST /generate": () => json(queued, 202),
-      "GET /recent": () => json({ items: [queued], count: 1 }),
     });
     useAppStore.setState({ health: health({}) });
     render(<GenerateTab />);
@@ -115,11 +133,16 @@ describe("GenerateTab", () => {
     expect(post?.body).toEqual({ prompt: "calm acoustic guitar fingerpicking, campfire mood", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3, seed: 42 });
     const job = await screen.findByTestId("job");
     expect(job).toHaveAttribute("data-status", "queued");
-    await waitFor(() => expect(job).toHaveTextContent("next in line"));
+    expect(job).toHaveTextContent("position 2 in the queue");
 
+    // The job's own events move it up the queue: the page asks nothing else of the service.
     const events = FakeEventSource.instances.find((source) => source.url.endsWith("/generations/new1/events"));
     expect(events).toBeDefined();
-    act(() => events!.emit("status", { ...queued, status: "running" }));
+    act(() => events!.emit("progress", { generation_id: "new1", step: 0, total_steps: 0, fraction: 0, elapsed_s: 0, eta_s: null, queue_position: 1 }));
+    expect(job).toHaveTextContent("next in line");
+    expect(service.calls.map((c) => `${c.method} ${c.path.split("?")[0]}`)).toEqual(["POST /generate"]);
+    act(() => events!.emit("status", { ...queued, status: "running", queue_position: null }));
+    expect(job).not.toHaveTextContent("step 0/0");
     act(() => events!.emit("progress", { generation_id: "new1", step: 50, total_steps: 100, fraction: 0.5, elapsed_s: 1, eta_s: 1.2 }));
     expect(within(job).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "50");
     expect(job).toHaveTextContent("2 s left");
@@ -149,28 +172,33 @@ describe("GenerateTab", () => {
     expect(screen.getByRole("button", { name: "Try again in 42 s" })).toBeDisabled();
   });
 
-  it("offers only the server's devices and precisions", () => {
-    useAppStore.setState({
-      health: health({}),
-      modelStatus: {
-        status: "ready",
-        model: "tiny-random",
-        backend: "reference",
-        device: "cpu",
-        precision: "float32",
-        reloading: false,
-        error_type: null,
-        error: null,
-        loaded_at: 1,
-        info: { random_weights: true },
-        loaded_variants: [{ model: "tiny-random", backend: "reference", device: "cpu", precision: "float32" }],
-      },
-    });
+  it("offers exactly the devices and precisions the service lists", () => {
+    useAppStore.setState({ health: health({}), modelStatus: modelStatus() });
     render(<GenerateTab />);
     const devices = within(screen.getByLabelText("Device")).getAllByRole("option").map((o) => o.textContent);
-    expect(devices).toEqual(["Server default (cpu)", "cpu"]);
+    expect(devices).toEqual(["Server default (cpu)", "cpu · x86_64"]);
     const precisions = within(screen.getByLabelText("Precision")).getAllByRole("option").map((o) => o.textContent);
-    expect(precisions).toEqual(["Server default (float32)", "float32"]);
+    expect(precisions).toEqual(["Server default (float32)", "float32", "bfloat16", "int8"]);
+  });
+
+  it("offers a GPU's precisions for its default device and each device's own", async () => {
+    useAppStore.setState({
+      health: health({ device: "cuda:0", precision: "bfloat16" }),
+      modelStatus: modelStatus({
+        device: "cuda:0",
+        precision: "bfloat16",
+        devices: [
+          { device: "cuda", name: "NVIDIA H200", precisions: ["bfloat16", "float16", "float32"] },
+          { device: "cpu", name: "x86_64", precisions: ["float32", "int8"] },
+        ],
+      }),
+    });
+    render(<GenerateTab />);
+    const options = (name: string) => within(screen.getByLabelText(name)).getAllByRole("option").map((o) => o.textContent);
+    expect(options("Device")).toEqual(["Server default (cuda:0)", "cuda · NVIDIA H200", "cpu · x86_64"]);
+    expect(options("Precision")).toEqual(["Server default (bfloat16)", "bfloat16", "float16", "float32"]);
+    await userEvent.selectOptions(screen.getByLabelText("Device"), "cpu");
+    expect(options("Precision")).toEqual(["Server default", "float32", "int8"]);
   });
 });
 
@@ -187,6 +215,18 @@ describe("JobCard", () => {
     await userEvent.click(screen.getByRole("button", { name: /Cancel the generation/ }));
     await waitFor(() => expect(screen.getByTestId("job")).toHaveAttribute("data-status", "canceled"));
     expect(service.calls.map((c) => `${c.method} ${c.path}`)).toContain("DELETE /generations/r1");
+  });
+
+  it("shows a waiting job's place in the queue as the service reports it", () => {
+    useAppStore.setState({ generations: { q1: generation({ generation_id: "q1", status: "queued", queue_position: 3 }) }, myJobs: ["q1"] });
+    render(
+      <ul>
+        <JobCard id="q1" />
+      </ul>,
+    );
+    expect(screen.getByTestId("job")).toHaveTextContent("position 3 in the queue");
+    act(() => useAppStore.getState().patch("q1", { queue_position: null }));
+    expect(screen.getByTestId("job")).toHaveTextContent("waiting in the queue");
   });
 
   it("shows why a job failed", () => {
@@ -211,11 +251,8 @@ describe("HistoryTab", () => {
     const deleted = new Set<string>();
     const live = () => items.filter((i) => !deleted.has(i.generation_id));
     const service = fakeService({
-      "GET /recent": () => json({ items: live(), count: live().length }),
-      "GET /search": ({ url }) => {
-        const found = live().filter((i) => i.prompt.includes(url.searchParams.get("q") ?? ""));
-        return json({ items: found, count: found.length });
-      },
+      "GET /recent": ({ url }) => page(live(), url),
+      "GET /search": ({ url }) => page(live(), url),
       "DELETE /generations/a": () => {
         deleted.add("a");
         return new Response(null, { status: 204 });
@@ -228,6 +265,7 @@ describe("HistoryTab", () => {
     expect(FakeEventSource.instances.map((s) => s.url)).toContain("/generations/b/events");
 
     await user.click(screen.getByLabelText("Favourites only"));
+    await waitFor(() => expect(service.calls.some((c) => c.path === "/recent?limit=20&favorite=true")).toBe(true));
     await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(1));
     await user.click(screen.getByLabelText("Favourites only"));
 
@@ -239,6 +277,43 @@ describe("HistoryTab", () => {
     await waitFor(() => expect(service.calls.some((c) => c.method === "DELETE")).toBe(true));
     await waitFor(() => expect(useAppStore.getState().generations.a).toBeUndefined());
     expect(await screen.findByText("No generation's prompt contains “jazz”.")).toBeInTheDocument();
+  });
+
+  it("pages with offset and filters favourites on the service", async () => {
+    const user = userEvent.setup();
+    const library = Array.from({ length: 45 }, (_, i) =>
+      generation({ generation_id: `t${i}`, id: 100 - i, prompt: `take ${i}`, is_favorited: i % 10 === 0 }),
+    );
+    const service = fakeService({ "GET /recent": ({ url }) => page(library, url) });
+    render(<HistoryTab />);
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(20));
+    expect(await screen.findByText("20 of 45 shown")).toBeInTheDocument();
+
+    await user.click(await screen.findByRole("button", { name: "Load more (25 left)" }));
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(40));
+    await user.click(await screen.findByRole("button", { name: "Load more (5 left)" }));
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(45));
+    expect(screen.queryByRole("button", { name: /Load more/ })).toBeNull();
+    const cards = screen.getAllByTestId("generation-card").map((card) => card.getAttribute("data-generation-id"));
+    expect(cards).toEqual(library.map((g) => g.generation_id));
+    expect(service.calls.map((c) => c.path)).toEqual(["/recent?limit=20", "/recent?limit=20&offset=20", "/recent?limit=20&offset=40"]);
+
+    // The favourites filter is the service's: the first page of favourites, with their total.
+    await user.click(screen.getByLabelText("Favourites only"));
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(5));
+    expect(await screen.findByText("5 of 5 shown, favourites only")).toBeInTheDocument();
+    expect(service.calls.at(-1)?.path).toBe("/recent?limit=20&favorite=true");
+
+    // A finished job reloads everything shown so far, in pages the service allows.
+    await user.click(screen.getByLabelText("Favourites only"));
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(20));
+    await user.click(await screen.findByRole("button", { name: "Load more (25 left)" }));
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(40));
+    const before = service.calls.length;
+    act(() => useAppStore.getState().libraryChanged());
+    await waitFor(() => expect(service.calls.length).toBe(before + 1));
+    expect(service.calls.at(-1)?.path).toBe("/recent?limit=40");
+    expect(screen.getAllByTestId("generation-card")).toHaveLength(40);
   });
 
   it("shows an API error as its message with a retry", async () => {
@@ -286,9 +361,9 @@ describe("the app", () => {
   it("has four tabs that the keyboard moves between", async () => {
     fakeService({
       "GET /health": () => json(health({})),
-      "GET /model/status": () => json({ status: "ready", model: "tiny-random", backend: "reference", device: "cpu", precision: "float32", reloading: false, error_type: null, error: null, loaded_at: 1, info: null, loaded_variants: [] }),
-      "GET /recent": () => json({ items: [], count: 0 }),
-      "GET /most-played": () => json({ items: [], count: 0 }),
+      "GET /model/status": () => json(modelStatus({ info: null, loaded_variants: [] })),
+      "GET /recent": ({ url }) => page([], url),
+      "GET /most-played": ({ url }) => page([], url),
     });
     render(<MusicGenieApp />);
     const tabs = screen.getAllByRole("tab");

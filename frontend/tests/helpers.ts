@@ -41,8 +41,22 @@ export function generation(fields: Partial<Generation> = {}): Generation {
     error_type: null,
     error_message: null,
     user_id: null,
+    queue_position: null,
     ...fields,
   };
+}
+
+/** One page of `items` as the service answers /recent and /search: offset, limit, favorite and q applied. */
+export function page(items: Generation[], url: URL): Response {
+  const q = url.searchParams.get("q")?.toLowerCase();
+  const favorite = url.searchParams.get("favorite");
+  const offset = Number(url.searchParams.get("offset") ?? 0);
+  const limit = Number(url.searchParams.get("limit") ?? 20);
+  const matching = items.filter(
+    (item) => (!q || item.prompt.toLowerCase().includes(q)) && (favorite === null || String(item.is_favorited) === favorite),
+  );
+  const slice = matching.slice(offset, offset + limit);
+  return json({ items: slice, count: slice.length, total: matching.length, offset, limit });
 }
 
 type Handler = (request: { method: string; url: URL; body: unknown }) => Response | Promise<Response>;
@@ -97,7 +111,6 @@ export function resetStore() {
     generations: {},
     progress: {},
     myJobs: [],
-    queuePositions: {},
     currentId: null,
     autoplay: false,
     draft: DEFAULT_DRAFT,

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { ApiError, api, filenameFrom, parseRetryAfter } from "@/lib/api";
 import { formatEta, formatPercent, isRandomModel } from "@/lib/format";
 import { toRequest, validateDraft } from "@/lib/generateRequest";
-import { offeredPlacements } from "@/lib/options";
+import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
 import { computePeaks } from "@/lib/peaks";
 import { PlayCounter } from "@/lib/playCounter";
 import { DEFAULT_DRAFT } from "@/lib/store";
@@ -70,6 +70,28 @@ describe("api errors", () => {
     expect(error.message).toBe("too many requests to GET /recent; try again in 17 s");
   });
 
+  it("asks for a page by offset, status and favourites", async () => {
+    const service = fakeService({
+      "GET /recent": () => json({ items: [], count: 0, total: 0, offset: 0, limit: 5 }),
+      "GET /search": () => json({ items: [], count: 0, total: 0, offset: 0, limit: 5 }),
+      "GET /most-played": () => json({ items: [], count: 0, total: 0, offset: 0, limit: 5 }),
+      "GET /generations/g1/peaks": () => json({ generation_id: "g1", duration: 5, sample_rate: 32000, channels: 1, count: 2, min: [-1, 0], max: [1, 0] }),
+    });
+    await api.recent(5);
+    await api.recent(5, { offset: 10, status: "queued", favorite: true });
+    await api.search("lo fi", 5, { offset: 5, favorite: false });
+    await api.mostPlayed(5, 15);
+    const peaks = await api.peaks("g1", 2);
+    expect(service.calls.map((c) => c.path)).toEqual([
+      "/recent?limit=5",
+      "/recent?limit=5&offset=10&status=queued&favorite=true",
+      "/search?q=lo+fi&limit=5&offset=5&favorite=false",
+      "/most-played?limit=5&offset=15",
+      "/generations/g1/peaks?count=2",
+    ]);
+    expect(peaks.max).toEqual([1, 0]);
+  });
+
   it("keeps the service's own message", async () => {
     fakeService({
       "POST /generate": () => json({ error_type: "model_unavailable", message: "the model cannot generate: no weights", status_code: 503 }, 503),
@@ -128,10 +150,12 @@ describe("devices and precisions on offer", () => {
     loaded_at: 1,
     info: null,
     loaded_variants: [],
+    devices: [],
+    backends: [],
     ...fields,
   });
 
-  it("offers the server's default and loaded variants only", () => {
+  it("without a device list, offers the server's default and loaded variants only", () => {
     const offered = offeredPlacements(
       status({
         loaded_variants: [
@@ -146,13 +170,25 @@ describe("devices and precisions on offer", () => {
     expect(offered.defaultDevice).toBe("cpu");
   });
 
-  it("offers a device list when the service gives one", () => {
+  it("offers exactly the devices the service lists, with their precisions", () => {
     const offered = offeredPlacements(
-      { ...status({}), devices: [{ device: "cuda:0", precisions: ["bfloat16", "float16"] }, { device: "cpu", precisions: ["float32"] }] } as ModelStatus,
+      status({
+        device: "cuda:0",
+        precision: "bfloat16",
+        loaded_variants: [{ model: "tiny-random", backend: "reference", device: "cpu", precision: "float16" }],
+        devices: [
+          { device: "cuda", name: "NVIDIA H200", precisions: ["bfloat16", "float16", "float32"] },
+          { device: "cpu", name: "cpu", precisions: ["float32", "int8"] },
+        ],
+      }),
       null,
     );
-    expect(offered.devices).toEqual(["cuda:0", "cpu"]);
-    expect(offered.precisions["cuda:0"]).toEqual(["bfloat16", "float16"]);
+    expect(offered.devices).toEqual(["cuda", "cpu"]);
+    expect(precisionsFor(offered, "cpu")).toEqual(["float32", "int8"]);
+    expect(precisionsFor(offered, "cuda:0")).toEqual(["bfloat16", "float16", "float32"]); // the default device
+    expect(precisionsFor(offered, "mps")).toEqual([]);
+    expect(deviceLabel(offered, "cuda")).toBe("cuda · NVIDIA H200");
+    expect(deviceLabel(offered, "cpu")).toBe("cpu");
   });
 
   it("offers nothing before the model is known", () => {

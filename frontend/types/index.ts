@@ -12,6 +12,8 @@ export type DayStats = Schemas["DayStats"];
 export type DeviceStats = Schemas["DeviceStats"];
 export type Health = Schemas["Health"];
 export type ModelStatus = Schemas["ModelStatus"];
+export type DeviceOption = Schemas["DeviceOption"];
+export type Peaks = Schemas["Peaks"];
 export type TrackPlayResponse = Schemas["TrackPlayResponse"];
 export type FavoriteResponse = Schemas["FavoriteResponse"];
 
@@ -22,7 +24,10 @@ export const FINISHED_STATUSES: readonly string[] = ["succeeded", "failed", "can
 export type AudioFormat = "wav" | "flac" | "ogg" | "mp3";
 export const AUDIO_FORMATS: readonly AudioFormat[] = ["wav", "flac", "ogg", "mp3"];
 
-/** One `progress` server-sent event of `GET /generations/{id}/events`. */
+/**
+ * One `progress` server-sent event of `GET /generations/{id}/events`: while the job waits, its new
+ * `queue_position` (step 0); while it runs, step and ETA (`queue_position` null).
+ */
 export interface ProgressEvent {
   generation_id: string;
   step: number;
@@ -30,6 +35,7 @@ export interface ProgressEvent {
   fraction: number;
   elapsed_s: number;
   eta_s: number | null;
+  queue_position?: number | null;
 }
 
 export type Tab = "generate" | "history" | "popular" | "stats";

@@ -8,7 +8,7 @@ import { ProgressBar } from "@/components/ui/ProgressBar";
 import { StatusBadge } from "@/components/ui/StatusBadge";
 import { button } from "@/components/ui/styles";
 import { removeGeneration, toggleFavorite } from "@/lib/actions";
-import { formatDate, formatEta, formatSeconds } from "@/lib/format";
+import { formatDate, formatEta, formatSeconds, queueDetail } from "@/lib/format";
 import { useAppStore } from "@/lib/store";
 
 interface Props {
@@ -129,7 +129,7 @@ export function GenerationCard({ id, rank }: Props) {
       {active && (
         <div className="mt-3">
           {generation.status === "queued" ? (
-            <ProgressBar fraction={0} indeterminate label={`Progress of ${generation.prompt}`} detail="waiting in the queue" />
+            <ProgressBar fraction={0} indeterminate label={`Progress of ${generation.prompt}`} detail={queueDetail(generation.queue_position)} />
           ) : (
             <ProgressBar
               fraction={progress?.fraction ?? generation.progress.fraction}

@@ -8,7 +8,7 @@ import { ProgressBar } from "@/components/ui/ProgressBar";
 import { StatusBadge } from "@/components/ui/StatusBadge";
 import { button } from "@/components/ui/styles";
 import { api } from "@/lib/api";
-import { formatEta, formatSeconds } from "@/lib/format";
+import { formatEta, formatSeconds, queueDetail } from "@/lib/format";
 import { useAppStore } from "@/lib/store";
 import { stop } from "@/lib/tracker";
 
@@ -16,7 +16,6 @@ import { stop } from "@/lib/tracker";
 export function JobCard({ id }: { id: string }) {
   const generation = useAppStore((s) => s.generations[id]);
   const progress = useAppStore((s) => s.progress[id]);
-  const position = useAppStore((s) => s.queuePositions[id]);
   const currentId = useAppStore((s) => s.currentId);
   const [error, setError] = useState<unknown>(null);
   const [canceling, setCanceling] = useState(false);
@@ -40,7 +39,7 @@ export function JobCard({ id }: { id: string }) {
 
   let body: ReactNode = null;
   if (status === "queued") {
-    const detail = position ? (position === 1 ? "next in line" : `position ${position} in the queue`) : "waiting in the queue";
+    const detail = queueDetail(generation.queue_position);
     body = <ProgressBar fraction={0} indeterminate label="Generation progress" detail={detail} />;
   } else if (status === "running") {
     const fraction = progress?.fraction ?? generation.progress.fraction ?? 0;

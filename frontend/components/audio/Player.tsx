@@ -18,6 +18,8 @@ import { AUDIO_FORMATS } from "@/types";
 import { config, debugLog } from "@/utils/config";
 
 const SKIP_S = 5;
+/** Slices of the waveform asked of the service (about two per pixel of a wide player). */
+const WAVEFORM_PEAKS = 1000;
 
 function Details({ generation }: { generation: Generation }) {
   const rows: [string, string][] = [
@@ -122,7 +124,6 @@ export function Player() {
     const audio = document.createElement("audio");
     audio.preload = "metadata";
     if (config.apiUrl) audio.crossOrigin = "anonymous";
-    audio.src = url;
     audio.dataset.testid = "player-audio";
     audio.hidden = true;
     waveRef.current.parentElement?.appendChild(audio);
@@ -157,6 +158,9 @@ export function Player() {
       normalize: true,
       dragToSeek: true,
     });
+    // The source only now: wavesurfer.js would fetch and decode the whole file of a media element that
+    // already had one. The peaks below keep it from fetching the audio at all.
+    audio.src = url;
 
     const onTime = () => {
       setTime(audio.currentTime);
@@ -179,9 +183,18 @@ export function Player() {
       if (duration) setLength(duration);
     });
     ws.on("error", (e) => debugLog("waveform error", e));
-    // The waveform's peaks come from a separate decode; loading them keeps the media element's URL.
-    loadPeaks(url, aborter.signal)
-      .then(({ peaks, duration }) => ws.load(url, [peaks], duration))
+    // The service sends the waveform's peaks (min and max per slice: the bottom and the top half), so
+    // the page never downloads the whole file for it; the media element keeps streaming the URL.
+    // A service without /peaks: decode the file here instead.
+    api
+      .peaks(id, WAVEFORM_PEAKS, aborter.signal)
+      .then((peaks) => ({ channels: [peaks.max, peaks.min], duration: peaks.duration }))
+      .catch((e) => {
+        if (aborter.signal.aborted) throw e;
+        debugLog("no peaks from the service; decoding the audio", e);
+        return loadPeaks(url, aborter.signal).then(({ peaks, duration }) => ({ channels: [peaks], duration }));
+      })
+      .then(({ channels, duration }) => ws.load(url, channels, duration))
       .catch((e) => {
         if (!aborter.signal.aborted) debugLog("no waveform", e);
       });

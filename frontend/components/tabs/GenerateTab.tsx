@@ -1,7 +1,7 @@
 "use client";
 
 import { AnimatePresence } from "motion/react";
-import { type FormEvent, useEffect, useId, useMemo, useState } from "react";
+import { type FormEvent, useId, useMemo, useState } from "react";
 
 import { JobCard } from "@/components/audio/JobCard";
 import { ErrorMessage, useCountdown } from "@/components/ui/ErrorMessage";
@@ -10,41 +10,10 @@ import { ApiError, api } from "@/lib/api";
 import { EXAMPLE_PROMPTS } from "@/lib/examples";
 import { isRandomModel } from "@/lib/format";
 import { MAX_DURATION, MIN_DURATION, toRequest, validateDraft } from "@/lib/generateRequest";
-import { offeredPlacements } from "@/lib/options";
+import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
 import { DEFAULT_DRAFT, useAppStore } from "@/lib/store";
 import { track } from "@/lib/tracker";
 import type { GenerateDraft } from "@/types";
-
-const QUEUE_POLL_MS = 5000;
-
-/** Keeps the queue positions of this page's waiting jobs (from the queued jobs, oldest first). */
-function useQueuePositions(myJobs: string[]) {
-  const waiting = useAppStore((s) => myJobs.filter((id) => s.generations[id]?.status === "queued").join(","));
-  useEffect(() => {
-    if (!waiting) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tick = async () => {
-      try {
-        const queued = await api.recent(100, "queued");
-        const oldestFirst = [...queued.items].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id - b.id);
-        const positions: Record<string, number> = {};
-        oldestFirst.forEach((item, index) => {
-          positions[item.generation_id] = index + 1;
-        });
-        if (!stopped) useAppStore.getState().setQueuePositions(positions);
-      } catch {
-        // Positions are a nicety; the job's own events still arrive.
-      }
-      if (!stopped) timer = setTimeout(tick, QUEUE_POLL_MS);
-    };
-    void tick();
-    return () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    };
-  }, [waiting]);
-}
 
 function NumberField(props: {
   id: string;
@@ -90,10 +59,9 @@ export function GenerateTab() {
   const [submitting, setSubmitting] = useState(false);
   const waitLeft = useCountdown(error instanceof ApiError && error.status === 429 ? error.retryAfter : undefined, error);
   const ids = useId();
-  useQueuePositions(myJobs);
 
   const placements = useMemo(() => offeredPlacements(modelStatus, health), [modelStatus, health]);
-  const precisionChoices = draft.device ? (placements.precisions[draft.device] ?? []) : (placements.precisions[placements.defaultDevice ?? ""] ?? []);
+  const precisionChoices = precisionsFor(placements, draft.device || placements.defaultDevice);
   const modelName = modelStatus?.model ?? (health?.model as { model?: string } | undefined)?.model;
   const modelState = (health?.model as { status?: string } | undefined)?.status;
   const random = isRandomModel(modelName, modelStatus?.info ?? null);
@@ -121,7 +89,7 @@ export function GenerateTab() {
   };
 
   return (
-    <div className="grid gap-6 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
+    <div className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
       <form onSubmit={submit} className={`${card} space-y-5`} aria-labelledby={`${ids}-title`} noValidate>
         <div className="flex flex-wrap items-baseline justify-between gap-2">
           <h2 id={`${ids}-title`} className="text-lg font-semibold">
@@ -209,7 +177,7 @@ export function GenerateTab() {
               <option value="">Server default{placements.defaultDevice ? ` (${placements.defaultDevice})` : ""}</option>
               {placements.devices.map((device) => (
                 <option key={device} value={device}>
-                  {device}
+                  {deviceLabel(placements, device)}
                 </option>
               ))}
             </select>

@@ -8,11 +8,8 @@ import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { button, card, field } from "@/components/ui/styles";
 import { api } from "@/lib/api";
 import { useAppStore } from "@/lib/store";
-import { useGenerationList } from "@/lib/useList";
+import { usePagedGenerations } from "@/lib/useList";
 import { config } from "@/utils/config";
-
-/** The service answers at most this many per request. */
-const SERVICE_MAX = 100;
 
 function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value);
@@ -28,14 +25,18 @@ export function HistoryTab() {
   const pageSize = config.maxRecentTracks;
   const [query, setQuery] = useState("");
   const [favoritesOnly, setFavoritesOnly] = useState(false);
-  const [limit, setLimit] = useState(pageSize);
   const q = useDebounced(query.trim(), 300);
-  useEffect(() => setLimit(pageSize), [q, pageSize]);
 
-  const list = useGenerationList(() => (q ? api.search(q, limit) : api.recent(limit)), `${q}|${limit}`);
+  // The service pages, searches and filters favourites; the list asks for the next page by offset.
+  const favorite = favoritesOnly ? true : undefined;
+  const list = usePagedGenerations(
+    (offset, limit) => (q ? api.search(q, limit, { offset, favorite }) : api.recent(limit, { offset, favorite })),
+    `${q}|${favoritesOnly}`,
+    pageSize,
+  );
   const generations = useAppStore((s) => s.generations);
+  // A track unstarred here leaves the favourites at once (the next reload agrees).
   const shown = list.ids.filter((id) => generations[id] && (!favoritesOnly || generations[id].is_favorited));
-  const more = list.count >= limit && limit < SERVICE_MAX;
 
   return (
     <section className={`${card} space-y-4`} aria-labelledby={`${ids}-title`}>
@@ -43,8 +44,10 @@ export function HistoryTab() {
         <h2 id={`${ids}-title`} className="text-lg font-semibold">
           History
         </h2>
-        <p className="text-xs text-slate-500 dark:text-slate-400" aria-live="polite">
-          {list.loading ? "Loading…" : `${shown.length} shown${q ? ` matching “${q}”` : ""}${favoritesOnly ? ", favourites only" : ""}`}
+        <p className="text-xs text-slate-500 dark:text-slate-400" aria-live="polite" data-testid="history-summary">
+          {!list.settled && list.error === null
+            ? "Loading…"
+            : `${shown.length} of ${list.total} shown${q ? ` matching “${q}”` : ""}${favoritesOnly ? ", favourites only" : ""}`}
         </p>
       </div>
       <div className="flex flex-col gap-3 sm:flex-row sm:items-center">
@@ -72,7 +75,11 @@ export function HistoryTab() {
 
       {shown.length === 0 && !list.loading && list.error === null ? (
         <p className="py-8 text-center text-sm text-slate-500 dark:text-slate-400">
-          {q ? `No generation's prompt contains “${q}”.` : favoritesOnly ? "No favourites yet: star a track to find it here." : "No generations yet: make one in the Generate tab."}
+          {q
+            ? `No ${favoritesOnly ? "favourite" : "generation"}'s prompt contains “${q}”.`
+            : favoritesOnly
+              ? "No favourites yet: star a track to find it here."
+              : "No generations yet: make one in the Generate tab."}
         </p>
       ) : (
         <ul className="space-y-2" data-testid="history-list">
@@ -84,15 +91,12 @@ export function HistoryTab() {
         </ul>
       )}
 
-      {more && (
+      {list.hasMore && (
         <div className="flex justify-center">
-          <button type="button" className={button.secondary} onClick={() => setLimit((l) => Math.min(SERVICE_MAX, l + pageSize))} disabled={list.loading}>
-            Load more
+          <button type="button" className={button.secondary} onClick={list.loadMore} disabled={list.loading}>
+            {list.loading ? "Loading…" : `Load more (${list.total - list.ids.length} left)`}
           </button>
         </div>
-      )}
-      {!more && list.count >= SERVICE_MAX && (
-        <p className="text-center text-xs text-slate-500">Showing the newest {SERVICE_MAX}; search to find older ones.</p>
       )}
     </section>
   );
