@@ -38,12 +38,19 @@ class TorchBackend(Backend):
         # int8 keeps the text encoder and codec in float32; only decoder weights are quantised.
         loaded = load_musicgen(checkpoint, torch.float32 if int8 else placement.dtype, device)
         self.adopt(loaded, own_loop=True)
+        cuda = placement.device_type == "cuda"
         self.step = MusicgenDecoderStep(
-            self.model, device, placement.dtype, weights="int8" if int8 else "float", max_steps=MAX_STEPS
+            self.model,
+            device,
+            placement.dtype,
+            weights="int8" if int8 else "float",
+            max_steps=MAX_STEPS,
+            fixed_cache=cuda,
+            consume=True,
         )
         # Our step owns the decoder weights now; transformers' copy would only double the memory.
         self.model.decoder = None
-        self.graphed = GraphedStep(self.step) if placement.device_type == "cuda" else None
+        self.graphed = GraphedStep(self.step) if cuda else None
 
     @torch.inference_mode()
     def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
@@ -51,10 +58,10 @@ class TorchBackend(Backend):
         started = time.perf_counter()
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
         states, mask = encode_text(self.model, self.processor, params.prompt, device)
-        self.step.start(states, mask, guided=sampling.guided)
+        steps = self.total_steps(params.duration)
+        self.step.start(states, mask, guided=sampling.guided, steps=steps)
         encoded = time.perf_counter()
         generator = torch.Generator(device=device).manual_seed(seed)
-        steps = self.total_steps(params.duration)
         step_fn = self.graphed.prepare(guided=sampling.guided) if self.graphed else self.step
         sequence = decode(step_fn, self.pattern, steps, sampling, generator, self.pad_id, device, on_step)
         codes = self.pattern.undelay(sequence)

@@ -47,7 +47,15 @@ class MusicgenDecoderStep:
         weights: str = "float",
         max_steps: int = 1504,
         max_text: int = 512,
+        fixed_cache: bool = False,
+        consume: bool = False,
     ) -> None:
+        """Take the decoder's weights from ``model`` (transformers' ``MusicgenForConditionalGeneration``).
+
+        ``fixed_cache`` allocates the KV cache for ``max_steps`` once (CUDA graphs need fixed
+        addresses); otherwise each request gets a cache of its own length. ``consume`` frees each of
+        the model's decoder layers once copied, so loading never holds two copies of the weights.
+        """
         decoder = model.decoder.model.decoder
         config = model.config.decoder
         self.device, self.dtype = device, dtype
@@ -72,42 +80,60 @@ class MusicgenDecoderStep:
         self.embed = tensor(torch.stack([e.weight for e in decoder.embed_tokens]))  # [K, V+1, H]
         positions = max(max_steps + 1, config.max_position_embeddings)
         self.positions = tensor(_sinusoids(positions, self.hidden))
-        self.layers = [
-            _Layer(
-                self_ln=ln(layer.self_attn_layer_norm),
-                qkv=linear(layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj),
-                self_out=linear(layer.self_attn.out_proj),
-                cross_ln=ln(layer.encoder_attn_layer_norm),
-                cross_q=linear(layer.encoder_attn.q_proj),
-                cross_kv=linear(layer.encoder_attn.k_proj, layer.encoder_attn.v_proj),
-                cross_out=linear(layer.encoder_attn.out_proj),
-                ffn_ln=ln(layer.final_layer_norm),
-                fc1=linear(layer.fc1),
-                fc2=linear(layer.fc2),
-            )
-            for layer in decoder.layers
-        ]
+        self.layers = []
+        for index, layer in enumerate(decoder.layers):
+            self.layers.append(self._layer(layer, linear, ln))
+            if consume:
+                decoder.layers[index] = torch.nn.Identity()
         self.final_ln = ln(decoder.layer_norm)
         heads = model.decoder.lm_heads
         self.lm_heads = make_linear(torch.cat([h.weight.detach() for h in heads]).to(device), dtype, weights)
         self.max_text = max_text
+        self.fixed_cache = fixed_cache
+        self.cache = self._empty_cache(max_steps if fixed_cache else 0)
         # Preallocated once: CUDA graphs capture these addresses, so requests only write into them.
-        cache_shape = (len(self.layers), 2, 2, self.heads, max_steps + 1, self.head_dim)
-        self.cache = torch.zeros(cache_shape, device=device, dtype=dtype)
         cross_shape = (len(self.layers), 2, 1, self.heads, max_text, self.head_dim)
         self.cross = torch.zeros(cross_shape, device=device, dtype=dtype)
         self.cross_mask = torch.zeros((1, 1, 1, max_text), device=device, dtype=dtype)
         self.text_len = 0
         self.batch = 2
 
-    def start(self, text_states: torch.Tensor, text_mask: torch.Tensor, guided: bool) -> None:
-        """Prepare for a request: cross-attention keys/values of the text; the KV cache is overwritten.
+    @staticmethod
+    def _layer(layer: torch.nn.Module, linear, ln) -> _Layer:
+        return _Layer(
+            self_ln=ln(layer.self_attn_layer_norm),
+            qkv=linear(layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj),
+            self_out=linear(layer.self_attn.out_proj),
+            cross_ln=ln(layer.encoder_attn_layer_norm),
+            cross_q=linear(layer.encoder_attn.q_proj),
+            cross_kv=linear(layer.encoder_attn.k_proj, layer.encoder_attn.v_proj),
+            cross_out=linear(layer.encoder_attn.out_proj),
+            ffn_ln=ln(layer.final_layer_norm),
+            fc1=linear(layer.fc1),
+            fc2=linear(layer.fc2),
+        )
+
+    def _empty_cache(self, steps: int) -> torch.Tensor:
+        """Keys and values ``[layers, 2, batch 2, heads, steps + 1, head_dim]``, zeroed.
+
+        Zeros, not garbage: the static path multiplies masked slots by zero weights, and 0 x NaN is NaN.
+        """
+        shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
+        return torch.zeros(shape, device=self.device, dtype=self.dtype)
+
+    def start(self, text_states: torch.Tensor, text_mask: torch.Tensor, guided: bool, steps: int) -> None:
+        """Prepare for a request of ``steps`` steps: the text's cross-attention keys/values, a KV cache.
 
         ``text_states`` ``[1, T, H]`` are the projected, masked encoder states of the prompt.
         """
         length = text_states.shape[1]
         if length > self.max_text:
             raise ValueError(f"prompt of {length} tokens exceeds {self.max_text}")
+        if steps > self.max_steps:
+            raise ValueError(f"{steps} steps exceed the {self.max_steps} this decoder was built for")
+        if not self.fixed_cache:
+            self.cache = None  # free the last request's cache before allocating this one
+            self.cache = self._empty_cache(steps)
         self.batch = 2 if guided else 1
         self.text_len = length
         states = text_states.to(device=self.device, dtype=self.dtype)
@@ -132,7 +158,7 @@ class MusicgenDecoderStep:
         x = self.embed[torch.arange(self.num_codebooks, device=self.device), tokens].sum(0)
         x = (x + self.positions[position]).expand(self.batch, 1, self.hidden)
         if static:
-            slots = torch.arange(self.max_steps + 1, device=self.device)
+            slots = torch.arange(self.cache.shape[4], device=self.device)
             self_mask = torch.zeros(slots.shape, device=self.device, dtype=self.dtype).masked_fill(
                 slots > position, torch.finfo(self.dtype).min
             )[None, None, None, :]

@@ -118,7 +118,7 @@ def test_onnx_int8_logits_within_tolerance(model_cache_dir: Path, reference_logi
 
 
 def _teacher_forced_logits(step: MusicgenDecoderStep, states, mask, sequence: torch.Tensor, static: bool):
-    step.start(states, mask, guided=False)
+    step.start(states, mask, guided=False, steps=sequence.shape[1] - 1)
     rows = []
     for t in range(sequence.shape[1] - 1):
         position = torch.tensor(t) if static else t
