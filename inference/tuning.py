@@ -23,9 +23,11 @@ log = logging.getLogger("inference.tuning")
 AUTO = "auto"
 Pair = tuple[str, str]  # (backend, precision)
 
-# What to try when nothing is recorded yet, fastest first by what we measured or expect.
+# What to try when nothing is recorded yet, fastest first by what we measured (benchmarks/README.md)
+# or expect. On CPU torch:int8 leads: as fast as onnx:int8 at 10 s, faster for longer clips, and no
+# multi-minute ONNX export on a first start.
 DEFAULT_ORDER: dict[str, tuple[Pair, ...]] = {
-    "cpu": (("onnx", "int8"), ("torch", "int8"), ("torch", "bfloat16"), ("reference", "float32")),
+    "cpu": (("torch", "int8"), ("onnx", "int8"), ("torch", "bfloat16"), ("reference", "float32")),
     "cuda": (("torch", "bfloat16"), ("torch", "float16"), ("reference", "float16")),
     "mps": (("torch", "float16"), ("reference", "float16"), ("reference", "float32")),
 }
