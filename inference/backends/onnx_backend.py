@@ -1,7 +1,7 @@
 """The onnx backend: the exported text encoder and decoder step on ONNX Runtime, our decode loop around them.
 
-Per request the KV cache is one preallocated array per layer, bound to the session once (I/O binding);
-each step binds nothing new: it writes the tokens and position in place, runs, and copies this step's
+Per request the KV cache is one array per layer, bound to the session (I/O binding) and rebound only
+when it doubles; a step writes the tokens and position in place, runs, and copies this step's
 keys/values into the cache. It runs on CPU, in float32 or int8 (dynamically quantised weights). On
 CUDA the torch backend (CUDA graphs) is the fast path; an onnx CUDA path would need device-resident
 I/O binding, which is not built.
@@ -89,41 +89,66 @@ class OnnxBackend(Backend):
         del self.text_session, self.step_session, self.model
 
 
+MIN_SLOTS = 64
+
+
 class _BoundStep:
     """One request's decoder-step calls with every buffer bound once; see the module docstring."""
 
     def __init__(self, backend: OnnxBackend, steps: int, batch: int, cross_keys, cross_values) -> None:
         import onnxruntime as ort
 
+        self._ort = ort
         exported = backend.exported
-        layers, shape = exported.layers, (batch, exported.heads, steps + 1, exported.head_dim)
-        self.keys = np.zeros((layers, *shape), dtype=np.float32)
-        self.values = np.zeros((layers, *shape), dtype=np.float32)
+        self.steps = steps
+        self.layers = exported.layers
+        self.keys = np.zeros((exported.layers, batch, exported.heads, 0, exported.head_dim), dtype=np.float32)
+        self.values = np.zeros_like(self.keys)
         self.tokens = np.zeros(exported.num_codebooks, dtype=np.int64)
         self.position = np.zeros((), dtype=np.int64)
         cross_mask = np.zeros((1, 1, 1, cross_keys.shape[3]), dtype=np.float32)
         self.logits = np.zeros(
             (batch, exported.num_codebooks, backend.model.config.decoder.vocab_size), np.float32
         )
-        self.new_keys = np.zeros((layers, batch, exported.heads, 1, exported.head_dim), dtype=np.float32)
+        self.new_keys = np.zeros((exported.layers, batch, exported.heads, 1, exported.head_dim), np.float32)
         self.new_values = np.zeros_like(self.new_keys)
         self.session = backend.step_session
         self.binding = self.session.io_binding()
         feeds = {"tokens": self.tokens, "position": self.position, "cross_mask": cross_mask}
-        for i in range(layers):
+        for i in range(exported.layers):
             feeds |= {
-                f"past_key_{i}": self.keys[i],
-                f"past_value_{i}": self.values[i],
                 f"cross_key_{i}": np.ascontiguousarray(cross_keys[i]),
                 f"cross_value_{i}": np.ascontiguousarray(cross_values[i]),
             }
         self._pinned = feeds  # OrtValues below share these arrays' memory: keep them alive
         for name, array in feeds.items():
-            self.binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
+            self._bind(name, array)
         for name, array in (("logits", self.logits), ("keys", self.new_keys), ("values", self.new_values)):
             self.binding.bind_ortvalue_output(name, ort.OrtValue.ortvalue_from_numpy(array))
+        self._grow(min(MIN_SLOTS, steps + 1))
+
+    def _bind(self, name: str, array: np.ndarray) -> None:
+        self.binding.bind_ortvalue_input(name, self._ort.OrtValue.ortvalue_from_numpy(array))
+
+    def _grow(self, slots: int) -> None:
+        """Double the cache's slots (copying what is filled) and bind the new arrays.
+
+        The step attends every slot it is given (masked past the position), so the cache grows with
+        the position instead of being allocated for the whole clip: a step reads at most twice the
+        filled prefix.
+        """
+        filled = self.keys.shape[3]
+        shape = (*self.keys.shape[:3], slots, self.keys.shape[4])
+        keys, values = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        keys[:, :, :, :filled], values[:, :, :, :filled] = self.keys, self.values
+        self.keys, self.values = keys, values
+        for i in range(self.layers):
+            self._bind(f"past_key_{i}", self.keys[i])
+            self._bind(f"past_value_{i}", self.values[i])
 
     def __call__(self, tokens: torch.Tensor, position: int) -> torch.Tensor:
+        if position >= self.keys.shape[3]:
+            self._grow(min(2 * self.keys.shape[3], self.steps + 1))
         self.tokens[:] = tokens.numpy()
         self.position[...] = position
         self.session.run_with_iobinding(self.binding)
