@@ -19,7 +19,13 @@ def backend_class(name: str) -> type[Backend]:
 
         return TorchBackend
     if name == "onnx":
-        from inference.backends.onnx_backend import OnnxBackend
+        try:
+            from inference.backends.onnx_backend import OnnxBackend
+        except ImportError as exc:
+            raise UnknownBackendError(
+                f"the onnx backend needs the onnx extra ({exc.name} is missing): "
+                "pip install 'music-genie[onnx]'"
+            ) from exc
 
         return OnnxBackend
     raise UnknownBackendError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")

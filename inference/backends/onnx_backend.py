@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import torch
 
 from inference.backends.base import Backend, BackendOutput, StepCallback
@@ -33,8 +34,6 @@ class OnnxBackend(Backend):
     precisions = ("float32", "int8")
 
     def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
-        import onnxruntime as ort
-
         self.placement = placement
         if placement.device_type != "cpu":
             raise DeviceUnavailableError(
@@ -96,9 +95,6 @@ class _BoundStep:
     """One request's decoder-step calls with every buffer bound once; see the module docstring."""
 
     def __init__(self, backend: OnnxBackend, steps: int, batch: int, cross_keys, cross_values) -> None:
-        import onnxruntime as ort
-
-        self._ort = ort
         exported = backend.exported
         self.steps = steps
         self.layers = exported.layers
@@ -128,7 +124,7 @@ class _BoundStep:
         self._grow(min(MIN_SLOTS, steps + 1))
 
     def _bind(self, name: str, array: np.ndarray) -> None:
-        self.binding.bind_ortvalue_input(name, self._ort.OrtValue.ortvalue_from_numpy(array))
+        self.binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
 
     def _grow(self, slots: int) -> None:
         """Double the cache's slots (copying what is filled) and bind the new arrays.
