@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-EXPORT_FORMAT = 3
+EXPORT_FORMAT = 4
 PRECISIONS = ("float32", "int8")
 TEXT_ENCODER = "text_encoder.onnx"
 DECODER_STEP = "decoder_step.onnx"
@@ -130,6 +130,7 @@ def _export_float32(model: torch.nn.Module, directory: Path) -> None:
                 (ids, mask),
                 directory / TEXT_ENCODER,
                 dynamo=True,
+                verbose=False,
                 external_data=True,
                 dynamic_shapes=({1: text}, {1: text}),
                 input_names=["input_ids", "attention_mask"],
@@ -167,6 +168,7 @@ def _export_float32(model: torch.nn.Module, directory: Path) -> None:
             args,
             directory / DECODER_STEP,
             dynamo=True,
+            verbose=False,
             external_data=True,
             dynamic_shapes=dynamic,
             input_names=names,
