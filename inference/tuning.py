@@ -24,8 +24,9 @@ AUTO = "auto"
 Pair = tuple[str, str]  # (backend, precision)
 
 # What to try when nothing is recorded yet, fastest first by what we measured (benchmarks/README.md)
-# or expect. On CPU torch:int8 leads: as fast as onnx:int8 at 10 s, faster for longer clips, and no
-# multi-minute ONNX export on a first start.
+# or expect. On CPU torch:int8 leads although onnx:int8 is faster once exported (41 vs 52 ms/step,
+# 10 s clips): a first start would export for minutes. `musicgenie bench` exports and records it, and
+# auto then picks it.
 DEFAULT_ORDER: dict[str, tuple[Pair, ...]] = {
     "cpu": (("torch", "int8"), ("onnx", "int8"), ("torch", "bfloat16"), ("reference", "float32")),
     "cuda": (("torch", "bfloat16"), ("torch", "float16"), ("reference", "float16")),

@@ -14,7 +14,7 @@ from app.db.models import FAILED, FINISHED, QUEUED, RUNNING, MusicGeneration, ut
 from app.domain.generations.services import GenerationService
 from app.domain.stats.services import UsageService
 from app.jobs.engines import EngineManager
-from app.jobs.events import EventHub
+from app.jobs.events import EventHub, JobEvent
 from app.jobs.metrics import SystemSampler
 from app.jobs.queue import JobQueue
 from app.jobs.worker import Worker, queue_event, record_event
@@ -109,13 +109,7 @@ class JobRuntime:
             row = await self.load(generation_id)
             if row is None or row.status in FINISHED:
                 return row
-            while (remaining := deadline - time.monotonic()) > 0:
-                try:
-                    event = await asyncio.wait_for(events.get(), remaining)
-                except TimeoutError:
-                    break
-                if event.terminal:
-                    break
+            await _until_terminal(events, deadline)
         return await self.load(generation_id)
 
     async def cancel(self, service: GenerationService, generation_id: str) -> MusicGeneration | None:
@@ -131,12 +125,16 @@ class JobRuntime:
             if row is None or row.status != RUNNING:
                 return row
             self.queue.cancel_flag(generation_id).set()
-            deadline = time.monotonic() + CANCEL_WAIT_S
-            while (remaining := deadline - time.monotonic()) > 0:
-                try:
-                    event = await asyncio.wait_for(events.get(), remaining)
-                except TimeoutError:
-                    break
-                if event.terminal:
-                    break
+            await _until_terminal(events, time.monotonic() + CANCEL_WAIT_S)
         return await self.load(generation_id)
+
+
+async def _until_terminal(events: asyncio.Queue[JobEvent], deadline: float) -> None:
+    """Consume a job's events until one ends it or the monotonic ``deadline`` passes."""
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            event = await asyncio.wait_for(events.get(), remaining)
+        except TimeoutError:
+            return
+        if event.terminal:
+            return
