@@ -55,21 +55,26 @@ export interface AppState {
   libraryChanged: () => void;
 }
 
+/** The session state a fresh page starts with (the theme, persisted, is not part of it). */
+export const INITIAL_SESSION = {
+  tab: "generate",
+  generations: {},
+  progress: {},
+  myJobs: [],
+  currentId: null,
+  autoplay: false,
+  draft: DEFAULT_DRAFT,
+  health: null,
+  healthError: null,
+  modelStatus: null,
+  libraryVersion: 0,
+} satisfies Partial<AppState>;
+
 export const useAppStore = create<AppState>()(
   persist(
     (set) => ({
       theme: "system",
-      tab: "generate",
-      generations: {},
-      progress: {},
-      myJobs: [],
-      currentId: null,
-      autoplay: false,
-      draft: DEFAULT_DRAFT,
-      health: null,
-      healthError: null,
-      modelStatus: null,
-      libraryVersion: 0,
+      ...INITIAL_SESSION,
 
       setTheme: (theme) => set({ theme }),
       setTab: (tab) => set({ tab }),

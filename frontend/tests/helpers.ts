@@ -1,7 +1,7 @@
 // Test helpers: a fake service (fetch by method and path) and generation records.
 import { vi } from "vitest";
 
-import { DEFAULT_DRAFT, useAppStore } from "@/lib/store";
+import { INITIAL_SESSION, useAppStore } from "@/lib/store";
 import type { Generation } from "@/types";
 
 export function generation(fields: Partial<Generation> = {}): Generation {
@@ -106,17 +106,5 @@ export class FakeEventSource {
 }
 
 export function resetStore() {
-  useAppStore.setState({
-    tab: "generate",
-    generations: {},
-    progress: {},
-    myJobs: [],
-    currentId: null,
-    autoplay: false,
-    draft: DEFAULT_DRAFT,
-    health: null,
-    healthError: null,
-    modelStatus: null,
-    libraryVersion: 0,
-  });
+  useAppStore.setState(INITIAL_SESSION);
 }

@@ -65,7 +65,8 @@ class MusicgenDecoderStep:
         self.num_codebooks = config.num_codebooks
         self.vocab = config.vocab_size
         self.max_steps = max_steps
-        self.activation = config.activation_function
+        if config.activation_function != "gelu":  # every released MusicGen decoder uses GELU
+            raise ValueError(f"decoder activation {config.activation_function!r} is not supported")
 
         def tensor(t: torch.Tensor) -> torch.Tensor:
             return t.detach().to(device=device, dtype=dtype).contiguous()

@@ -17,10 +17,6 @@ class Linear:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight)
 
-    @property
-    def nbytes(self) -> int:
-        return self.weight.numel() * self.weight.element_size()
-
 
 class DynamicInt8Linear(Linear):
     """int8 weights (per output channel), activations quantised per call: fbgemm's dynamic linear."""
@@ -34,16 +30,11 @@ class DynamicInt8Linear(Linear):
             qweight = torch.quantize_per_channel(w, scales.double(), zero, 0, torch.qint8)
             self.packed = torch.ops.quantized.linear_prepack(qweight, None)
         self.out_features, self.in_features = w.shape
-        self._nbytes = w.numel() + 4 * w.shape[0]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         y = torch.ops.quantized.linear_dynamic(x.reshape(-1, shape[-1]).float(), self.packed, True)
         return y.view(*shape[:-1], self.out_features).to(x.dtype)
-
-    @property
-    def nbytes(self) -> int:
-        return self._nbytes
 
 
 def make_linear(weight: torch.Tensor, dtype: torch.dtype, weights: str = "float") -> Linear:
