@@ -24,11 +24,18 @@ AUTO = "auto"
 Pair = tuple[str, str]  # (backend, precision)
 
 # What to try when nothing is recorded yet, fastest first by what we measured (benchmarks/README.md)
-# or expect. On CPU torch:int8 leads although onnx:int8 is faster once exported (41 vs 52 ms/step,
-# 10 s clips): a first start would export for minutes. `musicgenie bench` exports and records it, and
-# auto then picks it.
+# or expect. On CPU native:int8 (our C step, built for the CPU on first load) leads; without a C
+# compiler or AVX2 it is skipped and torch:int8 follows. onnx:int8 comes after torch:int8 although it
+# is faster once exported: a first start would export for minutes. `musicgenie bench` records what is
+# fastest here, and auto then picks that.
 DEFAULT_ORDER: dict[str, tuple[Pair, ...]] = {
-    "cpu": (("torch", "int8"), ("onnx", "int8"), ("torch", "bfloat16"), ("reference", "float32")),
+    "cpu": (
+        ("native", "int8"),
+        ("torch", "int8"),
+        ("onnx", "int8"),
+        ("torch", "bfloat16"),
+        ("reference", "float32"),
+    ),
     "cuda": (("torch", "bfloat16"), ("torch", "float16"), ("reference", "float16")),
     "mps": (("torch", "float16"), ("reference", "float16"), ("reference", "float32")),
 }

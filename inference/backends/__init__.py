@@ -5,7 +5,7 @@ from __future__ import annotations
 from inference.backends.base import Backend, StepCallback
 from inference.errors import UnknownBackendError
 
-BACKENDS = ("reference", "torch", "onnx")
+BACKENDS = ("reference", "torch", "onnx", "native")
 
 
 def backend_class(name: str) -> type[Backend]:
@@ -28,6 +28,10 @@ def backend_class(name: str) -> type[Backend]:
             ) from exc
 
         return OnnxBackend
+    if name == "native":
+        from inference.backends.native_backend import NativeBackend
+
+        return NativeBackend
     raise UnknownBackendError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
 
 

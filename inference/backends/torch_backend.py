@@ -7,6 +7,7 @@ mask), so one step is one graph launch and nothing waits for the GPU until the a
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -63,7 +64,8 @@ class TorchBackend(Backend):
         encoded = time.perf_counter()
         generator = torch.Generator(device=device).manual_seed(seed)
         step_fn = self.graphed.prepare(guided=sampling.guided) if self.graphed else self.step
-        sequence = decode(step_fn, self.pattern, steps, sampling, generator, self.pad_id, device, on_step)
+        with self.loop_context():
+            sequence = decode(step_fn, self.pattern, steps, sampling, generator, self.pad_id, device, on_step)
         codes = self.pattern.undelay(sequence)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -78,6 +80,10 @@ class TorchBackend(Backend):
             decoder_loop_s=looped - encoded,
             audio_decoding_s=time.perf_counter() - looped,
         )
+
+    def loop_context(self) -> contextlib.AbstractContextManager[None]:
+        """Entered around the decode loop (a hook for subclasses)."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         del self.model, self.step, self.graphed

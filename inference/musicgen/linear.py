@@ -37,8 +37,27 @@ class DynamicInt8Linear(Linear):
         return y.view(*shape[:-1], self.out_features).to(x.dtype)
 
 
+class RowInt8Linear(Linear):
+    """int8 weights, one float32 scale per output row (symmetric, -127..127), for the native step.
+
+    Called from torch (the text's cross-attention keys/values, once per request) it dequantises.
+    """
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        w = weight.detach().float().cpu()
+        self.scale = (w.abs().amax(dim=1).clamp(min=1e-12) / 127).contiguous()
+        self.qweight = torch.round(w / self.scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+        self.out_features, self.in_features = w.shape
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.float(), self.qweight.float() * self.scale[:, None]).to(x.dtype)
+
+
 def make_linear(weight: torch.Tensor, dtype: torch.dtype, weights: str = "float") -> Linear:
-    """A linear with ``weight`` ``[out, in]`` stored as ``weights`` (``float`` in ``dtype``, or ``int8``)."""
+    """A linear with ``weight`` ``[out, in]`` stored as ``weights``: ``float`` in ``dtype``, ``int8``
+    (fbgemm's dynamic quantisation) or ``int8-rows`` (per-row int8 for the native step)."""
     if weights == "int8":
         return DynamicInt8Linear(weight)
+    if weights == "int8-rows":
+        return RowInt8Linear(weight)
     return Linear(weight.to(dtype).contiguous())

@@ -79,7 +79,7 @@ def test_first_variant_that_loads_wins_and_failures_are_reported() -> None:
 @pytest.mark.parametrize(
     ("backend", "precision", "preferences", "expected"),
     [
-        ("auto", "auto", None, ("torch", "int8")),  # the CPU default order
+        ("auto", "auto", None, ("native", "int8")),  # the CPU default order
         ("auto", "auto", (("reference", "bfloat16"),), ("reference", "bfloat16")),
         ("auto", "float32", (("torch", "int8"),), ("reference", "float32")),
         ("reference", "auto", (("torch", "int8"), ("reference", "int8")), ("reference", "int8")),

@@ -1,0 +1,53 @@
+"""The native backend: our decode loop around a decoder step written in C for the CPU (AVX2).
+
+Every decoder layer of a step runs in one call into ``inference/native/musicgen_step.c``: int8
+weights (one scale per row, VNNI where the CPU has it), activations quantised per row, a float16 KV
+cache, attention over the filled prefix, the work split over its own threads. The library is built
+for this CPU on first load (a C compiler is needed) and cached in ``MODEL_CACHE_DIR/native/``. Text
+encoding, sampling and EnCodec stay in torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from inference.backends.hf import load_musicgen
+from inference.backends.torch_backend import MAX_STEPS, TorchBackend
+from inference.device import Placement
+from inference.errors import DeviceUnavailableError
+from inference.native.step import NativeDecoderStep
+
+
+class NativeBackend(TorchBackend):
+    """The torch backend's loop with :class:`NativeDecoderStep` as the step; CPU, int8 only."""
+
+    name = "native"
+    precisions = ("int8",)
+
+    def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
+        self.placement = placement
+        if placement.device_type != "cpu":
+            raise DeviceUnavailableError(
+                f"the native backend runs on CPU only; use backend=torch on {placement.device_type}"
+            )
+        self.adopt(load_musicgen(checkpoint, torch.float32, placement.torch_device), own_loop=True)
+        self.artifacts = None
+        self.step = NativeDecoderStep(
+            self.model, Path(cache_dir), torch.get_num_threads(), max_steps=MAX_STEPS, consume=True
+        )
+        self.model.decoder = None
+        self.graphed = None
+
+    @contextlib.contextmanager
+    def loop_context(self) -> Iterator[None]:
+        """torch on one thread while the step's own threads run: idle torch workers spin on its cores."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)

@@ -1,0 +1,107 @@
+"""The decoder step run by the native library: our weights in per-row int8, one C call per step."""
+
+from __future__ import annotations
+
+import ctypes
+import weakref
+from pathlib import Path
+
+import torch
+
+from inference.musicgen.decoder import MusicgenDecoderStep
+from inference.musicgen.linear import RowInt8Linear
+from inference.native.build import NATIVE, NativeUnavailableError, load_library
+
+
+def _ptr(t: torch.Tensor) -> ctypes.c_void_p:
+    return ctypes.c_void_p(t.data_ptr())
+
+
+class NativeDecoderStep(MusicgenDecoderStep):
+    """``logits = step(tokens, position)`` with every layer in one call into ``musicgen_step.c``.
+
+    Weights, caches and text keys/values are torch tensors laid out as in :class:`MusicgenDecoderStep`
+    (which prepares them per request); the library only holds pointers to them. The returned logits
+    are a view of a buffer the next step overwrites.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        cache_dir: Path,
+        threads: int,
+        max_steps: int,
+        consume: bool = False,
+        march: str = NATIVE,
+    ) -> None:
+        eps = float(model.decoder.model.decoder.layer_norm.eps)
+        cpu = torch.device("cpu")
+        super().__init__(model, cpu, torch.float32, weights="int8-rows", max_steps=max_steps, consume=consume)
+        self.lib = load_library(cache_dir, march)
+        ffn = self.layers[0].fc1.out_features
+        outputs = self.num_codebooks * self.vocab
+        handle = self.lib.mg_model_new(len(self.layers), self.hidden, self.heads, ffn, outputs, eps, threads)
+        if not handle:
+            raise NativeUnavailableError(
+                "the native step needs hidden, ffn and vocabulary sizes that are multiples of 32 "
+                f"(hidden {self.hidden}, ffn {ffn}, heads {self.heads})"
+            )
+        self.handle = handle
+        self._release = weakref.finalize(self, self.lib.mg_model_free, ctypes.c_void_p(handle))
+        for index, layer in enumerate(self.layers):
+            parts: list[torch.Tensor] = [*layer.self_ln]
+            for linear in (layer.qkv, layer.self_out):
+                parts += self._quantized(linear)
+            parts += [*layer.cross_ln]
+            for linear in (layer.cross_q, layer.cross_out):
+                parts += self._quantized(linear)
+            parts += [*layer.ffn_ln]
+            for linear in (layer.fc1, layer.fc2):
+                parts += self._quantized(linear)
+            self.lib.mg_set_layer(handle, index, *(_ptr(t) for t in parts))
+        self.lib.mg_set_head(handle, *(_ptr(t) for t in (*self.final_ln, *self._quantized(self.lm_heads))))
+        entries, positions = self.embed.shape[1], self.positions.shape[0]
+        embed = _ptr(self.embed)
+        self.lib.mg_set_embeddings(
+            handle, embed, self.num_codebooks, entries, _ptr(self.positions), positions
+        )
+        self.logits = torch.empty(2, outputs)
+        self._views = {b: self.logits[:b].view(b, self.num_codebooks, self.vocab) for b in (1, 2)}
+
+    @property
+    def threads(self) -> int:
+        return int(self.lib.mg_model_threads(self.handle))
+
+    def _empty_cache(self, steps: int) -> torch.Tensor:
+        """The self-attention cache in float16 (the step converts on the fly): half the bytes to read."""
+        shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
+        return torch.zeros(shape, dtype=torch.float16)
+
+    @staticmethod
+    def _quantized(linear: object) -> list[torch.Tensor]:
+        assert isinstance(linear, RowInt8Linear)
+        return [linear.qweight, linear.scale]
+
+    def start(self, text_states: torch.Tensor, text_mask: torch.Tensor, guided: bool, steps: int) -> None:
+        super().start(text_states, text_mask, guided, steps)
+        # The per-step call's arguments, fixed for the request (ctypes converts them once here).
+        self._args = (
+            _ptr(self.cache),
+            self.cache.shape[4],
+            _ptr(self.cross),
+            _ptr(self.cross_mask),
+            self.max_text,
+            self.text_len,
+            _ptr(self.logits),
+        )
+
+    def __call__(
+        self, tokens: torch.Tensor, position: int | torch.Tensor, static: bool = False
+    ) -> torch.Tensor:
+        if tokens.dtype != torch.long or not tokens.is_contiguous():
+            tokens = tokens.to(torch.long).contiguous()
+        position = int(position)
+        if self.lib.mg_step(self.handle, tokens.data_ptr(), self.batch, position, *self._args) != 0:
+            slots = self.cache.shape[4]
+            raise RuntimeError(f"native step failed at position {position} ({slots} cache slots)")
+        return self._views[self.batch]
