@@ -65,6 +65,8 @@ class Backend(abc.ABC):
         self.pad_id = loaded.pad_id
         self.pattern = DelayPattern(loaded.num_codebooks, loaded.channels)
         self.parameters = sum(p.numel() for p in loaded.model.parameters())
+        if loaded.decoder_layers is not None:
+            self.parameters += loaded.decoder_layers.parameters()
 
     def total_steps(self, duration: float) -> int:
         """Decoder steps needed for ``duration`` seconds of audio."""

@@ -34,10 +34,16 @@ class NativeBackend(TorchBackend):
             raise DeviceUnavailableError(
                 f"the native backend runs on CPU only; use backend=torch on {placement.device_type}"
             )
-        self.adopt(load_musicgen(checkpoint, torch.float32, placement.torch_device), own_loop=True)
+        loaded = load_musicgen(checkpoint, torch.float32, placement.torch_device, decoder_layers=False)
+        self.adopt(loaded, own_loop=True)
         self.artifacts = None
         self.step = NativeDecoderStep(
-            self.model, Path(cache_dir), torch.get_num_threads(), max_steps=MAX_STEPS, consume=True
+            self.model,
+            Path(cache_dir),
+            torch.get_num_threads(),
+            max_steps=MAX_STEPS,
+            consume=True,
+            layers=loaded.decoder_layers,
         )
         self.model.decoder = None
         self.graphed = None

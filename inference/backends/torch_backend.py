@@ -37,7 +37,8 @@ class TorchBackend(Backend):
         device = placement.torch_device
         int8 = placement.precision == "int8"
         # int8 keeps the text encoder and codec in float32; only decoder weights are quantised.
-        loaded = load_musicgen(checkpoint, torch.float32 if int8 else placement.dtype, device)
+        dtype = torch.float32 if int8 else placement.dtype
+        loaded = load_musicgen(checkpoint, dtype, device, decoder_layers=False)
         self.adopt(loaded, own_loop=True)
         cuda = placement.device_type == "cuda"
         self.step = MusicgenDecoderStep(
@@ -48,6 +49,7 @@ class TorchBackend(Backend):
             max_steps=MAX_STEPS,
             fixed_cache=cuda,
             consume=True,
+            layers=loaded.decoder_layers,
         )
         # Our step owns the decoder weights now; transformers' copy would only double the memory.
         self.model.decoder = None

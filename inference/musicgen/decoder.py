@@ -10,6 +10,7 @@ makes its cross-attention output exactly zero: only the conditional row attends 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -49,12 +50,14 @@ class MusicgenDecoderStep:
         max_text: int = 512,
         fixed_cache: bool = False,
         consume: bool = False,
+        layers: Iterable[torch.nn.Module] | None = None,
     ) -> None:
         """Take the decoder's weights from ``model`` (transformers' ``MusicgenForConditionalGeneration``).
 
         ``fixed_cache`` allocates the KV cache for ``max_steps`` once (CUDA graphs need fixed
         addresses); otherwise each request gets a cache of its own length. ``consume`` frees each of
         the model's decoder layers once copied, so loading never holds two copies of the weights.
+        ``layers`` (e.g. :class:`~inference.backends.hf.DecoderLayers`) replaces the model's own.
         """
         decoder = model.decoder.model.decoder
         config = model.config.decoder
@@ -82,9 +85,9 @@ class MusicgenDecoderStep:
         positions = max(max_steps + 1, config.max_position_embeddings)
         self.positions = tensor(_sinusoids(positions, self.hidden))
         self.layers = []
-        for index, layer in enumerate(decoder.layers):
+        for index, layer in enumerate(decoder.layers if layers is None else layers):
             self.layers.append(self._layer(layer, linear, ln))
-            if consume:
+            if consume and layers is None:
                 decoder.layers[index] = torch.nn.Identity()
         self.final_ln = ln(decoder.layer_norm)
         heads = model.decoder.lm_heads

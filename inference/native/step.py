@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -33,10 +34,13 @@ class NativeDecoderStep(MusicgenDecoderStep):
         max_steps: int,
         consume: bool = False,
         march: str = NATIVE,
+        layers: Iterable[torch.nn.Module] | None = None,
     ) -> None:
         eps = float(model.decoder.model.decoder.layer_norm.eps)
         cpu = torch.device("cpu")
-        super().__init__(model, cpu, torch.float32, weights="int8-rows", max_steps=max_steps, consume=consume)
+        super().__init__(
+            model, cpu, torch.float32, "int8-rows", max_steps=max_steps, consume=consume, layers=layers
+        )
         self.lib = load_library(cache_dir, march)
         ffn = self.layers[0].fc1.out_features
         outputs = self.num_codebooks * self.vocab

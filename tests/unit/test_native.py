@@ -118,6 +118,10 @@ def test_the_library_is_built_once_per_source_and_cpu(model_cache_dir: Path) -> 
     assert build.library_path(model_cache_dir, "x86-64-v3") != first
 
 
+def test_info_counts_the_layers_read_one_at_a_time(native_engine: Engine, tiny_engine: Engine) -> None:
+    assert native_engine.info()["parameters"] == tiny_engine.info()["parameters"]
+
+
 def test_generation_through_the_engine(native_engine: Engine) -> None:
     seen = []
     params = GenerationParams("lo-fi beat with warm piano, 90 bpm", duration=1.3, seed=3)
