@@ -1,7 +1,7 @@
 """The native backend: our decode loop around a decoder step written in C for the CPU (AVX2).
 
 Every decoder layer of a step runs in one call into ``inference/native/musicgen_step.c``: int8
-weights (one scale per row, VNNI where the CPU has it), activations quantised per row, a float16 KV
+weights (one scale per row, VNNI where the CPU has it), activations quantised per row, an int8 KV
 cache, attention over the filled prefix, the work split over its own threads. The library is built
 for this CPU on first load (a C compiler is needed) and cached in ``MODEL_CACHE_DIR/native/``. Text
 encoding, sampling and EnCodec stay in torch.

@@ -9,8 +9,9 @@
  *
  * Layouts (all row-major, float32 unless noted), shared with inference/musicgen/decoder.py:
  *   weights        int8 [out, in], one float32 scale per output row (symmetric, -127..127)
- *   self KV cache  float16 [layers][2 (k, v)][2 (batch)][heads][slots][head_dim]: half the bytes a
- *                  long clip's attention reads, converted by F16C on the fly
+ *   self KV cache  int8 [layers][2 (k, v)][2 (batch)][heads][slots][head_dim], with one float32
+ *                  scale per (layer, k/v, batch, head, slot) in [layers][2][2][heads][slots]: a
+ *                  quarter of float32's bytes, which is what a long clip's attention reads
  *   cross K/V      [layers][2 (k, v)][1][heads][max_text][head_dim], additive mask [max_text]
  */
 #include <immintrin.h>
@@ -40,6 +41,7 @@ typedef struct pool pool_t;
 typedef struct {
     pool_t *pool;
     int index;
+    unsigned generation; /* the pool's generation when the worker was made: it waits for the next */
 } worker_arg_t;
 
 struct pool {
@@ -77,7 +79,8 @@ static void run_chunk(pool_t *p, int index) {
 static void *worker_main(void *raw) {
     worker_arg_t *arg = raw;
     pool_t *p = arg->pool;
-    unsigned seen = atomic_load(&p->generation);
+    /* Not the generation now: a dispatch may have happened before this thread first ran. */
+    unsigned seen = arg->generation;
     for (;;) {
         unsigned current;
         double spin_start = 0;
@@ -114,6 +117,7 @@ static int pool_start(pool_t *p, int threads) {
     for (int i = 1; i < threads; i++) {
         p->args[i].pool = p;
         p->args[i].index = i;
+        p->args[i].generation = atomic_load(&p->generation);
         if (pthread_create(&p->handles[i], NULL, worker_main, &p->args[i]) != 0) {
             p->threads = i;
             return -1;
@@ -376,8 +380,8 @@ static void gemv_range(void *raw, int begin, int end) {
 typedef struct {
     const float *q; /* [batch][q_stride], head h at h * head_dim */
     int q_stride;
-    const void *k, *v; /* [batch][heads][slots][head_dim], float16 if half else float32 */
-    int half;
+    const void *k, *v; /* [batch][heads][slots][head_dim], float32, or int8 with scales */
+    const float *k_scale, *v_scale; /* [batch][heads][slots] for int8, else NULL */
     int slots, length, heads, head_dim;
     const float *mask; /* additive, [length], or NULL */
     float *scores;     /* [batch * heads][length] */
@@ -385,13 +389,28 @@ typedef struct {
     int out_stride;
 } attention_t;
 
-static inline void prefetch_row(const void *base, size_t index, int half) {
-    _mm_prefetch((const char *)base + index * (half ? 2 : 4), _MM_HINT_T0);
+static inline void prefetch_row(const void *base, size_t index, int int8) {
+    _mm_prefetch((const char *)base + index * (int8 ? 1 : 4), _MM_HINT_T0);
 }
 
-static inline __m256 load8(const void *base, size_t index, int half) {
-    if (half) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)base + index)));
+static inline __m256 load8(const void *base, size_t index, int int8) {
+    if (int8) return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)base + index))));
     return _mm256_loadu_ps((const float *)base + index);
+}
+
+/* x [n] (n a multiple of 8) -> int8 q [n], returning the scale (max|x| / 127). */
+static float quantize_short_row(const float *x, int8_t *q, int n) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    __m256 amax = _mm256_setzero_ps();
+    for (int i = 0; i < n; i += 8) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_bit, _mm256_loadu_ps(x + i)));
+    float max = hmax_ps(amax);
+    __m256 inv = _mm256_set1_ps(max > 0 ? 127.0f / max : 0.0f);
+    for (int i = 0; i < n; i += 8) {
+        __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+        __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(q + i), _mm_packs_epi16(words, words));
+    }
+    return max / 127.0f;
 }
 
 /* Keys/values are read in order; fetch this many rows ahead (see PREFETCH_BYTES). */
@@ -409,20 +428,22 @@ static inline __m256 hsum8(const __m256 v[8]) {
 
 /* s[j] = q . k_j * scale + mask[j] for j < length; returns the maximum. */
 static float attention_scores(const attention_t *a, const float *q, size_t head, float *s) {
-    const int d = a->head_dim;
+    const int d = a->head_dim, int8 = a->k_scale != NULL;
+    const float *k_scale = int8 ? a->k_scale + head / d : NULL;
     const __m256 scale = _mm256_set1_ps(1.0f / sqrtf((float)d));
     __m256 max = _mm256_set1_ps(-INFINITY);
     int j = 0;
     for (; j + 8 <= a->length; j += 8) {
         __m256 acc[8];
         for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
-        for (int i = 0; i < 8 * d; i += 32) prefetch_row(a->k, head + (size_t)(j + ATTENTION_PREFETCH_ROWS) * d + i, a->half);
+        for (int i = 0; i < 8 * d; i += int8 ? 64 : 16) prefetch_row(a->k, head + (size_t)(j + ATTENTION_PREFETCH_ROWS) * d + i, int8);
         for (int i = 0; i < d; i += 8) {
             __m256 qv = _mm256_loadu_ps(q + i);
             for (int r = 0; r < 8; r++)
-                acc[r] = _mm256_fmadd_ps(qv, load8(a->k, head + (size_t)(j + r) * d + i, a->half), acc[r]);
+                acc[r] = _mm256_fmadd_ps(qv, load8(a->k, head + (size_t)(j + r) * d + i, int8), acc[r]);
         }
         __m256 score = _mm256_mul_ps(hsum8(acc), scale);
+        if (int8) score = _mm256_mul_ps(score, _mm256_loadu_ps(k_scale + j));
         if (a->mask) score = _mm256_add_ps(score, _mm256_loadu_ps(a->mask + j));
         _mm256_storeu_ps(s + j, score);
         max = _mm256_max_ps(max, score);
@@ -431,8 +452,8 @@ static float attention_scores(const attention_t *a, const float *q, size_t head,
     for (; j < a->length; j++) {
         __m256 acc = _mm256_setzero_ps();
         for (int i = 0; i < d; i += 8)
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(a->k, head + (size_t)j * d + i, a->half), acc);
-        s[j] = hsum_ps(acc) / sqrtf((float)d) + (a->mask ? a->mask[j] : 0.0f);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(a->k, head + (size_t)j * d + i, int8), acc);
+        s[j] = hsum_ps(acc) / sqrtf((float)d) * (int8 ? k_scale[j] : 1.0f) + (a->mask ? a->mask[j] : 0.0f);
         if (s[j] > top) top = s[j];
     }
     return top;
@@ -457,13 +478,21 @@ static float softmax_numerators(float *s, int length, float max) {
 
 static void attention_range(void *raw, int begin, int end) {
     const attention_t *a = raw;
-    const int d = a->head_dim;
+    const int d = a->head_dim, int8 = a->v_scale != NULL;
     for (int task = begin; task < end; task++) {
         int b = task / a->heads, h = task % a->heads;
         const float *q = a->q + (size_t)b * a->q_stride + h * d;
         const size_t head = (size_t)(b * a->heads + h) * a->slots * d;
         float *s = a->scores + (size_t)task * a->length;
         const __m256 inv = _mm256_set1_ps(1.0f / softmax_numerators(s, a->length, attention_scores(a, q, head, s)));
+        if (int8) {
+            /* Each value row's scale folds into its weight. */
+            const float *v_scale = a->v_scale + head / d;
+            int t = 0;
+            for (; t + 8 <= a->length; t += 8)
+                _mm256_storeu_ps(s + t, _mm256_mul_ps(_mm256_loadu_ps(s + t), _mm256_loadu_ps(v_scale + t)));
+            for (; t < a->length; t++) s[t] *= v_scale[t];
+        }
         float *o = a->out + (size_t)b * a->out_stride + h * d;
         /* Weighted sum of values, 32 columns at a time so the accumulators stay in registers. */
         for (int c = 0; c < d; c += 32) {
@@ -472,8 +501,8 @@ static void attention_range(void *raw, int begin, int end) {
             for (int t = 0; t < a->length; t++) {
                 const __m256 p = _mm256_set1_ps(s[t]);
                 const size_t row = head + (size_t)t * d + c;
-                prefetch_row(a->v, row + (size_t)ATTENTION_PREFETCH_ROWS * d, a->half);
-                for (int i = 0; i < width; i++) acc[i] = _mm256_fmadd_ps(p, load8(a->v, row + 8 * i, a->half), acc[i]);
+                prefetch_row(a->v, row + (size_t)ATTENTION_PREFETCH_ROWS * d, int8);
+                for (int i = 0; i < width; i++) acc[i] = _mm256_fmadd_ps(p, load8(a->v, row + 8 * i, int8), acc[i]);
             }
             for (int i = 0; i < width; i++) _mm256_storeu_ps(o + c + 8 * i, _mm256_mul_ps(acc[i], inv));
         }
@@ -634,24 +663,26 @@ static void gemv(model_t *m, const qmatrix_t *w, int batch, float *out, int out_
     pool_run(&m->pool, gemv_range, &g, w->rows, 8);
 }
 
-static void attend(model_t *m, const float *q, int q_stride, const void *k, const void *v, int half, int slots,
-                   int length, const float *mask, int batch) {
+static void attend(model_t *m, const float *q, int q_stride, const void *k, const void *v, const float *k_scale,
+                   const float *v_scale, int slots, int length, const float *mask, int batch) {
     size_t need = (size_t)batch * m->heads * length;
     if (need > m->scores_capacity) {
         free(m->scores);
         m->scores = zeroed(sizeof(float) * need);
         m->scores_capacity = m->scores ? need : 0;
     }
-    attention_t a = {q, q_stride, k, v, half, slots, length, m->heads, m->head_dim, mask, m->scores, m->att, m->hidden};
+    attention_t a = {q,      q_stride, k,         v,         k_scale, v_scale, slots,    length,
+                     m->heads, m->head_dim, mask, m->scores, m->att,  m->hidden};
     pool_run(&m->pool, attention_range, &a, batch * m->heads, 1);
 }
 
 /*
- * One decoder step for tokens [codebooks] (the same input for every batch row) at `position`. The step's keys/values are written into cache slot `position` (of `slots`), then attended with
+ * One decoder step for tokens [codebooks] (the same input for every batch row) at `position`. The
+ * step's keys/values are quantised into cache slot `position` (of `slots`), then attended with
  * slots 0..position. Row 0 (the conditional half) attends to the text's `text_len` keys/values.
  * Writes logits [batch][outputs]. Returns 0, or -1 on bad arguments / out of memory.
  */
-int mg_step(model_t *m, const int64_t *tokens, int batch, int position, uint16_t *cache, int slots,
+int mg_step(model_t *m, const int64_t *tokens, int batch, int position, int8_t *cache, float *cache_scales, int slots,
             const float *cross, const float *cross_mask, int max_text, int text_len, float *logits) {
     if (batch < 1 || batch > MAX_BATCH || position < 0 || position >= slots || position >= m->num_positions ||
         text_len > max_text || !m->embed)
@@ -668,21 +699,20 @@ int mg_step(model_t *m, const int64_t *tokens, int batch, int position, uint16_t
     for (int b = 1; b < batch; b++) memcpy(m->x + (size_t)b * H, m->x, sizeof(float) * H);
     for (int index = 0; index < m->layers; index++) {
         const layer_t *l = &m->layer[index];
-        uint16_t *keys = cache + (size_t)index * 2 * kv_block, *values = keys + kv_block;
+        int8_t *keys = cache + (size_t)index * 2 * kv_block, *values = keys + kv_block;
+        float *key_scales = cache_scales + (size_t)index * 2 * (kv_block / d), *value_scales = key_scales + kv_block / d;
 
         norm_and_quantize(m, m->x, batch, l->self_ln_w, l->self_ln_b);
         gemv(m, &l->qkv, batch, m->qkv, 3 * H, STORE);
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                size_t slot = ((size_t)(b * heads + h) * slots + position) * d;
+                size_t row = (size_t)(b * heads + h) * slots + position;
                 const float *k = m->qkv + (size_t)b * 3 * H + H + h * d, *v = k + H;
-                for (int i = 0; i < d; i += 8) {
-                    _mm_storeu_si128((__m128i *)(keys + slot + i), _mm256_cvtps_ph(_mm256_loadu_ps(k + i), 0));
-                    _mm_storeu_si128((__m128i *)(values + slot + i), _mm256_cvtps_ph(_mm256_loadu_ps(v + i), 0));
-                }
+                key_scales[row] = quantize_short_row(k, keys + row * d, d);
+                value_scales[row] = quantize_short_row(v, values + row * d, d);
             }
         }
-        attend(m, m->qkv, 3 * H, keys, values, 1, slots, position + 1, NULL, batch);
+        attend(m, m->qkv, 3 * H, keys, values, key_scales, value_scales, slots, position + 1, NULL, batch);
         if (!m->scores) return -1;
         quantize_rows(m, m->att, batch, H);
         gemv(m, &l->self_out, batch, m->x, H, ADD);
@@ -691,7 +721,7 @@ int mg_step(model_t *m, const int64_t *tokens, int batch, int position, uint16_t
             const float *ck = cross + (size_t)index * 2 * cross_block, *cv = ck + cross_block;
             norm_and_quantize(m, m->x, 1, l->cross_ln_w, l->cross_ln_b);
             gemv(m, &l->cross_q, 1, m->qkv, H, STORE);
-            attend(m, m->qkv, H, ck, cv, 0, max_text, text_len, cross_mask, 1);
+            attend(m, m->qkv, H, ck, cv, NULL, NULL, max_text, text_len, cross_mask, 1);
             quantize_rows(m, m->att, 1, H);
             gemv(m, &l->cross_out, 1, m->x, H, ADD);
         }

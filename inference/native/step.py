@@ -77,9 +77,10 @@ class NativeDecoderStep(MusicgenDecoderStep):
         return int(self.lib.mg_model_threads(self.handle))
 
     def _empty_cache(self, steps: int) -> torch.Tensor:
-        """The self-attention cache in float16 (the step converts on the fly): half the bytes to read."""
+        """The self-attention cache in int8, one scale per key or value row (``cache_scales``)."""
         shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
-        return torch.zeros(shape, dtype=torch.float16)
+        self.cache_scales = torch.zeros(shape[:-1])
+        return torch.zeros(shape, dtype=torch.int8)
 
     @staticmethod
     def _quantized(linear: object) -> list[torch.Tensor]:
@@ -91,6 +92,7 @@ class NativeDecoderStep(MusicgenDecoderStep):
         # The per-step call's arguments, fixed for the request (ctypes converts them once here).
         self._args = (
             _ptr(self.cache),
+            _ptr(self.cache_scales),
             self.cache.shape[4],
             _ptr(self.cross),
             _ptr(self.cross_mask),

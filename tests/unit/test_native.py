@@ -20,7 +20,7 @@ from inference.registry import resolve_checkpoint
 
 CPU = torch.device("cpu")
 # Largest logit difference from our float32 step, in units of the logits' spread (std): int8 weights
-# and per-row int8 activations, float16 keys/values.
+# and per-row int8 activations, keys/values.
 TOLERANCE = 0.08
 
 try:
@@ -51,10 +51,10 @@ def native_engine(model_cache_dir: Path) -> Engine:
 
 def _steps(checkpoint: Path, cache: Path, march: str, threads: int):
     ours = MusicgenDecoderStep(
-        load_musicgen(checkpoint, torch.float32, CPU).model, CPU, torch.float32, max_steps=64
+        load_musicgen(checkpoint, torch.float32, CPU).model, CPU, torch.float32, max_steps=160
     )
     model = load_musicgen(checkpoint, torch.float32, CPU).model
-    native = NativeDecoderStep(model, cache, threads=threads, max_steps=64, march=march)
+    native = NativeDecoderStep(model, cache, threads=threads, max_steps=160, march=march)
     return ours, native
 
 
@@ -68,7 +68,7 @@ def test_step_logits_match_our_float32_step(
     assert native.threads == threads
     loaded = load_musicgen(checkpoint, torch.float32, CPU)
     states, mask = encode_text(loaded.model, loaded.processor, "warm piano with soft drums", CPU)
-    steps = 40
+    steps = 150  # past the 8-key blocks and the prefetch distance, with ragged tails
     for step in (ours, native):
         step.start(states, mask, guided=guided, steps=steps)
     generator = torch.Generator().manual_seed(0)
