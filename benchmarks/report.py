@@ -45,6 +45,13 @@ def markdown(report: BenchReport) -> str:
         )
     if not report.measurements:
         lines.append("| (nothing ran) | | | | | | | | | |")
+    if report.bandwidth_gbs:
+        rates = ", ".join(f"{variant} {rate:g}" for variant, rate in report.bandwidth_gbs.items())
+        lines += [
+            "",
+            f"Memory read rate just before each variant (GB/s, 400 MB, {report.threads} threads; the "
+            f"decoder step is bound by it and it moves with a shared host's load): {rates}.",
+        ]
     if report.skipped:
         lines += ["", "Skipped:", ""]
         lines += [f"- {s.backend}:{s.precision}: {s.reason}" for s in report.skipped]

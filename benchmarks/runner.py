@@ -11,7 +11,7 @@ from statistics import fmean
 
 from tqdm import tqdm
 
-from benchmarks.environment import host, versions
+from benchmarks.environment import host, memory_bandwidth_gbs, versions
 from benchmarks.memory import PeakMemory, release_memory
 from benchmarks.variants import REFERENCE, default_variants, ordered
 from inference import Engine, EngineConfig, GenerationParams, GenerationResult
@@ -87,6 +87,7 @@ class BenchReport:
     started_at: datetime
     measurements: list[Measurement] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    bandwidth_gbs: dict[str, float] = field(default_factory=dict)  # "backend:precision" -> before it ran
 
 
 Sink = Callable[[Measurement], None]
@@ -137,6 +138,10 @@ def _run_variant(
         threads=report.threads,
     )
     done = 0
+    if report.threads is not None:  # CPU: how fast memory reads right before this variant
+        rate = memory_bandwidth_gbs(options.cache_dir, report.threads)
+        if rate is not None:
+            report.bandwidth_gbs[f"{backend}:{precision}"] = rate
     with PeakMemory(report.device) as memory:
         started = time.perf_counter()
         try:

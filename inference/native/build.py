@@ -124,4 +124,14 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.mg_set_embeddings.restype = None
     lib.mg_step.argtypes = [ptr, ptr, i32, i32, ptr, ptr, i32, ptr, ptr, i32, i32, ptr]
     lib.mg_step.restype = i32
+    lib.mg_read_bandwidth.argtypes = [ctypes.c_size_t, i32, i32]
+    lib.mg_read_bandwidth.restype = ctypes.c_double
     return lib
+
+
+def read_bandwidth_gbs(cache_dir: Path, threads: int, megabytes: int = 400, repeats: int = 3) -> float:
+    """How fast ``threads`` threads read ``megabytes`` of memory now (best of ``repeats``), in GB/s.
+
+    The decoder step is bound by this rate; on a shared host it moves with the neighbours' load.
+    """
+    return float(load_library(cache_dir).mg_read_bandwidth(megabytes * 2**20, threads, repeats))

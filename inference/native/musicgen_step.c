@@ -735,3 +735,52 @@ int mg_step(model_t *m, const int64_t *tokens, int batch, int position, int8_t *
     gemv(m, &m->lm_heads, batch, logits, m->outputs, STORE);
     return 0;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* A probe for benchmarks: how fast this machine reads memory right now (it varies on shared hosts). */
+
+typedef struct {
+    const int8_t *data;
+    size_t chunk;
+    int sums[MAX_THREADS];
+} read_t;
+
+static void read_range(void *raw, int begin, int end) {
+    read_t *r = raw;
+    __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+    for (int c = begin; c < end; c++) {
+        const int8_t *p = r->data + (size_t)c * r->chunk;
+        for (size_t i = 0; i < r->chunk; i += 64) {
+            a = _mm256_add_epi8(a, _mm256_loadu_si256((const __m256i *)(p + i)));
+            b = _mm256_add_epi8(b, _mm256_loadu_si256((const __m256i *)(p + i + 32)));
+        }
+    }
+    r->sums[begin % MAX_THREADS] = hsum_epi32(_mm256_add_epi32(a, b)); /* keeps the reads alive */
+}
+
+/* The best of `repeats` reads of `bytes` (rounded to 64 KiB chunks) with `threads` threads, in GB/s. */
+double mg_read_bandwidth(size_t bytes, int threads, int repeats) {
+    const size_t chunk = 1 << 16;
+    int chunks = (int)(bytes / chunk);
+    if (chunks < 1 || repeats < 1) return 0;
+    int8_t *data = zeroed((size_t)chunks * chunk);
+    pool_t *pool = calloc(1, sizeof(pool_t));
+    if (!data || !pool || pool_start(pool, threads) != 0) {
+        if (pool && pool->threads > 0) pool_stop(pool);
+        free(pool);
+        free(data);
+        return 0;
+    }
+    read_t r = {data, chunk, {0}};
+    double best = 0;
+    for (int i = 0; i < repeats; i++) {
+        double start = now_us();
+        pool_run(pool, read_range, &r, chunks, 1);
+        double rate = (double)chunks * chunk / ((now_us() - start) * 1e3);
+        if (rate > best) best = rate;
+    }
+    pool_stop(pool);
+    free(pool);
+    free(data);
+    return best;
+}

@@ -39,6 +39,7 @@ async def test_bench_records_every_run_and_writes_the_report(
     result = await asyncio.to_thread(CliRunner().invoke, bench_command, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Skipped:\n\n- nosuch:int8" in result.output, result.output  # the only one skipped
+    assert "Memory read rate just before each variant" in result.output
     rows = await _rows(database_url)
     assert [(r.backend, r.precision) for r in rows] == [("reference", "float32"), ("torch", "float32")]
     for row in rows:

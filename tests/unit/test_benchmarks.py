@@ -116,13 +116,29 @@ def test_markdown_has_one_line_per_variant_and_the_ratios() -> None:
             replace(_measurement("torch", "int8", 0.40, 5.0), repeat=1),
         ],
         skipped=[Skipped("onnx", "int8", "UnknownBackendError: not here")],
+        bandwidth_gbs={"reference:float32": 24.5, "torch:int8": 21.0},
     )
     text = markdown(report)
+    assert "(GB/s, 400 MB, 2 threads" in text
+    assert "reference:float32 24.5, torch:int8 21." in text
     assert "| reference | float32 | 10 | 1 | 0.070x | 285.7 | 1.5 | 900 | 1.00x | 1.00x |" in text
     assert "| torch | int8 | 10 | 2 | 0.410x |" in text
     assert "| 5.50x | 5.50x |" in text
     assert "- onnx:int8: UnknownBackendError: not here" in text
     assert "torch 2.13.0" in text
+
+
+def test_memory_read_rate_is_measured_on_this_cpu(tmp_path) -> None:
+    from benchmarks.environment import memory_bandwidth_gbs
+    from inference.native import build
+
+    try:
+        build._check_cpu()
+    except build.NativeUnavailableError as exc:
+        pytest.skip(str(exc))
+    rate = memory_bandwidth_gbs(str(tmp_path), threads=1)
+    assert rate is not None
+    assert 0.5 < rate < 10_000  # GB/s: any real machine
 
 
 def test_peak_memory_sees_native_allocations() -> None:
