@@ -21,7 +21,7 @@ from inference.backends.hf import load_musicgen
 from inference.device import Placement
 from inference.errors import DeviceUnavailableError
 from inference.export import ExportedModel, ensure_exported
-from inference.musicgen.conditioning import decode_audio
+from inference.musicgen.codec import decode_audio
 from inference.musicgen.loop import decode
 from inference.musicgen.sampling import SamplingConfig
 from inference.types import GenerationParams

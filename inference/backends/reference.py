@@ -10,7 +10,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from inference.backends.base import Backend, BackendOutput, StepCallback
-from inference.backends.hf import load_musicgen
+from inference.backends.hf import DecoderLayers, load_musicgen
 from inference.device import Placement
 from inference.types import GenerationParams
 
@@ -40,10 +40,13 @@ class ReferenceBackend(Backend):
 
     def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
         self.placement = placement
-        loaded = load_musicgen(checkpoint, placement.dtype, placement.torch_device)
+        int8 = placement.precision == "int8"
+        # int8 reads the decoder's layers one at a time and quantises each as it comes: the float32
+        # decoder is never in memory whole.
+        loaded = load_musicgen(checkpoint, placement.dtype, placement.torch_device, decoder_layers=not int8)
         self.adopt(loaded)
-        if placement.precision == "int8":
-            _quantize_decoder_int8(self.model)
+        if int8:
+            _quantize_decoder_int8(self.model, loaded.decoder_layers)
         self._encoder_done_at = 0.0
         self.model.text_encoder.register_forward_hook(self._mark_encoder_done)
 
@@ -100,10 +103,18 @@ def _sampling_kwargs(params: GenerationParams) -> dict[str, object]:
     }
 
 
-def _quantize_decoder_int8(model: torch.nn.Module) -> None:
-    """Dynamic int8 weights for the decoder's linear layers (the loop that dominates on CPU)."""
+def _quantize_decoder_int8(model: torch.nn.Module, layers: DecoderLayers | None) -> None:
+    """Dynamic int8 weights for the decoder's linear layers (the loop that dominates on CPU).
+
+    ``layers``, when the model was loaded without them, are quantised one by one and put in place.
+    """
     from torch.ao.quantization import quantize_dynamic
+
+    def quantize(module: torch.nn.Module) -> torch.nn.Module:
+        return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.decoder = quantize_dynamic(model.decoder, {torch.nn.Linear}, dtype=torch.qint8)
+        if layers is not None:
+            model.decoder.model.decoder.layers = torch.nn.ModuleList(quantize(layer) for layer in layers)
+        quantize(model.decoder)

@@ -16,7 +16,8 @@ import torch
 from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import load_musicgen
 from inference.device import Placement
-from inference.musicgen.conditioning import decode_audio, encode_text
+from inference.musicgen.codec import decode_audio
+from inference.musicgen.conditioning import encode_text
 from inference.musicgen.decoder import MusicgenDecoderStep
 from inference.musicgen.graph import GraphedStep
 from inference.musicgen.loop import decode

@@ -1,4 +1,4 @@
-"""Text in, audio out: the parts around the decoder loop, on transformers' own modules."""
+"""Text in: the prompt's T5 states as the decoder attends to them, on transformers' own modules."""
 
 from __future__ import annotations
 
@@ -21,14 +21,3 @@ def encode_text(
         states = model.enc_to_dec_proj(states)
     states = states * inputs.attention_mask[..., None]
     return states, inputs.attention_mask
-
-
-@torch.inference_mode()
-def decode_audio(model, codes: torch.Tensor, channels: int) -> torch.Tensor:
-    """EnCodec audio ``[channels, samples]`` from codes ``[codebooks, frames]`` (stereo interleaved)."""
-    codec = model.audio_encoder
-    if channels == 1:
-        return codec.decode(codes[None, None], [None]).audio_values[0]
-    left = codec.decode(codes[None, None, 0::2], [None]).audio_values[0]
-    right = codec.decode(codes[None, None, 1::2], [None]).audio_values[0]
-    return torch.cat([left, right])

@@ -663,17 +663,19 @@ static void gemv(model_t *m, const qmatrix_t *w, int batch, float *out, int out_
     pool_run(&m->pool, gemv_range, &g, w->rows, 8);
 }
 
-static void attend(model_t *m, const float *q, int q_stride, const void *k, const void *v, const float *k_scale,
-                   const float *v_scale, int slots, int length, const float *mask, int batch) {
+static int attend(model_t *m, const float *q, int q_stride, const void *k, const void *v, const float *k_scale,
+                  const float *v_scale, int slots, int length, const float *mask, int batch) {
     size_t need = (size_t)batch * m->heads * length;
     if (need > m->scores_capacity) {
         free(m->scores);
         m->scores = zeroed(sizeof(float) * need);
         m->scores_capacity = m->scores ? need : 0;
+        if (!m->scores) return -1;
     }
     attention_t a = {q,      q_stride, k,         v,         k_scale, v_scale, slots,    length,
                      m->heads, m->head_dim, mask, m->scores, m->att,  m->hidden};
     pool_run(&m->pool, attention_range, &a, batch * m->heads, 1);
+    return 0;
 }
 
 /*
@@ -712,8 +714,8 @@ int mg_step(model_t *m, const int64_t *tokens, int batch, int position, int8_t *
                 value_scales[row] = quantize_short_row(v, values + row * d, d);
             }
         }
-        attend(m, m->qkv, 3 * H, keys, values, key_scales, value_scales, slots, position + 1, NULL, batch);
-        if (!m->scores) return -1;
+        if (attend(m, m->qkv, 3 * H, keys, values, key_scales, value_scales, slots, position + 1, NULL, batch))
+            return -1;
         quantize_rows(m, m->att, batch, H);
         gemv(m, &l->self_out, batch, m->x, H, ADD);
 
@@ -721,7 +723,7 @@ int mg_step(model_t *m, const int64_t *tokens, int batch, int position, int8_t *
             const float *ck = cross + (size_t)index * 2 * cross_block, *cv = ck + cross_block;
             norm_and_quantize(m, m->x, 1, l->cross_ln_w, l->cross_ln_b);
             gemv(m, &l->cross_q, 1, m->qkv, H, STORE);
-            attend(m, m->qkv, H, ck, cv, NULL, NULL, max_text, text_len, cross_mask, 1);
+            if (attend(m, m->qkv, H, ck, cv, NULL, NULL, max_text, text_len, cross_mask, 1)) return -1;
             quantize_rows(m, m->att, 1, H);
             gemv(m, &l->cross_out, 1, m->x, H, ADD);
         }
