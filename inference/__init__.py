@@ -7,6 +7,7 @@
 
 from inference.engine import Engine, ProgressCallback
 from inference.errors import (
+    BackendUnavailableError,
     DeviceUnavailableError,
     EngineNotLoadedError,
     GenerationCancelled,
@@ -22,6 +23,7 @@ from inference.types import EngineConfig, GenerationParams, GenerationResult, Pr
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendUnavailableError",
     "DeviceUnavailableError",
     "Engine",
     "EngineConfig",

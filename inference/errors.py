@@ -49,6 +49,12 @@ class UnknownBackendError(InferenceError, ValueError):
     error_type = "unknown_backend"
 
 
+class BackendUnavailableError(InferenceError):
+    """The backend exists but cannot run on this machine (no C compiler, a CPU without AVX2...)."""
+
+    error_type = "backend_unavailable"
+
+
 class EngineNotLoadedError(InferenceError):
     """``generate`` was called on an engine that was unloaded."""
 

@@ -58,6 +58,7 @@ _INFERENCE_STATUS = {
     "unsupported_precision": 422,
     "device_unavailable": 422,
     "model_unavailable": 503,
+    "backend_unavailable": 503,
     "engine_not_loaded": 503,
 }
 

@@ -17,7 +17,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from inference.errors import UnknownBackendError
+from inference.errors import BackendUnavailableError
 
 SOURCE = Path(__file__).with_name("musicgen_step.c")
 FLAGS = ("-O3", "-shared", "-fPIC", "-pthread", "-std=c11", "-D_GNU_SOURCE")
@@ -28,10 +28,8 @@ _loaded: dict[Path, ctypes.CDLL] = {}
 _lock = threading.Lock()
 
 
-class NativeUnavailableError(UnknownBackendError):
+class NativeUnavailableError(BackendUnavailableError):
     """This machine cannot build or run the native step (no AVX2/FMA CPU, no C compiler)."""
-
-    error_type = "backend_unavailable"
 
 
 def cpu_flags() -> set[str]:
@@ -72,7 +70,12 @@ def library_path(cache_dir: Path, march: str = NATIVE) -> Path:
     flags = _check_cpu()
     build_flags = (*FLAGS, f"-march={march}")
     compiler = _compiler()
-    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    try:
+        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise NativeUnavailableError(
+            f"the native backend's C compiler {compiler!r} does not run: {exc}"
+        ) from exc
     key = hashlib.sha256()
     parts = (
         SOURCE.read_bytes(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -162,3 +163,25 @@ def test_native_runs_on_cpu_only(model_cache_dir: Path) -> None:
         NativeBackend(
             resolve_checkpoint("tiny-random", model_cache_dir), Placement("cuda:0", "int8"), model_cache_dir
         )
+
+
+def test_without_a_compiler_native_fails_clearly_and_auto_falls_back(
+    model_cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inference.errors import BackendUnavailableError
+
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    cache = tmp_path / "cache"  # the model, but no native build
+    checkpoint = resolve_checkpoint("tiny-random", model_cache_dir)
+    shutil.copytree(checkpoint, cache / checkpoint.relative_to(model_cache_dir))
+    with pytest.raises(BackendUnavailableError, match="C compiler") as raised:
+        Engine.load(EngineConfig(model="tiny-random", backend="native", cache_dir=str(cache)))
+    assert raised.value.error_type == "backend_unavailable"
+    engine = Engine.load(
+        EngineConfig(model="tiny-random", backend="auto", device="cpu", cache_dir=str(cache))
+    )
+    try:
+        info = engine.info()
+        assert (info["backend"], info["precision"]) == ("torch", "int8")  # the next in the default order
+    finally:
+        engine.unload()
