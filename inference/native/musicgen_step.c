@@ -30,6 +30,7 @@
 #define MAX_THREADS 64
 #define MAX_BATCH 2
 #define SPIN_MICROSECONDS 2000.0
+#define CHUNKS_PER_THREAD 8
 
 /* ------------------------------------------------------------------------------------------ */
 /* Thread pool: the caller runs chunk 0, workers the others; workers spin briefly, then sleep. */
@@ -55,7 +56,8 @@ struct pool {
     range_fn fn;
     void *ctx;
     int total;
-    int grain;
+    int chunk;
+    atomic_int next; /* the first item no thread has taken yet */
     pthread_mutex_t mutex;
     pthread_cond_t wake;
 };
@@ -66,14 +68,18 @@ static double now_us(void) {
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
-static void run_chunk(pool_t *p, int index) {
-    /* Contiguous chunks, each a multiple of the grain, so a thread streams its own weight rows. */
-    int grains = (p->total + p->grain - 1) / p->grain;
-    int per = (grains + p->threads - 1) / p->threads;
-    int begin = index * per * p->grain;
-    int end = begin + per * p->grain;
-    if (end > p->total) end = p->total;
-    if (begin < end) p->fn(p->ctx, begin, end);
+/*
+ * Take chunks until none is left. Chunks are handed out as threads ask, not fixed per thread: on a
+ * shared host a virtual CPU may be paused for a while, and the other threads then take its share
+ * instead of waiting for it.
+ */
+static void run_chunks(pool_t *p) {
+    for (;;) {
+        int begin = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
+        if (begin >= p->total) return;
+        int end = begin + p->chunk < p->total ? begin + p->chunk : p->total;
+        p->fn(p->ctx, begin, end);
+    }
 }
 
 static void *worker_main(void *raw) {
@@ -102,7 +108,7 @@ static void *worker_main(void *raw) {
         }
         seen = current;
         if (atomic_load(&p->stop)) return NULL;
-        run_chunk(p, arg->index);
+        run_chunks(p);
         atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
     }
 }
@@ -145,20 +151,26 @@ static void pool_stop(pool_t *p) {
     pthread_cond_destroy(&p->wake);
 }
 
-/* Run fn over [0, total) split into per-thread chunks that are multiples of grain; returns when done. */
+/*
+ * Run fn over [0, total) in chunks that are multiples of grain (about CHUNKS_PER_THREAD per thread:
+ * long enough to stream weight rows, short enough to rebalance); returns when all are done.
+ */
 static void pool_run(pool_t *p, range_fn fn, void *ctx, int total, int grain) {
     if (p->threads == 1 || total <= grain) {
         fn(ctx, 0, total);
         return;
     }
+    int grains = (total + grain - 1) / grain;
+    int per_chunk = (grains + p->threads * CHUNKS_PER_THREAD - 1) / (p->threads * CHUNKS_PER_THREAD);
     p->fn = fn;
     p->ctx = ctx;
     p->total = total;
-    p->grain = grain;
+    p->chunk = per_chunk * grain;
+    atomic_store(&p->next, 0);
     atomic_store(&p->pending, p->threads - 1);
     atomic_fetch_add(&p->generation, 1);
     pool_wake(p);
-    run_chunk(p, 0);
+    run_chunks(p);
     while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) _mm_pause();
 }
 
@@ -744,7 +756,7 @@ int mg_step(model_t *m, const int64_t *tokens, int batch, int position, int8_t *
 typedef struct {
     const int8_t *data;
     size_t chunk;
-    int sums[MAX_THREADS];
+    atomic_int sum; /* keeps the reads from being optimised away */
 } read_t;
 
 static void read_range(void *raw, int begin, int end) {
@@ -757,7 +769,7 @@ static void read_range(void *raw, int begin, int end) {
             b = _mm256_add_epi8(b, _mm256_loadu_si256((const __m256i *)(p + i + 32)));
         }
     }
-    r->sums[begin % MAX_THREADS] = hsum_epi32(_mm256_add_epi32(a, b)); /* keeps the reads alive */
+    atomic_fetch_add_explicit(&r->sum, hsum_epi32(_mm256_add_epi32(a, b)), memory_order_relaxed);
 }
 
 /* The best of `repeats` reads of `bytes` (rounded to 64 KiB chunks) with `threads` threads, in GB/s. */
@@ -773,7 +785,7 @@ double mg_read_bandwidth(size_t bytes, int threads, int repeats) {
         free(data);
         return 0;
     }
-    read_t r = {data, chunk, {0}};
+    read_t r = {data, chunk, 0};
     double best = 0;
     for (int i = 0; i < repeats; i++) {
         double start = now_us();
