@@ -6,16 +6,15 @@ elsewhere a thread samples the RSS. tracemalloc would miss torch's native alloca
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
-import sys
 import threading
 from pathlib import Path
 from types import TracebackType
 
 import psutil
 import torch
+
+from inference.backends.hf import release_free_memory
 
 MB = 2**20
 _STATUS = Path("/proc/self/status")
@@ -76,9 +75,8 @@ def release_memory(device: str) -> None:
     gc.collect()
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
-    elif sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):  # not glibc
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
+    else:
+        release_free_memory()
 
 
 def _reset_kernel_hwm() -> bool:

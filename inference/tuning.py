@@ -25,9 +25,9 @@ Pair = tuple[str, str]  # (backend, precision)
 
 # What to try when nothing is recorded yet, fastest first by what we measured (benchmarks/README.md)
 # or expect. On CPU native:int8 (our C step, built for the CPU on first load) leads; without a C
-# compiler or AVX2 it is skipped and torch:int8 follows. onnx:int8 comes after torch:int8 although it
-# is faster once exported: a first start would export for minutes. `musicgenie bench` records what is
-# fastest here, and auto then picks that.
+# compiler or AVX2 it is skipped and torch:int8 follows (faster than onnx:int8 on the Intel machine,
+# about as fast on the AMD one, and no multi-minute export on a first start). `musicgenie bench`
+# records what is fastest here, and auto then picks that.
 DEFAULT_ORDER: dict[str, tuple[Pair, ...]] = {
     "cpu": (
         ("native", "int8"),

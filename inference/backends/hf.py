@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import logging
@@ -36,9 +37,6 @@ class DecoderLayers:
 
     def __init__(self, files: dict[str, Path], config: object, dtype: torch.dtype, count: int) -> None:
         self.files, self.config, self.dtype, self.count = files, config, dtype, count
-
-    def __len__(self) -> int:
-        return self.count
 
     def parameters(self) -> int:
         """How many weights the layers hold, read from the files' headers."""
@@ -81,11 +79,8 @@ class DecoderLayers:
 
 def release_free_memory() -> None:
     """Return freed heap pages to the OS (glibc's ``malloc_trim``; nothing elsewhere)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.malloc_trim(0)
+    with contextlib.suppress(OSError, AttributeError):  # no glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _weight_files(checkpoint: Path) -> dict[str, Path] | None:

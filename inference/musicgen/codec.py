@@ -30,13 +30,10 @@ def decode_audio(model, codes: torch.Tensor, channels: int) -> torch.Tensor:
 
 def _decode(codec, codes: torch.Tensor) -> torch.Tensor:
     """One channel: codes ``[codebooks, frames]`` -> audio ``[1, frames * hop]``."""
-    embeddings = codec.quantizer.decode(codes[:, None])  # [1, dim, frames]
     layers = list(codec.decoder.layers)
     recurrent = [i for i, layer in enumerate(layers) if _has_lstm(layer)]
     split = recurrent[-1] + 1 if recurrent else 0
-    states = embeddings
-    for layer in layers[:split]:
-        states = layer(states)
+    states = _run(layers[:split], codec.quantizer.decode(codes[:, None]))  # [1, dim, frames]
     upsample = layers[split:]
     frames = states.shape[-1]
     hop = math.prod(codec.config.upsampling_ratios)

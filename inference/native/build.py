@@ -24,7 +24,7 @@ FLAGS = ("-O3", "-shared", "-fPIC", "-pthread", "-std=c11", "-D_GNU_SOURCE")
 NATIVE = "native"  # -march=native: every instruction this CPU has (VNNI where present)
 REQUIRED_CPU_FLAGS = ("avx2", "fma")
 
-_loaded: dict[Path, ctypes.CDLL] = {}
+_loaded: dict[tuple[Path, str], ctypes.CDLL] = {}
 _lock = threading.Lock()
 
 
@@ -105,10 +105,10 @@ def library_path(cache_dir: Path, march: str = NATIVE) -> Path:
 def load_library(cache_dir: Path, march: str = NATIVE) -> ctypes.CDLL:
     """The compiled step library with its functions' signatures declared."""
     with _lock:
-        path = library_path(cache_dir, march)
-        if path not in _loaded:
-            _loaded[path] = _declare(ctypes.CDLL(str(path)))
-        return _loaded[path]
+        key = (Path(cache_dir).resolve(), march)
+        if key not in _loaded:  # the compiler is asked and the source hashed once per process
+            _loaded[key] = _declare(ctypes.CDLL(str(library_path(cache_dir, march))))
+        return _loaded[key]
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:

@@ -1,5 +1,5 @@
 /*
- * MusicGen's decoder step on the CPU: int8 weights, float32 activations and KV cache, AVX2.
+ * MusicGen's decoder step on the CPU: int8 weights and KV cache, float32 activations, AVX2.
  *
  * One call runs every decoder layer for one token of both guidance halves (batch 1 or 2) and writes
  * the logits. The weights are read once per step: each int8 row is multiplied with both rows of
@@ -7,7 +7,7 @@
  * of threads that spin between the step's phases and sleep between steps, so a step costs a few
  * hundred microseconds of synchronisation instead of one dispatch per tensor operation.
  *
- * Layouts (all row-major, float32 unless noted), shared with inference/musicgen/decoder.py:
+ * Layouts (all row-major, float32 unless noted), made by inference/native/step.py:
  *   weights        int8 [out, in], one float32 scale per output row (symmetric, -127..127)
  *   self KV cache  int8 [layers][2 (k, v)][2 (batch)][heads][slots][head_dim], with one float32
  *                  scale per (layer, k/v, batch, head, slot) in [layers][2][2][heads][slots]: a

@@ -64,10 +64,13 @@ class NativeDecoderStep(MusicgenDecoderStep):
                 parts += self._quantized(linear)
             self.lib.mg_set_layer(handle, index, *(_ptr(t) for t in parts))
         self.lib.mg_set_head(handle, *(_ptr(t) for t in (*self.final_ln, *self._quantized(self.lm_heads))))
-        entries, positions = self.embed.shape[1], self.positions.shape[0]
-        embed = _ptr(self.embed)
         self.lib.mg_set_embeddings(
-            handle, embed, self.num_codebooks, entries, _ptr(self.positions), positions
+            handle,
+            _ptr(self.embed),
+            self.num_codebooks,
+            self.embed.shape[1],
+            _ptr(self.positions),
+            self.positions.shape[0],
         )
         self.logits = torch.empty(2, outputs)
         self._views = {b: self.logits[:b].view(b, self.num_codebooks, self.vocab) for b in (1, 2)}

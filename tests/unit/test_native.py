@@ -115,7 +115,9 @@ def test_the_library_is_built_once_per_source_and_cpu(model_cache_dir: Path) -> 
     first = build.library_path(model_cache_dir)
     assert first.exists()
     assert first.parent.parent == model_cache_dir / "native"
+    built_at = first.stat().st_mtime_ns
     assert build.library_path(model_cache_dir) == first
+    assert first.stat().st_mtime_ns == built_at, "not rebuilt"
     assert build.library_path(model_cache_dir, "x86-64-v3") != first
 
 
