@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import Middleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
 from app.db.config import alchemy_config
@@ -21,9 +22,13 @@ from app.domain.stats import controllers as stats
 from app.domain.system import controllers as system
 from app.jobs.engines import EngineManager, Loader, Unloader
 from app.jobs.runtime import JobRuntime
+from app.lib.api_docs import docs_assets_router, openapi_config
+from app.lib.auth import ADMIN_HEADER, TOKEN_HEADER
+from app.lib.cross_site import OriginCheck, require_json_body
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.frontend import frontend_router
-from app.lib.rate_limits import with_rate_limits
+from app.lib.rate_limits import RateLimits
+from app.lib.schema import StrictStructSchemaPlugin
 from app.lib.storage import AudioStorage
 from app.plugin import ServicePlugin
 from app.settings import Settings, get_settings
@@ -51,15 +56,26 @@ def create_app(
     generated_key = None if settings.admin_api_key else secrets.token_urlsafe(24)
     admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else generated_key
     handlers = [*generations.HANDLERS, *stats.HANDLERS, *benchmarks.HANDLERS, *system.HANDLERS]
+    middleware: list[Middleware] = []
+    if settings.trusted_proxies:  # first: the rate limits count the client a trusted proxy names
+        middleware.append(partial(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies))
+    if settings.rate_limits_enabled:
+        middleware.append(RateLimits(settings))
     level = "DEBUG" if settings.debug else "INFO"
     return Litestar(
-        route_handlers=[*with_rate_limits(handlers, settings), frontend_router()],  # the UI last
+        route_handlers=[*handlers, docs_assets_router(), frontend_router()],  # the UI last
         dependencies=generations.DEPENDENCIES,
-        plugins=[SQLAlchemyPlugin(config=database), ServicePlugin(jobs, generated_key)],
+        guards=[OriginCheck(settings.cors_origins), require_json_body],
+        middleware=middleware,
+        plugins=[
+            SQLAlchemyPlugin(config=database),
+            ServicePlugin(jobs, settings, generated_key),
+            StrictStructSchemaPlugin(),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(
             allow_origins=settings.cors_origins,
-            allow_headers=["Content-Type", "Prefer", "Range", "X-Admin-Key"],
+            allow_headers=["Content-Type", "Prefer", "Range", ADMIN_HEADER, TOKEN_HEADER],
             expose_headers=[
                 "Location",
                 "Retry-After",
@@ -68,13 +84,7 @@ def create_app(
                 "Content-Disposition",
             ],
         ),
-        openapi_config=OpenAPIConfig(
-            title="Music Genie",
-            version=__version__,
-            description="Text to music: queue generations, follow their progress, play and download audio.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(__version__),
         logging_config=LoggingConfig(
             root={"level": level, "handlers": ["queue_listener"]},
             loggers={"app": {"level": level, "propagate": True}},

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     precision: str = Field("auto", description="auto, float32, bfloat16, float16 or int8.")
     backend: str = Field(
-        "auto", description="auto (fastest recorded by `musicgenie bench`), reference, torch, onnx."
+        "auto", description="auto (fastest recorded by `musicgenie bench`), reference, torch, onnx, native."
     )
     engine_cache_size: int = Field(2, ge=1, le=8, description="Loaded model variants kept at once.")
     torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's).")
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"],
         description="Comma-separated origins allowed by CORS.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated proxy addresses or networks whose X-Forwarded-For is believed.",
     )
     rate_limits_enabled: bool = True
     rate_limits: dict[str, int] = Field(
@@ -61,9 +65,9 @@ class Settings(BaseSettings):
     metrics_interval_s: float = Field(60.0, gt=0, description="Seconds between system_metrics samples.")
     metrics_retention_days: int = Field(7, ge=1, description="Days of system_metrics kept.")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
+from advanced_alchemy.alembic.commands import AlembicCommands
 from advanced_alchemy.extensions.litestar import (
     AlembicAsyncConfig,
     AsyncSessionConfig,
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import event
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_versions"
+UPGRADE_COMMAND = "musicgenie database upgrade"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+log = logging.getLogger("app.db")
+
+
+class DatabaseNotMigratedError(RuntimeError):
+    """The database's schema is older (or newer) than this code's."""
 
 
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
@@ -37,7 +52,7 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         alembic_config=AlembicAsyncConfig(
             script_location=str(MIGRATIONS_DIR),
             script_config=str(MIGRATIONS_DIR / "alembic.ini"),
-            version_table_name="alembic_versions",
+            version_table_name=VERSION_TABLE,
         ),
     )
     if settings.is_sqlite:
@@ -55,3 +70,46 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def head_revision() -> str:
+    """The newest migration this code has."""
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(url: str) -> str | None:
+    """The migration the database is at; None for a database that was never migrated."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))).scalar()
+    except (OperationalError, ProgrammingError, DBAPIError) as exc:
+        if "does not exist" in str(exc) or "no such table" in str(exc):
+            return None
+        raise
+    finally:
+        await engine.dispose()
+
+
+async def ensure_schema(settings: Settings) -> None:
+    """At start-up: migrate the embedded SQLite database; a PostgreSQL one must have been migrated.
+
+    Raises DatabaseNotMigratedError, which says the command to run, for a PostgreSQL database that is
+    behind (or ahead of) this code.
+    """
+    head, current = head_revision(), await current_revision(settings.database_url)
+    if current == head:
+        return
+    if settings.is_sqlite:
+        log.info("migrating the SQLite database from %s to %s", current or "nothing", head)
+        # Alembic runs an event loop of its own: give it a thread.
+        await asyncio.to_thread(AlembicCommands(alchemy_config(settings)).upgrade)
+        return
+    message = (
+        f"the database is at migration {current or '(none: never migrated)'}, this code needs {head}: "
+        f"run `{UPGRADE_COMMAND}` with the same DATABASE_URL, then start again"
+    )
+    log.error(message)
+    raise DatabaseNotMigratedError(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal, get_args
 
 from advanced_alchemy.base import BigIntBase
 from advanced_alchemy.types import DateTimeUTC
@@ -14,9 +15,15 @@ RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELED = "canceled"
-STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
+Status = Literal["queued", "running", "succeeded", "failed", "canceled"]
+STATUSES: tuple[str, ...] = get_args(Status)
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (SUCCEEDED, FAILED, CANCELED)
+
+# Where a job is: waiting, the engine's phases, writing the file, then finished (any end status).
+QUEUED_PHASE = "queued"
+WRITING_PHASE = "writing"
+FINISHED_PHASE = "finished"
 
 
 def utcnow() -> datetime:
@@ -80,6 +87,9 @@ class MusicGeneration(BigIntBase):
     progress_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     progress_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     progress_eta_s: Mapped[float | None] = mapped_column(Float, default=None)
+    progress_phase: Mapped[str] = mapped_column(String(20), default=QUEUED_PHASE, server_default=QUEUED_PHASE)
+    progress_fraction: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    token_hash: Mapped[str | None] = mapped_column(String(64), default=None)  # sha256 of the creator's token
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     user_id: Mapped[int | None] = mapped_column(

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from app.db.models import utcnow
 from app.settings import Settings
 from inference import Engine, EngineConfig, EngineNotLoadedError, InferenceError, ModelUnavailableError
 from inference.backends import BACKENDS, backend_class
@@ -89,7 +90,7 @@ class EngineManager:
         self.error: str | None = None
         self.error_type: str | None = None
         self.default: Variant | None = None
-        self.loaded_at: float | None = None
+        self.loaded_at: datetime | None = None
         self.reloading = False
         self._machine: list[dict[str, Any]] | None = None
 
@@ -162,7 +163,7 @@ class EngineManager:
             return
         self.default = variant
         self.status = "ready"
-        self.loaded_at = time.time()
+        self.loaded_at = utcnow()
         log.info("model %s ready on %s (%s)", variant.model, variant.device, variant.precision)
 
     async def close(self) -> None:
@@ -291,7 +292,7 @@ class EngineManager:
                 self.model, self.backend, self.device, self.precision = model, backend, device, precision
                 self.default = variant
                 self.status, self.error, self.error_type = "ready", None, None
-                self.loaded_at = time.time()
+                self.loaded_at = utcnow()
             for previous in old:
                 if previous is not engine:
                     self._retire(previous)

@@ -8,12 +8,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.db.models import FINISHED
+
 SUBSCRIBER_BUFFER = 256
+
+
+CLOSING = "closing"
 
 
 @dataclass(frozen=True, slots=True)
 class JobEvent:
-    """`kind` is "status" (data: the record) or "progress" (data: step, total_steps, ...)."""
+    """`kind` is "status" (data: the record), "progress" (data: phase, step, total_steps, ...), or
+    "closing" (the service is shutting down: followers stop following)."""
 
     kind: str
     generation_id: str
@@ -21,7 +27,11 @@ class JobEvent:
 
     @property
     def terminal(self) -> bool:
-        return self.kind == "status" and self.data.get("status") in ("succeeded", "failed", "canceled")
+        return self.kind == "status" and self.data.get("status") in FINISHED
+
+    @property
+    def closing(self) -> bool:
+        return self.kind == CLOSING
 
 
 class EventHub:
@@ -52,6 +62,11 @@ class EventHub:
             if not queue.full():
                 queue.put_nowait(event)
 
+    def close_all(self) -> None:
+        """Tell every subscriber that no more events will come (shutdown)."""
+        for generation_id in list(self._subscribers):
+            self.publish(JobEvent(CLOSING, generation_id))
+
     def subscribers(self, generation_id: str) -> int:
         return len(self._subscribers.get(generation_id, ()))
 
@@ -61,7 +76,7 @@ def _drop_oldest_progress(queue: asyncio.Queue[JobEvent]) -> None:
     dropped = False
     while not queue.empty():
         event = queue.get_nowait()
-        if not dropped and event.kind == "progress":
+        if not dropped and event.kind == "progress":  # never a status or closing event
             dropped = True
             continue
         kept.append(event)

@@ -44,20 +44,42 @@ class JobRuntime:
             sessions, self.queue, storage, settings.metrics_interval_s, settings.metrics_retention_days
         )
         self.started_at = time.time()
+        self._shutdown: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Create AUDIO_DIR, recover what a previous process left, start loading, working, sampling."""
         self.storage.ensure()
         await self.recover()
+        await asyncio.to_thread(self.storage.remove_partial_files)
         self.engines.start()
         self.worker.start()
         self.sampler.start()
 
+    @property
+    def draining(self) -> bool:
+        """Shutdown has begun: no new jobs, and followers are let go."""
+        return self._shutdown is not None
+
+    def begin_shutdown(self) -> None:
+        """Stop at once (on SIGTERM, before the server waits for open connections): refuse new jobs, take
+        none from the queue, end every event stream, and give the running job its grace period.
+
+        Queued jobs stay queued for the next start. Idempotent; `stop()` waits for it to end.
+        """
+        if self._shutdown is None:
+            log.info("shutting down: no new jobs; the running one has %.0f s", self.settings.shutdown_grace_s)
+            self.queue.accepting = False
+            self._shutdown = asyncio.create_task(
+                self.worker.stop(self.settings.shutdown_grace_s), name="jobs-shutdown"
+            )
+            self.hub.close_all()
+
     async def stop(self) -> None:
-        """Stop accepting; let the running job finish within the grace period; queued rows stay queued."""
-        self.queue.accepting = False
+        """Shut down (see `begin_shutdown`) and wait for it; then stop sampling and unload the engines."""
+        self.begin_shutdown()
+        assert self._shutdown is not None
+        await self._shutdown
         await self.sampler.stop()
-        await self.worker.stop(self.settings.shutdown_grace_s)
         await self.engines.close()
 
     async def recover(self) -> None:
@@ -103,11 +125,11 @@ class JobRuntime:
             return await GenerationService(session=session).find(generation_id)
 
     async def wait(self, generation_id: str, seconds: float) -> MusicGeneration | None:
-        """Wait up to `seconds` for the job to finish; the row as it is then."""
+        """Wait up to `seconds` for the job to finish (or the service to shut down); the row as it is then."""
         deadline = time.monotonic() + seconds
         with self.hub.subscribe(generation_id) as events:
             row = await self.load(generation_id)
-            if row is None or row.status in FINISHED:
+            if row is None or row.status in FINISHED or self.draining:
                 return row
             await _until_terminal(events, deadline)
         return await self.load(generation_id)
@@ -136,5 +158,5 @@ async def _until_terminal(events: asyncio.Queue[JobEvent], deadline: float) -> N
             event = await asyncio.wait_for(events.get(), remaining)
         except TimeoutError:
             return
-        if event.terminal:
+        if event.terminal or event.closing:
             return

@@ -23,6 +23,7 @@ from app.domain.generations.services import GenerationService
 from app.domain.stats.services import UsageService
 from app.jobs.engines import EngineManager
 from app.jobs.events import EventHub, JobEvent
+from app.jobs.progress import JobProgress, ProgressTracker, waiting
 from app.jobs.queue import JobQueue
 from app.lib.storage import AudioStorage, StoredAudio
 from inference import (
@@ -49,19 +50,7 @@ def record_event(row: MusicGeneration, queue_position: int | None = None) -> Job
 
 def queue_event(generation_id: str, position: int) -> JobEvent:
     """A progress event of a waiting job: no step yet, its place in the queue."""
-    return JobEvent(
-        "progress",
-        generation_id,
-        {
-            "generation_id": generation_id,
-            "step": 0,
-            "total_steps": 0,
-            "fraction": 0.0,
-            "elapsed_s": 0.0,
-            "eta_s": None,
-            "queue_position": position,
-        },
-    )
+    return JobEvent("progress", generation_id, waiting().event_data(generation_id, position))
 
 
 class Worker:
@@ -82,6 +71,7 @@ class Worker:
         self.sessions = sessions
         self._task: asyncio.Task[None] | None = None
         self._current: asyncio.Task[None] | None = None
+        self.progress = ProgressTracker()
         self._progress_writes: dict[str, float] = {}
         self._pending_writes: set[asyncio.Task[Any]] = set()
         self._requeue: set[str] = set()
@@ -158,13 +148,29 @@ class Worker:
         def on_progress(progress: Progress) -> None:  # called in the engine's thread
             loop.call_soon_threadsafe(self._on_progress, generation_id, progress)
 
+        self.progress.begin(generation_id, row.duration_requested)
+        try:
+            await self._generate_and_save(row, params, on_progress, cancel)
+        finally:
+            self.progress.end(generation_id)
+
+    async def _generate_and_save(
+        self,
+        row: MusicGeneration,
+        params: GenerationParams,
+        on_progress: Callable[[Progress], None],
+        cancel: Any,
+    ) -> None:
+        generation_id = row.generation_id
         try:
             result = await self._run_engine(row, params, on_progress, cancel)
         except GenerationCancelled as exc:
             if generation_id in self._requeue:
                 await self._finish(generation_id, QUEUED, error=None, requeue=True)
             else:
-                await self._finish(generation_id, CANCELED, error=("canceled", str(exc)))
+                await self._finish(
+                    generation_id, CANCELED, error=("canceled", self._cancel_message(generation_id, exc))
+                )
             return
         except InferenceError as exc:
             await self._finish(generation_id, FAILED, error=(exc.error_type, str(exc)))
@@ -175,6 +181,8 @@ class Worker:
                 generation_id, FAILED, error=("internal_error", f"{type(exc).__name__}: {exc}")
             )
             return
+        self._publish_progress(generation_id, self.progress.writing(generation_id))
+        started = time.perf_counter()
         try:
             stored = await asyncio.to_thread(
                 self.storage.save, generation_id, result.audio, result.sample_rate
@@ -185,6 +193,7 @@ class Worker:
                 generation_id, FAILED, error=("storage_error", f"could not write the audio: {exc}")
             )
             return
+        self.progress.wrote(stored.duration, time.perf_counter() - started)
         try:
             await self._finish(
                 generation_id, SUCCEEDED, values=self._success_values(generation_id, result, stored)
@@ -211,7 +220,8 @@ class Worker:
             "realtime_factor": stored.duration / result.timings.total_s if result.timings.total_s else 0.0,
             "progress_step": result.steps,
             "progress_total": result.steps,
-            "progress_eta_s": 0.0,
+            "progress_fraction": 1.0,
+            "progress_eta_s": None,
         }
 
     async def _run_engine(
@@ -232,22 +242,19 @@ class Worker:
                     raise
         raise AssertionError("unreachable")
 
+    def _cancel_message(self, generation_id: str, exc: GenerationCancelled) -> str:
+        """What the record says of a cancel: the step it stopped at, as its progress shows."""
+        latest = self.progress.latest(generation_id)
+        if latest is None or latest.step == 0:
+            return str(exc)
+        return f"canceled at step {latest.step} of {latest.total_steps}"
+
     def _on_progress(self, generation_id: str, progress: Progress) -> None:
-        self.hub.publish(
-            JobEvent(
-                "progress",
-                generation_id,
-                {
-                    "generation_id": generation_id,
-                    "step": progress.step,
-                    "total_steps": progress.total_steps,
-                    "fraction": round(progress.fraction, 4),
-                    "elapsed_s": round(progress.elapsed_s, 3),
-                    "eta_s": round(progress.eta_s, 3),
-                    "queue_position": None,
-                },
-            )
-        )
+        self._publish_progress(generation_id, self.progress.engine(generation_id, progress))
+
+    def _publish_progress(self, generation_id: str, progress: JobProgress) -> None:
+        """Tell the followers; write the row at most every PROGRESS_WRITE_S."""
+        self.hub.publish(JobEvent("progress", generation_id, progress.event_data(generation_id)))
         now = time.monotonic()
         if now - self._progress_writes.get(generation_id, 0.0) >= PROGRESS_WRITE_S:
             self._progress_writes[generation_id] = now
@@ -255,15 +262,10 @@ class Worker:
             self._pending_writes.add(task)
             task.add_done_callback(self._pending_writes.discard)
 
-    async def _write_progress(self, generation_id: str, progress: Progress) -> None:
+    async def _write_progress(self, generation_id: str, progress: JobProgress) -> None:
         try:
             async with self.sessions() as session:
-                await GenerationService(session=session).set_fields(
-                    generation_id,
-                    progress_step=progress.step,
-                    progress_total=progress.total_steps,
-                    progress_eta_s=round(progress.eta_s, 3),
-                )
+                await GenerationService(session=session).set_fields(generation_id, **progress.row_fields())
         except Exception:  # progress is best effort; the outcome is written separately
             log.debug("progress write for %s failed", generation_id, exc_info=True)
 
@@ -283,9 +285,11 @@ class Worker:
         now = utcnow()
         fields: dict[str, Any] = dict(values or {})
         if requeue:
-            fields.update(status=QUEUED, started_at=None, progress_step=0, progress_eta_s=None)
+            fields.update(status=QUEUED, started_at=None, **waiting().row_fields())
         else:
-            fields.update(status=status, finished_at=now)
+            fields.update(status=status, finished_at=now, progress_eta_s=None)
+            if (latest := self.progress.latest(generation_id)) is not None and status != SUCCEEDED:
+                fields.update(progress_step=latest.step, progress_fraction=round(latest.fraction, 4))
             if error is not None:
                 fields.update(error_type=error[0], error_message=error[1][:2000])
         async with self.sessions() as session:

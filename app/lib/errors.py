@@ -1,4 +1,8 @@
-"""JSON errors with a stable `error_type` and a message a person can act on; never a traceback."""
+"""JSON errors with a stable `error_type` and a message a person can act on; never a traceback.
+
+`ErrorBody` is the one shape of every error answer, and `error_responses()` declares it in the OpenAPI
+document for the statuses an endpoint can answer.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFoundError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -15,11 +20,67 @@ from litestar.exceptions import (
     TooManyRequestsException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from inference import InferenceError
 
 log = logging.getLogger("app.errors")
+
+
+class ErrorItem(msgspec.Struct):
+    """One problem of an invalid request."""
+
+    field: str | None
+    source: str | None
+    message: str
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """Every error answer: a stable `error_type`, a message, the status code again.
+
+    `field` names the input at fault (validation errors); `errors` lists every problem found;
+    `status` is the generation's status where an action needs another one (`not_ready`).
+    """
+
+    error_type: str
+    message: str
+    status_code: int
+    field: str | None = None
+    errors: list[ErrorItem] | None = None
+    status: str | None = None
+
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply.",
+    401: "A credential is missing (`unauthorized`).",
+    403: "The credential is wrong, or the request came from a page of another site (`forbidden`).",
+    404: "Nothing has this id (`not_found`).",
+    409: "The generation is not in a state that allows this (`not_ready`); `status` says which it is in.",
+    410: "The generation's audio is no longer on disk (`file_missing`).",
+    413: "The request body is too large (`payload_too_large`).",
+    415: "The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`.",
+    416: "The range lies outside the file (`range_not_satisfiable`); `Content-Range` gives its size.",
+    422: "An input is out of bounds (`validation_error`, with `field`) or cannot be served "
+    "(`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`).",
+    429: "Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s.",
+    503: "The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason) or the "
+    "service is shutting down (`shutting_down`).",
+}
+
+
+def error_responses(*codes: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI responses of an endpoint's error statuses, each with the `ErrorBody` schema.
+
+    400 is always among them: any request can be malformed, and Litestar documents it otherwise with a
+    body of its own that this service never sends.
+    """
+    return {
+        code: ResponseSpec(
+            data_container=ErrorBody, description=ERROR_DESCRIPTIONS[code], generate_examples=False
+        )
+        for code in sorted({400, *codes})
+    }
 
 
 class ApiError(Exception):
@@ -33,7 +94,7 @@ class ApiError(Exception):
         *,
         field: str | None = None,
         headers: dict[str, str] | None = None,
-        extra: dict[str, Any] | None = None,
+        status: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -41,7 +102,7 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = headers or {}
-        self.extra = extra or {}
+        self.status = status
 
 
 def not_found(what: str = "generation", ident: str | None = None) -> ApiError:
@@ -69,7 +130,8 @@ def api_error_from_inference(exc: InferenceError) -> ApiError:
     if exc.error_type == "invalid_parameter":
         return ApiError(422, "validation_error", str(exc), field=field)
     error_type = "model_unavailable" if exc.error_type == "engine_not_loaded" else exc.error_type
-    return ApiError(_INFERENCE_STATUS.get(exc.error_type, 500), error_type, str(exc), field=field)
+    status = _INFERENCE_STATUS.get(exc.error_type, 503)
+    return ApiError(status, error_type, str(exc), field=field)
 
 
 def error_response(
@@ -79,19 +141,17 @@ def error_response(
     *,
     field: str | None = None,
     headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Response[dict[str, Any]]:
+    errors: list[ErrorItem] | None = None,
+    status: str | None = None,
+) -> Response[ErrorBody]:
     """The one shape of every error body."""
-    body: dict[str, Any] = {"error_type": error_type, "message": message, "status_code": status_code}
-    if field is not None:
-        body["field"] = field
-    body.update(extra or {})
+    body = ErrorBody(error_type, message, status_code, field=field, errors=errors, status=status)
     return Response(body, status_code=status_code, headers=headers, media_type=MediaType.JSON)
 
 
 def _api_error(_: Request, exc: ApiError) -> Response:
     return error_response(
-        exc.status_code, exc.error_type, exc.message, field=exc.field, headers=exc.headers, extra=exc.extra
+        exc.status_code, exc.error_type, exc.message, field=exc.field, headers=exc.headers, status=exc.status
     )
 
 
@@ -102,14 +162,19 @@ def _inference_error(request: Request, exc: InferenceError) -> Response:
 def _validation_error(_: Request, exc: ValidationException) -> Response:
     problems = [p for p in (exc.extra or []) if isinstance(p, dict)] if isinstance(exc.extra, list) else []
     if not problems:
-        return error_response(422, "validation_error", _clean(exc.detail) or "the request is not valid")
+        message = _clean(exc.detail) or "the request is not valid"
+        named = _NAMED_PARAMETER.search(message)
+        return error_response(422, "validation_error", message, field=named.group(1) if named else None)
     details = [
-        {"field": _field_of(p), "source": p.get("source"), "message": _clean(str(p.get("message", "")))}
+        ErrorItem(
+            field=_field_of(p),
+            source=str(p["source"]) if p.get("source") is not None else None,
+            message=_clean(str(p.get("message", ""))),
+        )
         for p in problems
     ]
-    field = details[0]["field"]
-    message = "; ".join(f"{d['field']}: {d['message']}" if d["field"] else d["message"] for d in details)
-    return error_response(422, "validation_error", message, field=field, extra={"errors": details})
+    message = "; ".join(f"{d.field}: {d.message}" if d.field else d.message for d in details)
+    return error_response(422, "validation_error", message, field=details[0].field, errors=details)
 
 
 def _not_found(request: Request, exc: NotFoundException | RepositoryNotFoundError) -> Response:
@@ -137,13 +202,27 @@ def _rate_limited(request: Request, exc: TooManyRequestsException) -> Response:
     )
 
 
+_HTTP_ERROR_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
 def _http_error(_: Request, exc: HTTPException) -> Response:
     status = exc.status_code
-    error_type = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 413: "payload_too_large"}.get(
-        status, "http_error" if status < 500 else "internal_error"
-    )
+    error_type = _HTTP_ERROR_TYPES.get(status, "http_error" if status < 500 else "internal_error")
     message = _clean(exc.detail) or "request failed"
     return error_response(status, error_type, message, headers=exc.headers)
+
+
+def _recursion_error(request: Request, exc: RecursionError) -> Response:
+    # msgspec refuses a body nested deeper than Python's recursion limit with this error.
+    if "deserializ" in str(exc):
+        return error_response(400, "bad_request", "the JSON body nests too deeply")
+    return _internal_error(request, exc)
 
 
 def _internal_error(request: Request, exc: Exception) -> Response:
@@ -154,6 +233,7 @@ def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 _NAMED_FIELD = re.compile(r"(?:missing required field|unknown field) `([^`]+)`")
+_NAMED_PARAMETER = re.compile(r"(?:query|header|path|cookie) parameter '([^']+)'")
 
 
 def _field_of(problem: dict[str, Any]) -> str | None:
@@ -179,5 +259,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     MethodNotAllowedException: _method_not_allowed,
     TooManyRequestsException: _rate_limited,
     HTTPException: _http_error,
+    RecursionError: _recursion_error,
     Exception: _internal_error,
 }

@@ -1,13 +1,14 @@
-"""The seed's per-endpoint rate limits per client address, each with its own counter (store)."""
+"""The seed's per-endpoint rate limits per client address, each with its own counter (store).
+
+A handler names its limit with `opt={"rate_limit": name}`; one app-level middleware applies Litestar's
+`RateLimitMiddleware` for that name. Handlers sharing a name (POST and GET /download/{id}) share a
+counter.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-
-from litestar import Router
-from litestar.handlers import HTTPRouteHandler
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.settings import Settings
 
@@ -45,26 +46,28 @@ def rate_limit_config(name: str, per_minute: int) -> RateLimitConfig:
     return RateLimitConfig(rate_limit=("minute", per_minute), store=f"rate_limit_{name}")
 
 
-def with_rate_limits(
-    handlers: Iterable[HTTPRouteHandler], settings: Settings
-) -> list[HTTPRouteHandler | Router]:
-    """Wrap the handlers marked `opt={"rate_limit": name}` in a router carrying that limit's middleware.
+def is_limited(opt: dict[str, object]) -> bool:
+    """Whether a handler with these options counts against a rate limit."""
+    return opt.get(OPT_KEY) is not None
 
-    Handlers sharing a name (POST and GET /download/{id}) share one router and one counter.
-    """
-    plain: list[HTTPRouteHandler | Router] = []
-    grouped: dict[str, list[HTTPRouteHandler]] = defaultdict(list)
-    for handler in handlers:
-        name = handler.opt.get(OPT_KEY)
-        if name is None or not settings.rate_limits_enabled:
-            plain.append(handler)
-        else:
-            if name not in DEFAULT_LIMITS:
+
+class RateLimits:
+    """Middleware factory: each request goes through the limit its handler names (if any)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.configs = {name: rate_limit_config(name, n) for name, n in limits(settings).items()}
+
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        limited = {name: RateLimitMiddleware(app, config) for name, config in self.configs.items()}
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            handler = scope.get("route_handler")
+            name = handler.opt.get(OPT_KEY) if handler is not None else None
+            if name is None:
+                await app(scope, receive, send)
+                return
+            if name not in limited:
                 raise ValueError(f"handler {handler} names an unknown rate limit {name!r}")
-            grouped[name].append(handler)
-    active = limits(settings)
-    routers = [
-        Router(path="/", route_handlers=group, middleware=[rate_limit_config(name, active[name]).middleware])
-        for name, group in grouped.items()
-    ]
-    return [*plain, *routers]
+            await limited[name](scope, receive, send)
+
+        return middleware

@@ -5,7 +5,10 @@ Ids are checked against a strict pattern before any path is built, so no id reac
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import shutil
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -18,6 +21,12 @@ import soundfile as sf
 from inference.audio import encode, normalize, write_audio
 
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+# What `inference.audio.write_audio` leaves when the process dies mid-write: `.{id}.wav.XXXX.part`.
+PARTIAL_FILE = re.compile(r"\.[0-9a-f]{32}\.wav\..+\.part")
+WAV_HEADER_BYTES = 44
+SLACK_BYTES = 1 << 20
+
+log = logging.getLogger("app.storage")
 
 
 def new_generation_id() -> str:
@@ -43,6 +52,19 @@ class StoredAudio:
     @property
     def size_mb(self) -> float:
         return self.size_bytes / (1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSpace:
+    """Free space where the audio goes, against what the longest track needs."""
+
+    free_bytes: int
+    needed_bytes: int
+    writable: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.writable and self.free_bytes >= self.needed_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +141,30 @@ class AudioStorage:
             np.round(lows, 4).astype(float).tolist(),
             np.round(highs, 4).astype(float).tolist(),
         )
+
+    def remove_partial_files(self) -> int:
+        """Delete the half-written files a killed process left (at start-up, before any job runs)."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        for path in self.root.iterdir():
+            if PARTIAL_FILE.fullmatch(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.warning("removed %d half-written audio file(s) left by a previous run", removed)
+        return removed
+
+    def space(self, seconds: float, sample_rate: int, channels: int) -> StorageSpace:
+        """Whether AUDIO_DIR can take `seconds` of audio now (as 16-bit WAV)."""
+        needed = WAV_HEADER_BYTES + int(seconds * sample_rate) * channels * 2 + SLACK_BYTES
+        directory = self.root if self.root.is_dir() else self.root.parent
+        try:
+            free = shutil.disk_usage(directory).free
+        except OSError:
+            free = 0
+        writable = os.access(directory, os.W_OK | os.X_OK)
+        return StorageSpace(free_bytes=free, needed_bytes=needed, writable=writable)
 
     def delete(self, generation_id: str) -> bool:
         """Remove the file; False when there was none."""

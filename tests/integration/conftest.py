@@ -38,6 +38,7 @@ from inference import Engine, EngineConfig
 PG_SERVER = os.environ.get("MUSICGENIE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("MUSICGENIE_REQUIRE_POSTGRES", "").strip().lower() in {"1", "true", "yes"}
 ADMIN_KEY = "test-admin-key"
+ADMIN = {"X-Admin-Key": ADMIN_KEY}
 TABLES = ("music_generations", "usage_stats", "system_metrics", "users", "benchmark_runs")
 
 
@@ -144,6 +145,16 @@ class Service:
     @property
     def jobs(self) -> JobRuntime:
         return self.app.state.jobs
+
+    async def generate(self, **body: Any) -> dict[str, Any]:
+        """POST /generate; the record (with the creator's token)."""
+        response = await self.client.post("/generate", json=body)
+        assert response.status_code in (201, 202), response.text
+        return response.json()
+
+    async def remove(self, generation_id: str) -> httpx.Response:
+        """DELETE /generations/{id} as the admin (cancel or delete)."""
+        return await self.client.delete(f"/generations/{generation_id}", headers=ADMIN)
 
     async def wait_status(self, generation_id: str, statuses: set[str], within: float = 60) -> dict[str, Any]:
         """Poll the record until its status is one of `statuses`."""
@@ -265,6 +276,11 @@ def service_factory(
 async def service(service_factory: ServiceFactory) -> AsyncIterator[Service]:
     async with service_factory() as running:
         yield running
+
+
+def owner(record: dict[str, Any]) -> dict[str, str]:
+    """The header that proves the request comes from the generation's creator."""
+    return {"X-Generation-Token": record["token"]}
 
 
 def parse_sse(body: str) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ import soundfile as sf
 from sqlalchemy import func, select
 
 from app.db.models import MusicGeneration
-from tests.integration.conftest import Service, ServiceFactory, parse_sse
+from tests.integration.conftest import ADMIN, Service, ServiceFactory, owner, parse_sse
 
 
 async def count_rows(service: Service) -> int:
@@ -30,6 +30,10 @@ async def test_prompt_to_downloaded_file(service: Service) -> None:
     assert record["status"] in {"queued", "running"}
     assert record["seed"] == 7
     assert record["duration_requested"] == 5
+    assert len(record["token"]) >= 32  # shown once, to the creator
+    # What is not known yet is null, not 0.
+    for field in ("sample_rate", "file_size_mb", "generation_time", "realtime_factor", "audio_url"):
+        assert record[field] is None, field
 
     events = parse_sse((await service.client.get(f"/generations/{generation_id}/events")).text)
     kinds = [kind for kind, _ in events]
@@ -40,8 +44,21 @@ async def test_prompt_to_downloaded_file(service: Service) -> None:
     steps = [p["step"] for p in progress]
     assert steps == sorted(steps)
     assert steps[-1] == progress[-1]["total_steps"]
+    # Honest progress: the phases in order, the fraction never goes back and is 1.0 only once the
+    # file is written (the final record), the writing phase comes last.
+    phases = [p["phase"] for p in progress]
+    order = ["encoding_text", "generating", "decoding_audio", "writing"]
+    assert [p for p in order if p in phases] == order, phases
+    assert [order.index(p) for p in phases] == sorted(order.index(p) for p in phases)
+    fractions = [p["fraction"] for p in progress]
+    assert fractions == sorted(fractions)
+    assert fractions[-1] < 1.0
+    assert all(p["eta_s"] is not None and p["eta_s"] >= 0 for p in progress)
     final = json.loads(events[-1][1])
     assert final["status"] == "succeeded", final
+    assert final["progress"]["fraction"] == 1.0
+    assert final["progress"]["phase"] == "finished"
+    assert "token" not in final  # the token is never shown again
     assert final["sample_rate"] == 32000
     assert abs(final["duration"] - 5.0) < 0.01
     assert final["file_size_mb"] > 0
@@ -66,10 +83,10 @@ async def test_prompt_to_downloaded_file(service: Service) -> None:
 
 async def test_prefer_wait_answers_with_the_finished_record(service: Service) -> None:
     response = await service.client.post(
-        "/generate", json={"prompt": "a short drum loop", "duration": 5}, headers={"Prefer": "wait=60"}
+        "/generate", json={"prompt": "a short drum loop", "duration": 5}, headers={"Prefer": "wait=600"}
     )
     assert response.status_code == 201, response.text
-    assert response.headers["preference-applied"] == "wait=60"
+    assert response.headers["preference-applied"] == "wait=60"  # capped, not refused
     record = response.json()
     assert record["status"] == "succeeded"
     assert record["seed"] is not None  # drawn by the engine and reported back
@@ -82,47 +99,62 @@ async def test_prefer_wait_shorter_than_the_job_answers_202(service: Service) ->
     )
     assert response.status_code == 202
     assert response.json()["status"] in {"queued", "running"}
-    await service.client.delete(f"/generations/{response.json()['generation_id']}")
+    await service.remove(response.json()["generation_id"])
 
 
 async def test_cancel_running_job_stops_within_a_step(service: Service) -> None:
-    generation_id = (
-        await service.client.post("/generate", json={"prompt": "long ambient pad", "duration": 60})
-    ).json()["generation_id"]
+    created = await service.generate(prompt="long ambient pad", duration=60)
+    generation_id = created["generation_id"]
     record = await service.wait_status(generation_id, {"running"})
     while record["progress"]["step"] == 0:
         await asyncio.sleep(0.05)
         record = (await service.client.get(f"/generations/{generation_id}")).json()
     started = time.monotonic()
-    response = await service.client.delete(f"/generations/{generation_id}")
+    response = await service.client.delete(f"/generations/{generation_id}", headers=owner(created))
     elapsed = time.monotonic() - started
     assert response.status_code == 200
     canceled = response.json()
     assert canceled["status"] == "canceled"
     assert canceled["error_type"] == "canceled"
     assert elapsed < 3, f"cancel took {elapsed:.1f} s"
-    assert canceled["progress"]["step"] < canceled["progress"]["total_steps"]
+    progress = canceled["progress"]
+    assert 0 < progress["step"] < progress["total_steps"]
+    # The record agrees with itself: the message names the step its progress shows; nothing is left.
+    assert canceled["error_message"] == f"canceled at step {progress['step']} of {progress['total_steps']}"
+    assert progress["phase"] == "finished"
+    assert progress["eta_s"] is None
+    assert 0 < progress["fraction"] < 1
+    assert canceled["sample_rate"] is None and canceled["file_size_mb"] is None
     assert not service.jobs.storage.exists(generation_id)
 
 
 async def test_cancel_queued_job_never_runs_and_delete_removes_finished(service: Service) -> None:
-    first = (await service.client.post("/generate", json={"prompt": "first", "duration": 20})).json()
-    second = (await service.client.post("/generate", json={"prompt": "second", "duration": 5})).json()
+    first = await service.generate(prompt="first", duration=20)
+    second = await service.generate(prompt="second", duration=5)
     await service.wait_status(first["generation_id"], {"running"})
-    response = await service.client.delete(f"/generations/{second['generation_id']}")
+    response = await service.client.delete(f"/generations/{second['generation_id']}", headers=owner(second))
     assert response.status_code == 200
-    assert response.json()["status"] == "canceled"
-    assert response.json()["started_at"] is None
-    await service.client.delete(f"/generations/{first['generation_id']}")
+    canceled = response.json()
+    assert canceled["status"] == "canceled"
+    assert canceled["started_at"] is None
+    assert canceled["error_message"] == "canceled before it started"
+    assert canceled["progress"] == {
+        "phase": "finished",
+        "step": 0,
+        "total_steps": 0,
+        "fraction": 0.0,
+        "eta_s": None,
+    }
+    await service.remove(first["generation_id"])
     assert service.jobs.queue.depth == 0
 
     finished = await service.add_generation(prompt="finished one")
     assert service.jobs.storage.exists(finished.generation_id)
-    response = await service.client.delete(f"/generations/{finished.generation_id}")
+    response = await service.remove(finished.generation_id)
     assert response.status_code == 204
     assert not service.jobs.storage.exists(finished.generation_id)
     assert (await service.client.get(f"/generations/{finished.generation_id}")).status_code == 404
-    assert (await service.client.delete(f"/generations/{finished.generation_id}")).status_code == 404
+    assert (await service.remove(finished.generation_id)).status_code == 404
 
 
 async def test_full_queue_answers_429_and_writes_no_row(service_factory: ServiceFactory) -> None:
@@ -147,7 +179,7 @@ async def test_full_queue_answers_429_and_writes_no_row(service_factory: Service
             "accepting": True,
         }
         for record in (waiting.json(), running):
-            await service.client.delete(f"/generations/{record['generation_id']}")
+            await service.remove(record["generation_id"])
 
 
 async def test_generation_ids_are_unknown_after_a_bad_request(service: Service) -> None:
@@ -187,16 +219,19 @@ async def test_generation_ids_are_unknown_after_a_bad_request(service: Service) 
     half = await service.client.post("/generate", json={"prompt": "x", "precision": "float16"})
     assert half.status_code == 422
     assert half.json()["error_type"] == "unsupported_precision"
-    too_long = await service.client.post("/generate", json={"prompt": "x"}, headers={"Prefer": "wait=61"})
-    assert too_long.status_code == 422
-    assert too_long.json()["field"] == "Prefer"
+    for prefer in ("wait=abc", "wait=-1", "wait=1.5", "wait=²"):  # ² passes str.isdigit()
+        bad = await service.client.post(
+            "/generate", json={"prompt": "x"}, headers=[(b"prefer", prefer.encode())]
+        )
+        assert bad.status_code == 422, (prefer, bad.text)
+        assert bad.json()["field"] == "Prefer"
     assert await count_rows(service) == 0
 
 
 async def test_unknown_generation_is_404(service: Service) -> None:
     for path in ("/generations/0123456789abcdef0123456789abcdef", "/generations/nope"):
         for method in ("GET", "DELETE"):
-            response = await service.client.request(method, path)
+            response = await service.client.request(method, path, headers=ADMIN)
             assert response.status_code == 404
             assert response.json()["error_type"] == "not_found"
     events = await service.client.get("/generations/0123456789abcdef0123456789abcdef/events")

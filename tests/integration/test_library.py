@@ -132,27 +132,32 @@ async def test_favorite_toggles(service: Service) -> None:
     assert first.json() == {"generation_id": row.generation_id, "is_favorited": True}
     second = await service.client.post("/favorite", json={"generation_id": row.generation_id})
     assert second.json()["is_favorited"] is False
+
+
+async def test_favorite_can_be_set_idempotently(service: Service) -> None:
+    row = await service.add_generation()
+    for value in (True, True, False, False, True):
+        response = await service.client.post(
+            "/favorite", json={"generation_id": row.generation_id, "favorite": value}
+        )
+        assert response.status_code == 200
+        assert response.json()["is_favorited"] is value
+    bad = await service.client.post("/favorite", json={"generation_id": row.generation_id, "favorite": "yes"})
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "favorite"
     assert (await service.client.post("/favorite", json={"generation_id": UNKNOWN_ID})).status_code == 404
     assert (await service.client.post("/favorite", json={})).status_code == 422
 
 
 async def test_stats_totals_devices_days_and_storage(service: Service) -> None:
     await service.add_generation(generation_time=2.0, realtime_factor=0.5, play_count=3, is_favorited=True)
-    await service.add_generation(generation_time=4.0, realtime_factor=0.25, download_count=2)
+    second = await service.add_generation(generation_time=4.0, realtime_factor=0.25, download_count=2)
     await service.add_generation(
         device="cuda:0", precision="bfloat16", generation_time=1.0, realtime_factor=8.0
     )
     await service.add_generation(status="failed", error_type="internal_error")
     await service.add_generation(status="queued")
     await service.add_generation(prompt="long ago", created_at=utcnow() - timedelta(days=30))
-    usage = service.jobs
-    async with usage.sessions() as session:
-        from app.domain.stats.services import UsageService
-
-        stats_service = UsageService(session=session)
-        await stats_service.record_finished("succeeded", 2.0, 1.0, utcnow())
-        await stats_service.record_finished("succeeded", 4.0, 1.0, utcnow())
-        await stats_service.record_finished("failed", 0.0, 0.0, utcnow())
 
     response = await service.client.get("/stats", params={"days": 7})
     assert response.status_code == 200
@@ -172,18 +177,27 @@ async def test_stats_totals_devices_days_and_storage(service: Service) -> None:
     assert len(stats["daily"]) == 7
     today = stats["daily"][-1]
     assert today["date"] == utcnow().date().isoformat()
+    # The days count the same rows as the totals.
     assert (today["total_generations"], today["successful_generations"], today["failed_generations"]) == (
+        5,
         3,
-        2,
         1,
     )
-    assert today["avg_generation_time"] == 3.0
+    assert sum(day["total_generations"] for day in stats["daily"]) == totals["generations"]
+    assert today["avg_generation_time"] == totals["avg_generation_time"]
+    # An empty day is a gap (no average), not a zero.
     assert all(day["total_generations"] == 0 for day in stats["daily"][:-1])
+    assert all(day["avg_generation_time"] is None for day in stats["daily"][:-1])
     assert stats["storage"]["files"] == 4
     assert stats["storage"]["bytes"] > 0
 
     month = (await service.client.get("/stats", params={"days": 31})).json()
     assert month["totals"]["generations"] == 6
+
+    # A deleted track leaves the totals and its day alike.
+    assert (await service.remove(second.generation_id)).status_code == 204
+    after = (await service.client.get("/stats", params={"days": 7})).json()
+    assert after["totals"]["generations"] == after["daily"][-1]["total_generations"] == 4
     for days in (0, 366, "week"):
         response = await service.client.get("/stats", params={"days": days})
         assert response.status_code == 422

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncGenerator, Sequence
-from typing import Annotated, Literal
+from typing import Annotated
 
-from litestar import Request, Response, delete, get, post, route
+from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.enums import HttpMethod
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import File, ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ACTIVE, FINISHED, QUEUED, STATUSES, SUCCEEDED, MusicGeneration
+from app.db.models import ACTIVE, FINISHED, QUEUED, SUCCEEDED, MusicGeneration, Status
 from app.domain.generations.schemas import (
+    AudioFormatName,
+    CreatedGeneration,
     FavoriteRequest,
     FavoriteResponse,
     GenerateRequest,
@@ -25,14 +29,18 @@ from app.domain.generations.schemas import (
     Peaks,
     TrackPlayRequest,
     TrackPlayResponse,
+    record_fields,
 )
 from app.domain.generations.services import GenerationService
 from app.jobs.queue import QueueFull
 from app.jobs.runtime import JobRuntime
 from app.jobs.worker import record_event
-from app.lib.errors import ApiError, not_found
+from app.lib.auth import OWNER_OR_ADMIN, new_token, require_owner_or_admin
+from app.lib.errors import ApiError, error_responses, not_found
 from app.lib.ranges import RangeNotSatisfiable, parse_range, read_range
 from app.lib.storage import content_disposition, download_filename, new_generation_id
+from app.lib.text import NO_NUL
+from inference.audio import FORMATS
 
 MAX_WAIT_S = 60
 SSE_PING_S = 15.0
@@ -53,7 +61,24 @@ Favorite = Annotated[
 PeakCount = Annotated[
     int, QueryParameter(ge=1, le=10_000, description="How many slices (1-10000; fewer for a shorter file).")
 ]
-AudioFormatName = Literal["wav", "flac", "ogg", "mp3"]
+SearchText = Annotated[
+    str,
+    QueryParameter(min_length=1, max_length=200, pattern=NO_NUL, description="Text the prompt contains."),
+]
+PreferHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Prefer",
+        required=False,
+        description=f"`wait=N`: wait up to N seconds for the result (RFC 7240; at most {MAX_WAIT_S}).",
+    ),
+]
+_WAIT = re.compile(r"[0-9]{1,9}")
+
+WAV = ResponseSpec(None, description="The audio as 16-bit WAV.", media_type="audio/wav")
+SSE = ResponseSpec(
+    None, description="Server-sent events (`status`, `progress`).", media_type="text/event-stream"
+)
 
 
 async def provide_generations(
@@ -74,7 +99,7 @@ DEPENDENCIES = {
 
 
 def parse_prefer_wait(prefer: str | None) -> int | None:
-    """Seconds from `Prefer: wait=N` (RFC 7240), None without it; N must be 0-60."""
+    """Seconds from `Prefer: wait=N` (RFC 7240), capped at 60; None without it."""
     if not prefer:
         return None
     for preference in prefer.split(","):
@@ -82,267 +107,390 @@ def parse_prefer_wait(prefer: str | None) -> int | None:
         if name.strip().lower() != "wait":
             continue
         value = value.strip().strip('"')
-        if not value.isdigit() or int(value) > MAX_WAIT_S:
+        if not _WAIT.fullmatch(value):
             raise ApiError(
                 422,
                 "validation_error",
-                f"Prefer: wait=N needs a whole number of seconds 0-{MAX_WAIT_S}",
+                "Prefer: wait=N needs a whole number of seconds (0-9 only)",
                 field="Prefer",
             )
-        return int(value)
+        return min(int(value), MAX_WAIT_S)
     return None
 
 
-@post(
-    "/generate",
-    opt={"rate_limit": "generate"},
-    tags=TAGS,
-    status_code=HTTP_202_ACCEPTED,
-    summary="Queue a generation",
-    description=(
-        "Writes a `queued` record and answers 202 with it and `Location: /generations/{id}`. "
-        "`Prefer: wait=N` (N <= 60) waits up to N seconds: 201 with the finished record, else 202. "
-        "A full queue answers 429 with `Retry-After` and writes nothing."
-    ),
-    responses={},
-)
-async def generate(
-    data: JSONBody[GenerateRequest],
-    generations: Generations,
-    jobs: Jobs,
-    prefer: Annotated[str | None, HeaderParameter(name="Prefer", required=False)] = None,
-) -> Response[Generation]:
-    wait = parse_prefer_wait(prefer)
-    if not jobs.queue.accepting:
-        raise ApiError(
-            503, "shutting_down", "the service is shutting down; retry shortly", headers={"Retry-After": "5"}
-        )
-    if jobs.engines.status == "error":
-        raise ApiError(503, "model_unavailable", f"the model cannot generate: {jobs.engines.error}")
-    prompt = data.prompt.strip()
-    if not prompt:
-        raise ApiError(422, "validation_error", "prompt: must not be blank", field="prompt")
-    variant = jobs.engines.variant(data.device, data.precision)
-    if data.user_id is not None and not await generations.user_exists(data.user_id):
-        raise ApiError(422, "validation_error", f"user_id: no user with id {data.user_id}", field="user_id")
-    try:
-        with jobs.queue.reserve():
-            row = await generations.create(
-                MusicGeneration(
-                    generation_id=new_generation_id(),
-                    prompt=prompt,
-                    status=QUEUED,
-                    device=variant.device,
-                    precision=variant.precision,
-                    model=variant.model,
-                    backend=variant.backend,
-                    duration=data.duration,
-                    duration_requested=data.duration,
-                    top_k=data.top_k,
-                    top_p=data.top_p,
-                    temperature=data.temperature,
-                    cfg_coef=data.cfg_coef,
-                    seed=data.seed,
-                    user_id=data.user_id,
-                ),
-                auto_commit=True,
+class LibraryController(Controller):
+    """The seed's endpoints: generate, download, browse, count plays, favourite."""
+
+    path = "/"
+    tags = TAGS
+
+    @post(
+        "/generate",
+        opt={"rate_limit": "generate"},
+        status_code=HTTP_202_ACCEPTED,
+        summary="Queue a generation",
+        description=(
+            "Writes a `queued` record and answers 202 with it, `Location: /generations/{id}` and the "
+            "creator's `token` (shown once: send it as `X-Generation-Token` to cancel or delete). "
+            f"`Prefer: wait=N` waits up to N seconds (at most {MAX_WAIT_S}): 201 with the finished record, "
+            "else 202. A full queue answers 429 with `Retry-After` and writes nothing."
+        ),
+        responses={
+            HTTP_201_CREATED: ResponseSpec(CreatedGeneration, description="Finished within `Prefer: wait`."),
+            **error_responses(403, 415, 422, 429, 503),
+        },
+    )
+    async def generate(
+        self,
+        data: JSONBody[GenerateRequest],
+        generations: Generations,
+        jobs: Jobs,
+        prefer: PreferHeader = None,
+    ) -> Response[CreatedGeneration]:
+        wait = parse_prefer_wait(prefer)
+        if not jobs.queue.accepting:
+            raise ApiError(
+                503,
+                "shutting_down",
+                "the service is shutting down; retry shortly",
+                headers={"Retry-After": "5"},
             )
-            await jobs.queue.put(row.generation_id)
-    except QueueFull as exc:
-        raise ApiError(
-            429,
-            "queue_full",
-            f"{exc}; retry in {exc.retry_after} s",
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
-    headers = {"Location": f"/generations/{row.generation_id}"}
-    status_code = HTTP_202_ACCEPTED
-    if wait:
-        row = await jobs.wait(row.generation_id, wait) or row
-        headers["Preference-Applied"] = f"wait={wait}"
-        if row.status in FINISHED:
-            status_code = HTTP_201_CREATED
-    return Response(
-        Generation.from_row(row, jobs.queue_position(row)), status_code=status_code, headers=headers
+        if jobs.engines.status == "error":
+            raise ApiError(503, "model_unavailable", f"the model cannot generate: {jobs.engines.error}")
+        prompt = data.prompt.strip()
+        if not prompt:
+            raise ApiError(422, "validation_error", "prompt: must not be blank", field="prompt")
+        variant = jobs.engines.variant(data.device, data.precision)
+        if data.user_id is not None and not await generations.user_exists(data.user_id):
+            raise ApiError(
+                422, "validation_error", f"user_id: no user with id {data.user_id}", field="user_id"
+            )
+        token, token_hash = new_token()
+        try:
+            with jobs.queue.reserve():
+                row = await generations.create(
+                    MusicGeneration(
+                        generation_id=new_generation_id(),
+                        prompt=prompt,
+                        status=QUEUED,
+                        device=variant.device,
+                        precision=variant.precision,
+                        model=variant.model,
+                        backend=variant.backend,
+                        duration=data.duration,
+                        duration_requested=data.duration,
+                        top_k=data.top_k,
+                        top_p=data.top_p,
+                        temperature=data.temperature,
+                        cfg_coef=data.cfg_coef,
+                        seed=data.seed,
+                        user_id=data.user_id,
+                        token_hash=token_hash,
+                    ),
+                    auto_commit=True,
+                )
+                await jobs.queue.put(row.generation_id)
+        except QueueFull as exc:
+            raise ApiError(
+                429,
+                "queue_full",
+                f"{exc}; retry in {exc.retry_after} s",
+                headers={"Retry-After": str(exc.retry_after)},
+            ) from None
+        headers = {"Location": f"/generations/{row.generation_id}"}
+        status_code = HTTP_202_ACCEPTED
+        if wait:
+            row = await jobs.wait(row.generation_id, wait) or row
+            headers["Preference-Applied"] = f"wait={wait}"
+            if row.status in FINISHED:
+                status_code = HTTP_201_CREATED
+        body = CreatedGeneration(**record_fields(row, jobs.queue_position(row)), token=token)
+        return Response(body, status_code=status_code, headers=headers)
+
+    @route(
+        "/download/{generation_id:str}",
+        http_method=[HttpMethod.GET, HttpMethod.POST],
+        opt={"rate_limit": "download"},
+        status_code=HTTP_200_OK,
+        summary="Download the audio as wav, flac, ogg or mp3 (counts the download)",
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                None,
+                description="The file as an attachment: audio/wav, audio/flac, audio/ogg or audio/mpeg.",
+                media_type="audio/*",
+            ),
+            **error_responses(403, 404, 409, 410, 422, 429),
+        },
     )
-
-
-@get(
-    "/generations/{generation_id:str}",
-    tags=TAGS,
-    summary="One generation",
-    description="`queue_position` is its 1-based place among the waiting jobs while it is queued, else null.",
-)
-async def get_generation(generation_id: GenerationIdPath, generations: Generations, jobs: Jobs) -> Generation:
-    row = await generations.require(generation_id)
-    return Generation.from_row(row, jobs.queue_position(row))
-
-
-@delete(
-    "/generations/{generation_id:str}",
-    tags=TAGS,
-    status_code=HTTP_200_OK,
-    summary="Cancel a queued or running job, or delete a finished one",
-    description="Active job: canceled within one decoder step, answers 200 with the record. "
-    "Finished job: the record and its file are deleted, answers 204.",
-)
-async def delete_generation(
-    generation_id: GenerationIdPath,
-    generations: Generations,
-    jobs: Jobs,
-) -> Response:
-    row = await generations.require(generation_id)
-    if row.status in ACTIVE:
-        row = await jobs.cancel(generations, generation_id)
-        if row is None:
-            raise not_found("generation", generation_id)
-        return Response(Generation.from_row(row), status_code=HTTP_200_OK)
-    await generations.remove(generation_id)
-    await asyncio.to_thread(jobs.storage.delete, generation_id)
-    return Response(None, status_code=HTTP_204_NO_CONTENT)
-
-
-@get(
-    "/generations/{generation_id:str}/events",
-    tags=TAGS,
-    summary="Server-sent events: `status` (the record) and `progress` (step, total_steps, eta_s)",
-    description=(
-        "The stream starts with the current record and ends after a finished status. While the job "
-        "waits, a `progress` event with its new `queue_position` follows every move of the queue; "
-        "while it runs, `progress` events carry step, total_steps, fraction, eta_s (queue_position null)."
-    ),
-)
-async def generation_events(
-    generation_id: GenerationIdPath,
-    generations: Generations,
-    jobs: Jobs,
-) -> ServerSentEvent:
-    await generations.require(generation_id)
-
-    async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
-        with jobs.hub.subscribe(generation_id) as events:
-            row = await jobs.load(generation_id)
-            if row is None:
-                return
-            first = record_event(row, jobs.queue_position(row))
-            yield ServerSentEventMessage(data=json.dumps(first.data, default=str), event="status")
-            if first.terminal:
-                return
-            while True:
-                try:
-                    event = await asyncio.wait_for(events.get(), SSE_PING_S)
-                except TimeoutError:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                    continue
-                yield ServerSentEventMessage(data=json.dumps(event.data, default=str), event=event.kind)
-                if event.terminal:
-                    return
-
-    return ServerSentEvent(stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-@get(
-    "/generations/{generation_id:str}/audio",
-    tags=TAGS,
-    summary="The audio (WAV) for players, with HTTP Range",
-    media_type="audio/wav",
-)
-async def generation_audio(
-    request: Request,
-    generation_id: GenerationIdPath,
-    generations: Generations,
-    jobs: Jobs,
-) -> Response:
-    row = await _finished_row(generations, generation_id)
-    path = jobs.storage.path_for(row.generation_id)
-    if not path.is_file():
-        raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
-    size = path.stat().st_size
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=3600"}
-    try:
-        byte_range = parse_range(request.headers.get("Range"), size)
-    except RangeNotSatisfiable:
-        raise ApiError(
-            416,
-            "range_not_satisfiable",
-            f"the file has {size} bytes",
-            headers={"Content-Range": f"bytes */{size}"},
-        ) from None
-    if byte_range is None:
-        return File(
-            path,
-            media_type="audio/wav",
-            content_disposition_type="inline",
-            headers=headers,
-            filename=download_filename(row.prompt, row.generation_id, "wav"),
+    async def download(
+        self,
+        generation_id: GenerationIdPath,
+        generations: Generations,
+        jobs: Jobs,
+        format: Annotated[AudioFormatName, QueryParameter(description="The file's format.")] = "wav",
+    ) -> Response[bytes]:
+        row = await _finished_row(generations, generation_id)
+        if not jobs.storage.exists(row.generation_id):
+            raise _file_missing(generation_id)
+        body = await asyncio.to_thread(jobs.storage.read_as, row.generation_id, format)
+        await generations.count_download(row.generation_id)
+        filename = download_filename(row.prompt, row.generation_id, FORMATS[format].extension)
+        return Response(
+            body,
+            media_type=FORMATS[format].media_type,
+            headers={"Content-Disposition": content_disposition(filename)},
         )
-    first, last = byte_range
-    body = await asyncio.to_thread(read_range, str(path), first, last)
-    headers["Content-Range"] = f"bytes {first}-{last}/{size}"
-    return Response(body, status_code=206, media_type="audio/wav", headers=headers)
 
-
-@route(
-    "/download/{generation_id:str}",
-    http_method=[HttpMethod.GET, HttpMethod.POST],
-    opt={"rate_limit": "download"},
-    tags=TAGS,
-    status_code=HTTP_200_OK,
-    summary="Download the audio as wav, flac, ogg or mp3 (counts the download)",
-)
-async def download(
-    generation_id: GenerationIdPath,
-    generations: Generations,
-    jobs: Jobs,
-    format: Annotated[AudioFormatName, QueryParameter(description="wav, flac, ogg or mp3")] = "wav",
-) -> Response[bytes]:
-    row = await _finished_row(generations, generation_id)
-    if not jobs.storage.exists(row.generation_id):
-        raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
-    audio_format = format
-    body = await asyncio.to_thread(jobs.storage.read_as, row.generation_id, audio_format)
-    await generations.count_download(row.generation_id)
-    filename = download_filename(row.prompt, row.generation_id, audio_format)
-    media_type = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}[
-        audio_format
-    ]
-    return Response(
-        body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)}
+    @get(
+        "/recent",
+        opt={"rate_limit": "recent"},
+        summary="Recent generations, newest first",
+        description="A page: `count` items from `offset`, of `total` matching; the next at offset + count.",
+        responses=error_responses(422, 429),
     )
+    async def recent(
+        self,
+        generations: Generations,
+        jobs: Jobs,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        status: Annotated[Status | None, QueryParameter(description="Only this status.")] = None,
+        favorite: Favorite = None,
+    ) -> GenerationList:
+        rows, total = await generations.recent(limit, offset, status, favorite)
+        return _page(rows, total, offset, limit, jobs)
 
-
-@get(
-    "/generations/{generation_id:str}/peaks",
-    tags=TAGS,
-    summary="The waveform: lowest and highest sample of each of `count` slices of the audio",
-    description=(
-        "For players that draw the waveform before (or without) downloading the audio: "
-        "`max` is the top half, `min` the bottom half, `duration` the length in seconds."
-    ),
-)
-async def generation_peaks(
-    generation_id: GenerationIdPath,
-    generations: Generations,
-    jobs: Jobs,
-    count: PeakCount = 1000,
-) -> Response[Peaks]:
-    row = await _finished_row(generations, generation_id)
-    if not jobs.storage.exists(row.generation_id):
-        raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
-    try:
-        peaks = await asyncio.to_thread(jobs.storage.peaks, row.generation_id, count)
-    except FileNotFoundError:  # deleted meanwhile
-        raise ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk") from None
-    body = Peaks(
-        generation_id=row.generation_id,
-        duration=round(peaks.duration, 4),
-        sample_rate=peaks.sample_rate,
-        channels=peaks.channels,
-        count=len(peaks.highs),
-        min=peaks.lows,
-        max=peaks.highs,
+    @get(
+        "/most-played",
+        opt={"rate_limit": "most_played"},
+        summary="Most played generations (played at least once)",
+        description="A page: `count` items from `offset`, of `total` finished generations with plays.",
+        responses=error_responses(422, 429),
     )
-    return Response(body, headers={"Cache-Control": "public, max-age=3600"})
+    async def most_played(
+        self, generations: Generations, jobs: Jobs, limit: Limit = 20, offset: Offset = 0
+    ) -> GenerationList:
+        rows, total = await generations.most_played(limit, offset)
+        return _page(rows, total, offset, limit, jobs)
+
+    @get(
+        "/search",
+        opt={"rate_limit": "search"},
+        summary="Search prompts (case-insensitive, literal)",
+        description="Newest first. A page: `count` items from `offset`, of `total` matching.",
+        responses=error_responses(422, 429),
+    )
+    async def search(
+        self,
+        generations: Generations,
+        jobs: Jobs,
+        q: SearchText,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        favorite: Favorite = None,
+    ) -> GenerationList:
+        if not q.strip():
+            raise ApiError(422, "validation_error", "q: must not be blank", field="q")
+        rows, total = await generations.search(q.strip(), limit, offset, favorite)
+        return _page(rows, total, offset, limit, jobs)
+
+    @post(
+        "/track-play",
+        opt={"rate_limit": "track_play"},
+        status_code=HTTP_200_OK,
+        summary="Count a play",
+        responses=error_responses(403, 404, 409, 415, 422, 429),
+    )
+    async def track_play(
+        self, data: JSONBody[TrackPlayRequest], generations: Generations
+    ) -> TrackPlayResponse:
+        row = await generations.track_play(data.generation_id)
+        if row is None:
+            existing = await generations.find(data.generation_id)
+            if existing is None:
+                raise not_found("generation", data.generation_id)
+            raise ApiError(
+                409,
+                "not_ready",
+                f"generation {data.generation_id} is {existing.status}; it cannot be played",
+                status=existing.status,
+            )
+        return TrackPlayResponse(row.generation_id, row.play_count, row.last_played)
+
+    @post(
+        "/favorite",
+        opt={"rate_limit": "favorite"},
+        status_code=HTTP_200_OK,
+        summary="Set or toggle favourite",
+        description="`favorite: true|false` sets the flag (idempotent); without it the flag toggles.",
+        responses=error_responses(403, 404, 415, 422, 429),
+    )
+    async def favorite(self, data: JSONBody[FavoriteRequest], generations: Generations) -> FavoriteResponse:
+        row = await generations.set_favorite(data.generation_id, data.favorite)
+        if row is None:
+            raise not_found("generation", data.generation_id)
+        return FavoriteResponse(row.generation_id, row.is_favorited)
+
+
+class GenerationController(Controller):
+    """One generation: its record, events, audio and waveform; cancel or delete it."""
+
+    path = "/generations/{generation_id:str}"
+    tags = TAGS
+
+    @get(
+        "/",
+        summary="One generation",
+        description="`queue_position`: its 1-based place among the waiting jobs while queued, else null.",
+        responses=error_responses(404),
+    )
+    async def get_generation(
+        self, generation_id: GenerationIdPath, generations: Generations, jobs: Jobs
+    ) -> Generation:
+        row = await generations.require(generation_id)
+        return Generation.from_row(row, jobs.queue_position(row))
+
+    @delete(
+        "/",
+        status_code=HTTP_200_OK,
+        summary="Cancel a queued or running job, or delete a finished one",
+        description=(
+            "Needs the generation's token (`X-Generation-Token`) or the admin key (`X-Admin-Key`). "
+            "Active job: canceled within one decoder step, answers 200 with the record. "
+            "Finished job: the record and its file are deleted, answers 204."
+        ),
+        security=OWNER_OR_ADMIN,
+        responses={
+            HTTP_204_NO_CONTENT: ResponseSpec(None, description="Deleted with its file."),
+            **error_responses(401, 403, 404),
+        },
+    )
+    async def delete_generation(
+        self, request: Request, generation_id: GenerationIdPath, generations: Generations, jobs: Jobs
+    ) -> Response[Generation]:
+        row = await generations.require(generation_id)
+        require_owner_or_admin(request, row.token_hash, generation_id)
+        if row.status in ACTIVE:
+            row = await jobs.cancel(generations, generation_id)
+            if row is None:
+                raise not_found("generation", generation_id)
+            return Response(Generation.from_row(row), status_code=HTTP_200_OK)
+        await generations.remove(generation_id)
+        await asyncio.to_thread(jobs.storage.delete, generation_id)
+        return Response(None, status_code=HTTP_204_NO_CONTENT)  # type: ignore[arg-type]
+
+    @get(
+        "/events",
+        summary="Server-sent events: `status` (the record) and `progress` (phase, step, fraction, eta_s)",
+        description=(
+            "The stream starts with the current record and ends after a finished status (or when the "
+            "service shuts down). While the job waits, a `progress` event with its new `queue_position` "
+            "follows every move of the queue; while it runs, `progress` events carry phase, step, "
+            "total_steps, fraction and eta_s (queue_position null)."
+        ),
+        responses={HTTP_200_OK: SSE, **error_responses(404)},
+    )
+    async def generation_events(
+        self, generation_id: GenerationIdPath, generations: Generations, jobs: Jobs
+    ) -> ServerSentEvent:
+        await generations.require(generation_id)
+
+        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+            with jobs.hub.subscribe(generation_id) as events:
+                row = await jobs.load(generation_id)
+                if row is None:
+                    return
+                first = record_event(row, jobs.queue_position(row))
+                yield ServerSentEventMessage(data=json.dumps(first.data, default=str), event="status")
+                if first.terminal:
+                    return
+                while not jobs.draining:
+                    try:
+                        event = await asyncio.wait_for(events.get(), SSE_PING_S)
+                    except TimeoutError:
+                        yield ServerSentEventMessage(comment="keep-alive")
+                        continue
+                    if event.closing:
+                        return
+                    yield ServerSentEventMessage(data=json.dumps(event.data, default=str), event=event.kind)
+                    if event.terminal:
+                        return
+
+        return ServerSentEvent(stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @get(
+        "/audio",
+        summary="The audio (WAV) for players, with HTTP Range",
+        responses={
+            HTTP_200_OK: WAV,
+            206: ResponseSpec(None, description="The requested byte range.", media_type="audio/wav"),
+            **error_responses(404, 409, 410, 416),
+        },
+    )
+    async def generation_audio(
+        self, request: Request, generation_id: GenerationIdPath, generations: Generations, jobs: Jobs
+    ) -> Response:
+        row = await _finished_row(generations, generation_id)
+        path = jobs.storage.path_for(row.generation_id)
+        if not path.is_file():
+            raise _file_missing(generation_id)
+        size = path.stat().st_size
+        headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=3600"}
+        try:
+            byte_range = parse_range(request.headers.get("Range"), size)
+        except RangeNotSatisfiable:
+            raise ApiError(
+                416,
+                "range_not_satisfiable",
+                f"the file has {size} bytes",
+                headers={"Content-Range": f"bytes */{size}"},
+            ) from None
+        if byte_range is None:
+            return File(
+                path,
+                media_type="audio/wav",
+                content_disposition_type="inline",
+                headers=headers,
+                filename=download_filename(row.prompt, row.generation_id, "wav"),
+            )
+        first, last = byte_range
+        body = await asyncio.to_thread(read_range, str(path), first, last)
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        return Response(body, status_code=206, media_type="audio/wav", headers=headers)
+
+    @get(
+        "/peaks",
+        summary="The waveform: lowest and highest sample of each of `count` slices of the audio",
+        description=(
+            "For players that draw the waveform before (or without) downloading the audio: "
+            "`max` is the top half, `min` the bottom half, `duration` the length in seconds."
+        ),
+        responses=error_responses(404, 409, 410, 422),
+    )
+    async def generation_peaks(
+        self, generation_id: GenerationIdPath, generations: Generations, jobs: Jobs, count: PeakCount = 1000
+    ) -> Response[Peaks]:
+        row = await _finished_row(generations, generation_id)
+        if not jobs.storage.exists(row.generation_id):
+            raise _file_missing(generation_id)
+        try:
+            peaks = await asyncio.to_thread(jobs.storage.peaks, row.generation_id, count)
+        except FileNotFoundError:  # deleted meanwhile
+            raise _file_missing(generation_id) from None
+        body = Peaks(
+            generation_id=row.generation_id,
+            duration=round(peaks.duration, 4),
+            sample_rate=peaks.sample_rate,
+            channels=peaks.channels,
+            count=len(peaks.highs),
+            min=peaks.lows,
+            max=peaks.highs,
+        )
+        return Response(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _file_missing(generation_id: str) -> ApiError:
+    return ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
 
 
 async def _finished_row(generations: GenerationService, generation_id: str) -> MusicGeneration:
@@ -352,7 +500,7 @@ async def _finished_row(generations: GenerationService, generation_id: str) -> M
             409,
             "not_ready",
             f"generation {generation_id} is {row.status}; audio exists only once it succeeded",
-            extra={"status": row.status},
+            status=row.status,
         )
     return row
 
@@ -364,107 +512,4 @@ def _page(
     return GenerationList(items=items, count=len(items), total=total, offset=offset, limit=limit)
 
 
-@get(
-    "/recent",
-    opt={"rate_limit": "recent"},
-    tags=TAGS,
-    summary="Recent generations, newest first",
-    description="A page: `count` items from `offset`, of `total` matching; the next is at offset + count.",
-)
-async def recent(
-    generations: Generations,
-    jobs: Jobs,
-    limit: Limit = 20,
-    offset: Offset = 0,
-    status: Annotated[
-        Literal["queued", "running", "succeeded", "failed", "canceled"] | None,
-        QueryParameter(description=f"Only this status ({', '.join(STATUSES)})."),
-    ] = None,
-    favorite: Favorite = None,
-) -> GenerationList:
-    rows, total = await generations.recent(limit, offset, status, favorite)
-    return _page(rows, total, offset, limit, jobs)
-
-
-@get(
-    "/most-played",
-    opt={"rate_limit": "most_played"},
-    tags=TAGS,
-    summary="Most played generations",
-    description="A page: `count` items from `offset`, of `total` finished generations.",
-)
-async def most_played(
-    generations: Generations, jobs: Jobs, limit: Limit = 20, offset: Offset = 0
-) -> GenerationList:
-    rows, total = await generations.most_played(limit, offset)
-    return _page(rows, total, offset, limit, jobs)
-
-
-@get(
-    "/search",
-    opt={"rate_limit": "search"},
-    tags=TAGS,
-    summary="Search prompts (case-insensitive, literal)",
-    description="Newest first. A page: `count` items from `offset`, of `total` matching.",
-)
-async def search(
-    generations: Generations,
-    jobs: Jobs,
-    q: Annotated[str, QueryParameter(min_length=1, max_length=200, description="Text the prompt contains.")],
-    limit: Limit = 20,
-    offset: Offset = 0,
-    favorite: Favorite = None,
-) -> GenerationList:
-    if not q.strip():
-        raise ApiError(422, "validation_error", "q: must not be blank", field="q")
-    rows, total = await generations.search(q.strip(), limit, offset, favorite)
-    return _page(rows, total, offset, limit, jobs)
-
-
-@post(
-    "/track-play",
-    opt={"rate_limit": "track_play"},
-    tags=TAGS,
-    status_code=HTTP_200_OK,
-    summary="Count a play",
-)
-async def track_play(data: JSONBody[TrackPlayRequest], generations: Generations) -> TrackPlayResponse:
-    row = await generations.track_play(data.generation_id)
-    if row is None:
-        existing = await generations.find(data.generation_id)
-        if existing is None:
-            raise not_found("generation", data.generation_id)
-        raise ApiError(
-            409, "not_ready", f"generation {data.generation_id} is {existing.status}; it cannot be played"
-        )
-    return TrackPlayResponse(row.generation_id, row.play_count, row.last_played)
-
-
-@post(
-    "/favorite",
-    opt={"rate_limit": "favorite"},
-    tags=TAGS,
-    status_code=HTTP_200_OK,
-    summary="Toggle favourite",
-)
-async def favorite(data: JSONBody[FavoriteRequest], generations: Generations) -> FavoriteResponse:
-    row = await generations.toggle_favorite(data.generation_id)
-    if row is None:
-        raise not_found("generation", data.generation_id)
-    return FavoriteResponse(row.generation_id, row.is_favorited)
-
-
-HANDLERS = [
-    generate,
-    get_generation,
-    delete_generation,
-    generation_events,
-    generation_audio,
-    generation_peaks,
-    download,
-    recent,
-    most_played,
-    search,
-    track_play,
-    favorite,
-]
+HANDLERS = [LibraryController, GenerationController]

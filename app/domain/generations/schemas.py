@@ -1,28 +1,62 @@
-"""Request and response bodies of the generation endpoints (msgspec Structs with their bounds)."""
+"""Request and response bodies of the generation endpoints (msgspec Structs with their bounds).
+
+Bounds and vocabularies come from one place each (the engine's, the database's) and reach the web UI
+through the OpenAPI document and the types generated from it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
-from app.db.models import MusicGeneration
+from app.db.models import (
+    FINISHED,
+    FINISHED_PHASE,
+    QUEUED_PHASE,
+    SUCCEEDED,
+    WRITING_PHASE,
+    MusicGeneration,
+    Status,
+)
+from app.lib.text import NO_NUL
+from inference.audio import FORMATS
+from inference.device import DEVICES, PRECISIONS
+from inference.types import MAX_PROMPT_CHARS
 
-MAX_PROMPT_CHARS = 2000
-DEVICE_PATTERN = r"^(?i:auto|cpu|cuda(:[0-9]+)?|mps)$"
-PRECISION_PATTERN = r"^(?i:auto|float32|bfloat16|float16|int8)$"
+MIN_DURATION_S = 5.0  # the seed's range
+MAX_DURATION_S = 120.0
+DEVICE_PATTERN = rf"^({'|'.join(d for d in DEVICES)})$|^cuda:[0-9]{{1,3}}$"
+PHASES = (QUEUED_PHASE, "encoding_text", "generating", "decoding_audio", WRITING_PHASE, FINISHED_PHASE)
+DOWNLOAD_FORMATS = tuple(name for name in FORMATS if name != "wav-float")
 
+Precision = Literal[PRECISIONS]  # type: ignore[valid-type]
+Phase = Literal[PHASES]  # type: ignore[valid-type]
+AudioFormatName = Literal[DOWNLOAD_FORMATS]  # type: ignore[valid-type]
 Prompt = Annotated[
-    str, Meta(min_length=1, max_length=MAX_PROMPT_CHARS, description="What the music should be.")
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_PROMPT_CHARS,
+        pattern=NO_NUL,
+        description=f"What the music should be (1-{MAX_PROMPT_CHARS} characters).",
+    ),
 ]
-Duration = Annotated[float, Meta(ge=5, le=120, description="Seconds of audio (5-120).")]
-Device = Annotated[str, Meta(pattern=DEVICE_PATTERN, description="auto, cpu, cuda, cuda:N or mps.")]
-Precision = Annotated[
-    str, Meta(pattern=PRECISION_PATTERN, description="auto, float32, bfloat16, float16, int8.")
+Duration = Annotated[
+    float,
+    Meta(
+        ge=MIN_DURATION_S,
+        le=MAX_DURATION_S,
+        description=f"Seconds of audio ({MIN_DURATION_S:g}-{MAX_DURATION_S:g}).",
+    ),
 ]
-GenerationId = Annotated[str, Meta(min_length=1, max_length=100, description="A generation's id.")]
+Device = Annotated[str, Meta(pattern=DEVICE_PATTERN, description=f"{', '.join(DEVICES)} or cuda:N.")]
+GenerationId = Annotated[
+    str, Meta(min_length=1, max_length=100, pattern=NO_NUL, description="A generation's id.")
+]
+Int64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
 class GenerateRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -37,12 +71,16 @@ class GenerateRequest(msgspec.Struct, forbid_unknown_fields=True):
     temperature: Annotated[float, Meta(ge=0, le=10, description="0 means greedy decoding.")] = 1.0
     cfg_coef: Annotated[float, Meta(ge=1, le=20, description="Classifier-free guidance (1 disables).")] = 3.0
     seed: Annotated[int, Meta(ge=0, le=2**63 - 1, description="Same seed, same audio.")] | None = None
-    user_id: Annotated[int, Meta(ge=1)] | None = None
+    user_id: Annotated[int, Meta(ge=1, le=2**63 - 1)] | None = None
 
 
 class Progress(msgspec.Struct):
-    """Where a running job is."""
+    """Where a job is: its phase, decoder steps, the fraction of the whole job done and the time left.
 
+    `fraction` reaches 1.0 only once the audio file is on disk; `eta_s` is null when unknown or ended.
+    """
+
+    phase: Phase
     step: int
     total_steps: int
     fraction: float
@@ -50,12 +88,16 @@ class Progress(msgspec.Struct):
 
 
 class Generation(msgspec.Struct):
-    """A generation job and, once it succeeded, its audio."""
+    """A generation job and, once it succeeded, its audio.
+
+    Figures of the audio (`sample_rate`, `file_size_mb`, `generation_time`, `realtime_factor`) are null
+    until the job succeeded.
+    """
 
     id: int
     generation_id: str
     prompt: str
-    status: str
+    status: Status
     duration: float
     duration_requested: float
     device: str
@@ -67,10 +109,10 @@ class Generation(msgspec.Struct):
     temperature: float
     cfg_coef: float
     seed: int | None
-    sample_rate: int
-    file_size_mb: float
-    generation_time: float
-    realtime_factor: float
+    sample_rate: int | None
+    file_size_mb: float | None
+    generation_time: float | None
+    realtime_factor: float | None
     audio_url: str | None
     download_url: str | None
     events_url: str
@@ -91,51 +133,66 @@ class Generation(msgspec.Struct):
     @classmethod
     def from_row(cls, row: MusicGeneration, queue_position: int | None = None) -> Generation:
         """The record of a row; `queue_position` only counts while the row is queued."""
-        gid = row.generation_id
-        done = row.status == "succeeded"
-        total = row.progress_total or 0
-        return cls(
-            id=row.id,
-            generation_id=gid,
-            prompt=row.prompt,
-            status=row.status,
-            duration=row.duration,
-            duration_requested=row.duration_requested,
-            device=row.device,
-            precision=row.precision,
-            model=row.model,
-            backend=row.backend,
-            top_k=row.top_k,
-            top_p=row.top_p,
-            temperature=row.temperature,
-            cfg_coef=row.cfg_coef,
-            seed=row.seed,
-            sample_rate=row.sample_rate,
-            file_size_mb=round(row.file_size_mb, 4),
-            generation_time=round(row.generation_time, 3),
-            realtime_factor=round(row.realtime_factor, 4),
-            audio_url=row.audio_url if done else None,
-            download_url=f"/download/{gid}" if done else None,
-            events_url=f"/generations/{gid}/events",
-            play_count=row.play_count,
-            download_count=row.download_count,
-            is_favorited=row.is_favorited,
-            last_played=row.last_played,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            progress=Progress(
-                step=row.progress_step,
-                total_steps=total,
-                fraction=1.0 if done else (round(row.progress_step / total, 4) if total else 0.0),
-                eta_s=0.0 if done else row.progress_eta_s,
-            ),
-            error_type=row.error_type,
-            error_message=row.error_message,
-            user_id=row.user_id,
-            queue_position=queue_position if row.status == "queued" else None,
-        )
+        return cls(**record_fields(row, queue_position))
+
+
+class CreatedGeneration(Generation):
+    """The record `POST /generate` answers, with the creator's `token`: shown once, never stored.
+
+    Send it as `X-Generation-Token` to cancel or delete this generation.
+    """
+
+    token: str
+
+
+def record_fields(row: MusicGeneration, queue_position: int | None = None) -> dict[str, object]:
+    """The fields of a row's record."""
+    gid = row.generation_id
+    done = row.status == SUCCEEDED
+    finished = row.status in FINISHED
+    return {
+        "id": row.id,
+        "generation_id": gid,
+        "prompt": row.prompt,
+        "status": row.status,
+        "duration": row.duration,
+        "duration_requested": row.duration_requested,
+        "device": row.device,
+        "precision": row.precision,
+        "model": row.model,
+        "backend": row.backend,
+        "top_k": row.top_k,
+        "top_p": row.top_p,
+        "temperature": row.temperature,
+        "cfg_coef": row.cfg_coef,
+        "seed": row.seed,
+        "sample_rate": row.sample_rate if done else None,
+        "file_size_mb": round(row.file_size_mb, 4) if done else None,
+        "generation_time": round(row.generation_time, 3) if done else None,
+        "realtime_factor": round(row.realtime_factor, 4) if done else None,
+        "audio_url": row.audio_url if done else None,
+        "download_url": f"/download/{gid}" if done else None,
+        "events_url": f"/generations/{gid}/events",
+        "play_count": row.play_count,
+        "download_count": row.download_count,
+        "is_favorited": row.is_favorited,
+        "last_played": row.last_played,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "progress": Progress(
+            phase=FINISHED_PHASE if finished else row.progress_phase,
+            step=row.progress_step,
+            total_steps=row.progress_total or 0,
+            fraction=1.0 if done else round(row.progress_fraction, 4),
+            eta_s=None if finished else row.progress_eta_s,
+        ),
+        "error_type": row.error_type,
+        "error_message": row.error_message,
+        "user_id": row.user_id,
+        "queue_position": queue_position if row.status == "queued" else None,
+    }
 
 
 class GenerationList(msgspec.Struct):
@@ -174,9 +231,10 @@ class TrackPlayResponse(msgspec.Struct):
 
 
 class FavoriteRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """`POST /favorite`: toggles the favourite flag."""
+    """`POST /favorite`: sets the favourite flag to `favorite`, or toggles it when `favorite` is left out."""
 
     generation_id: GenerationId
+    favorite: bool | None = None
 
 
 class FavoriteResponse(msgspec.Struct):

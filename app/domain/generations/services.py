@@ -51,8 +51,8 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
         return await self._page(conditions, limit, offset, favorite)
 
     async def most_played(self, limit: int, offset: int = 0) -> tuple[Sequence[MusicGeneration], int]:
-        """A page of finished generations, most played first, and how many there are."""
-        conditions = [MusicGeneration.status == SUCCEEDED]
+        """A page of finished generations played at least once, most played first, and how many there are."""
+        conditions = [MusicGeneration.status == SUCCEEDED, MusicGeneration.play_count > 0]
         order = (
             MusicGeneration.play_count.desc(),
             MusicGeneration.created_at.desc(),
@@ -113,8 +113,10 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
             last_played=now,
         )
 
-    async def toggle_favorite(self, generation_id: str) -> MusicGeneration | None:
-        return await self._update_returning(generation_id, [], is_favorited=~MusicGeneration.is_favorited)
+    async def set_favorite(self, generation_id: str, favorite: bool | None) -> MusicGeneration | None:
+        """Set the favourite flag (idempotent), or toggle it when `favorite` is None."""
+        value = ~MusicGeneration.is_favorited if favorite is None else favorite
+        return await self._update_returning(generation_id, [], is_favorited=value)
 
     async def count_download(self, generation_id: str) -> MusicGeneration | None:
         return await self._update_returning(
@@ -132,6 +134,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
             status=CANCELED,
             error_type="canceled",
             error_message="canceled before it started",
+            progress_eta_s=None,
             finished_at=now,
             updated_at=now,
         )
@@ -140,7 +143,12 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
         """queued -> running; None when the job is not queued any more (canceled meanwhile)."""
         now = utcnow()
         return await self._update_returning(
-            generation_id, [MusicGeneration.status == QUEUED], status=RUNNING, started_at=now, updated_at=now
+            generation_id,
+            [MusicGeneration.status == QUEUED],
+            status=RUNNING,
+            started_at=now,
+            updated_at=now,
+            progress_phase="encoding_text",
         )
 
     async def set_fields(self, generation_id: str, **values: Any) -> MusicGeneration | None:

@@ -7,7 +7,7 @@ import shutil
 from datetime import timedelta
 from typing import Annotated
 
-from litestar import Request, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,38 +15,49 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import utcnow
 from app.domain.benchmarks.services import BenchmarkService
 from app.domain.stats.schemas import Stats, Storage
-from app.domain.stats.services import UsageService, by_device, day_start, totals
+from app.domain.stats.services import by_device, daily, day_start, totals
+from app.lib.errors import error_responses
+
+TAGS = ["stats"]
 
 
-@get(
-    "/stats",
-    opt={"rate_limit": "stats"},
-    tags=["stats"],
-    summary="Generation statistics over the last N days",
-)
-async def stats(
-    request: Request,
-    db_session: NamedDependency[AsyncSession],
-    days: Annotated[
-        int, QueryParameter(ge=1, le=365, description="Days to analyse, today included (1-365).")
-    ] = 7,
-) -> Stats:
-    since = day_start(utcnow()) - timedelta(days=days - 1)
-    storage = request.app.state.jobs.storage
-    files, size = await asyncio.to_thread(storage.usage)
-    try:
-        free_gb: float | None = round(shutil.disk_usage(storage.root).free / 1024**3, 2)
-    except OSError:
-        free_gb = None
-    return Stats(
-        days=days,
-        since=since,
-        totals=await totals(db_session, since),
-        by_device=await by_device(db_session, since),
-        daily=await UsageService(session=db_session).daily(since, days),
-        storage=Storage(files=files, bytes=size, mb=round(size / 2**20, 3), disk_free_gb=free_gb),
-        benchmarks=await BenchmarkService(session=db_session).summary(),
+class StatsController(Controller):
+    """Generation statistics."""
+
+    path = "/stats"
+    tags = TAGS
+
+    @get(
+        "/",
+        opt={"rate_limit": "stats"},
+        summary="Generation statistics over the last N days",
+        description="Totals and days count the same generations (by the day they were created, UTC).",
+        responses=error_responses(422, 429),
     )
+    async def stats(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        days: Annotated[
+            int, QueryParameter(ge=1, le=365, description="Days to analyse, today included (1-365).")
+        ] = 7,
+    ) -> Stats:
+        since = day_start(utcnow()) - timedelta(days=days - 1)
+        storage = request.app.state.jobs.storage
+        files, size = await asyncio.to_thread(storage.usage)
+        try:
+            free_gb: float | None = round(shutil.disk_usage(storage.root).free / 1024**3, 2)
+        except OSError:
+            free_gb = None
+        return Stats(
+            days=days,
+            since=since,
+            totals=await totals(db_session, since),
+            by_device=await by_device(db_session, since),
+            daily=await daily(db_session, since, days),
+            storage=Storage(files=files, bytes=size, mb=round(size / 2**20, 3), disk_free_gb=free_gb),
+            benchmarks=await BenchmarkService(session=db_session).summary(),
+        )
 
 
-HANDLERS = [stats]
+HANDLERS = [StatsController]

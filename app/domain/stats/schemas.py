@@ -39,7 +39,7 @@ class DayStats(msgspec.Struct):
     successful_generations: int
     failed_generations: int
     canceled_generations: int
-    avg_generation_time: float
+    avg_generation_time: float | None
 
 
 class Storage(msgspec.Struct):

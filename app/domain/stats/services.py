@@ -1,8 +1,13 @@
-"""Per-day usage (`usage_stats`) kept as jobs finish, and the figures of `GET /stats`."""
+"""Per-day usage (`usage_stats`) kept as jobs finish, and the figures of `GET /stats`.
+
+`/stats` counts `music_generations` (totals and days from the same rows, so a deleted track leaves
+both); `usage_stats` keeps the seed's per-day history, which deletions do not change.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
@@ -64,43 +69,72 @@ class UsageService(SQLAlchemyAsyncRepositoryService[UsageStat, UsageRepository])
         await session.execute(statement)
         await session.commit()
 
-    async def daily(self, since: datetime, days: int) -> list[DayStats]:
-        """One entry per day of the window, zeros where nothing finished."""
-        rows = await self.get_many(UsageStat.date >= day_start(since))
-        by_day = {row.date.astimezone(UTC).date(): row for row in rows}
-        first = day_start(since).date()
-        series = []
-        for offset in range(days):
-            day = first + timedelta(days=offset)
-            row = by_day.get(day)
-            series.append(
-                DayStats(
-                    date=day,
-                    total_generations=row.total_generations if row else 0,
-                    successful_generations=row.successful_generations if row else 0,
-                    failed_generations=row.failed_generations if row else 0,
-                    canceled_generations=row.canceled_generations if row else 0,
-                    avg_generation_time=round(row.avg_generation_time, 3) if row else 0.0,
-                )
+
+async def daily(session: AsyncSession, since: datetime, days: int) -> list[DayStats]:
+    """One entry per UTC day of the window, counted from the same rows as `totals` (by creation day).
+
+    A day with no generations has zero counts and a null average (a gap in a chart, not a zero).
+    """
+    g = MusicGeneration
+    day = _utc_day(session, g.created_at)
+    statement = (
+        select(
+            day,
+            func.count(g.id),
+            _count(SUCCEEDED),
+            _count(FAILED),
+            _count(CANCELED),
+            func.avg(case((g.status == SUCCEEDED, g.generation_time))),
+        )
+        .where(g.created_at >= since)
+        .group_by(day)
+    )
+    rows = {_as_date(row[0]): row[1:] for row in (await session.execute(statement)).all()}
+    first = day_start(since).date()
+    series = []
+    for offset in range(days):
+        date = first + timedelta(days=offset)
+        total, succeeded, failed, canceled, avg_time = rows.get(date, (0, 0, 0, 0, None))
+        series.append(
+            DayStats(
+                date=date,
+                total_generations=int(total),
+                successful_generations=int(succeeded),
+                failed_generations=int(failed),
+                canceled_generations=int(canceled),
+                avg_generation_time=_round(avg_time, 3),
             )
-        return series
+        )
+    return series
+
+
+def _count(status: str) -> Any:
+    """How many rows of a group have this status, in SQL."""
+    return func.coalesce(func.sum(case((MusicGeneration.status == status, 1), else_=0)), 0)
+
+
+def _utc_day(session: AsyncSession, column: Any) -> Any:
+    """The UTC calendar day of a timestamp column, in SQL."""
+    if session.bind.dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)  # SQLite keeps UTC text: its date part
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 async def totals(session: AsyncSession, since: datetime) -> Totals:
     """Counts and averages over generations created since `since`."""
     g = MusicGeneration
     ok = g.status == SUCCEEDED
-
-    def count(status: str):
-        return func.coalesce(func.sum(case((g.status == status, 1), else_=0)), 0)
-
     statement = select(
         func.count(g.id),
-        count(QUEUED),
-        count(RUNNING),
-        count(SUCCEEDED),
-        count(FAILED),
-        count(CANCELED),
+        _count(QUEUED),
+        _count(RUNNING),
+        _count(SUCCEEDED),
+        _count(FAILED),
+        _count(CANCELED),
         func.avg(case((ok, g.generation_time))),
         func.avg(case((ok, g.realtime_factor))),
         func.coalesce(func.sum(case((ok, g.duration), else_=0.0)), 0.0),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
-from app.domain.generations.schemas import DEVICE_PATTERN, PRECISION_PATTERN
+from app.domain.generations.schemas import Device, Precision
+from app.lib.text import NO_NUL
 
 
 class DeviceOption(msgspec.Struct):
@@ -40,7 +42,7 @@ class ModelStatus(msgspec.Struct):
     reloading: bool
     error_type: str | None
     error: str | None
-    loaded_at: float | None
+    loaded_at: datetime | None
     info: dict[str, Any] | None
     loaded_variants: list[dict[str, str]]
     devices: list[DeviceOption]
@@ -50,19 +52,32 @@ class ModelStatus(msgspec.Struct):
 class ReloadRequest(msgspec.Struct, forbid_unknown_fields=True):
     """`POST /model/reload`: any field left out keeps its current value."""
 
-    model: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
-    device: Annotated[str, Meta(pattern=DEVICE_PATTERN)] | None = None
-    precision: Annotated[str, Meta(pattern=PRECISION_PATTERN)] | None = None
-    backend: Annotated[str, Meta(min_length=1, max_length=50)] | None = None
+    model: Annotated[str, Meta(min_length=1, max_length=500, pattern=NO_NUL)] | None = None
+    device: Device | None = None
+    precision: Precision | None = None
+    backend: Annotated[str, Meta(min_length=1, max_length=50, pattern=NO_NUL)] | None = None
+
+
+class StorageHealth(msgspec.Struct):
+    """Whether AUDIO_DIR can take the longest track now (`needed_bytes`, a WAV and its temporary copy)."""
+
+    ok: bool
+    writable: bool
+    free_bytes: int
+    needed_bytes: int
 
 
 class Health(msgspec.Struct):
-    status: str
+    """`ok`; `degraded` when the model cannot generate or AUDIO_DIR cannot take a track; `starting`
+    while the model loads; `error` (503) when the database does not answer."""
+
+    status: Literal["ok", "degraded", "starting", "error"]
     version: str
     environment: str
     uptime_s: float
     database: dict[str, Any]
     model: dict[str, Any]
     queue: dict[str, Any]
+    storage: StorageHealth
     system: dict[str, Any]
     gpu: list[dict[str, Any]] | None
