@@ -22,6 +22,7 @@ from app.domain.stats import controllers as stats
 from app.domain.system import controllers as system
 from app.jobs.engines import EngineManager, Loader, Unloader
 from app.jobs.runtime import JobRuntime
+from app.lib.allow import allow_every_method
 from app.lib.api_docs import docs_assets_router, openapi_config
 from app.lib.auth import ADMIN_HEADER, TOKEN_HEADER
 from app.lib.cross_site import OriginCheck, require_json_body
@@ -56,7 +57,7 @@ def create_app(
     generated_key = None if settings.admin_api_key else secrets.token_urlsafe(24)
     admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else generated_key
     handlers = [*generations.HANDLERS, *stats.HANDLERS, *benchmarks.HANDLERS, *system.HANDLERS]
-    middleware: list[Middleware] = []
+    middleware: list[Middleware] = [allow_every_method]
     if settings.trusted_proxies:  # first: the rate limits count the client a trusted proxy names
         middleware.append(partial(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies))
     if settings.rate_limits_enabled:

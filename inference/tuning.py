@@ -131,10 +131,22 @@ def choices(config: EngineConfig) -> list[Choice]:
 
 
 def load_first(options: Sequence[Choice], checkpoint: Path, cache_dir: Path) -> Selection:
-    """Load the first option that loads; a single option raises its own error."""
+    """Load the first option that loads.
+
+    A single option raises its own engine error; anything else a checkpoint makes a loader raise (a cut
+    short config, missing weights) becomes :class:`ModelUnavailableError` naming the checkpoint.
+    """
     if len(options) == 1:
         only = options[0]
-        return Selection(only.backend_cls(checkpoint, only.placement, cache_dir), only.placement)
+        try:
+            return Selection(only.backend_cls(checkpoint, only.placement, cache_dir), only.placement)
+        except InferenceError:
+            raise
+        except Exception as exc:
+            label = f"{only.backend_cls.name}:{only.placement.precision}"
+            raise ModelUnavailableError(
+                f"{label} could not load {checkpoint}: {type(exc).__name__}: {exc}"[:2000]
+            ) from exc
     skipped: list[str] = []
     for option in options:
         label = f"{option.backend_cls.name}:{option.placement.precision}"
@@ -147,4 +159,4 @@ def load_first(options: Sequence[Choice], checkpoint: Path, cache_dir: Path) -> 
         if skipped:
             log.info("auto: chose %s on %s after skipping %d", label, option.placement.device, len(skipped))
         return Selection(backend, option.placement, skipped)
-    raise ModelUnavailableError("no backend could load this model here: " + "; ".join(skipped))
+    raise ModelUnavailableError(f"no backend could load {checkpoint} here: " + "; ".join(skipped))

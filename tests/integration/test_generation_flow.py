@@ -124,7 +124,8 @@ async def test_cancel_running_job_stops_within_a_step(service: Service) -> None:
     assert progress["phase"] == "finished"
     assert progress["eta_s"] is None
     assert 0 < progress["fraction"] < 1
-    assert canceled["sample_rate"] is None and canceled["file_size_mb"] is None
+    assert canceled["sample_rate"] is None
+    assert canceled["file_size_mb"] is None
     assert not service.jobs.storage.exists(generation_id)
 
 

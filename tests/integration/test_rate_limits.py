@@ -21,7 +21,7 @@ async def test_eleventh_generate_in_a_minute_is_429_while_recent_answers(
         assert (await service.client.get("/recent")).status_code == 200
         assert (await service.client.get("/health")).status_code == 200
         for generation_id in reversed(ids):
-            await service.client.delete(f"/generations/{generation_id}")
+            await service.remove(generation_id)
         assert (await service.client.get("/recent", params={"limit": 100})).json()["count"] == 10
 
 

@@ -67,7 +67,7 @@ async def test_model_status_lists_what_this_machine_can_run(service: Service) ->
         )
         assert response.status_code == 202, (precision, response.text)
         assert response.json()["precision"] == precision
-        await service.client.delete(f"/generations/{response.json()['generation_id']}")
+        await service.remove(response.json()["generation_id"])
 
 
 async def test_model_status_offers_only_the_precisions_of_a_fixed_backend(
@@ -102,7 +102,7 @@ async def test_reload_switches_precision_and_keeps_old_model_on_failure(service:
     assert response.json()["status"] == "ready"
     record = (await service.client.post("/generate", json={"prompt": "x", "duration": 5})).json()
     assert record["precision"] == "bfloat16"
-    await service.client.delete(f"/generations/{record['generation_id']}")
+    await service.remove(record["generation_id"])
 
     bad = await service.client.post("/model/reload", json={"model": "no-such-model"}, headers=admin)
     assert bad.status_code == 422
