@@ -15,6 +15,9 @@ APP_PATH = "app.asgi:create_app"
 def main(argv: list[str] | None = None) -> None:
     """Run the Litestar CLI on `app.asgi:create_app` (migrations run without asking for confirmation)."""
     os.environ.setdefault("LITESTAR_APP", APP_PATH)
+    # uvicorn believes X-Forwarded-For from loopback unless told otherwise; the app believes it only
+    # from TRUSTED_PROXIES (app/asgi.py), so the server must not rewrite the client address first.
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     from litestar.cli.main import litestar_group
 
     from benchmarks.cli import bench_command

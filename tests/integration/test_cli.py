@@ -1,85 +1,28 @@
-"""The README's walk-through on the real commands: `musicgenie database upgrade`, `musicgenie run`."""
+"""The service as `musicgenie run` serves it: the README's walk-through on a database nobody migrated,
+SIGTERM with a follower attached, forwarded headers through the real server, the docs page offline."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
+import re
 import signal
-import socket
-import subprocess
-import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 import soundfile as sf
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.live import live_server
 
 
-def musicgenie() -> list[str]:
-    script = Path(sys.executable).parent / "musicgenie"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "app"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path: Path, model_cache_dir: Path, tiny_engine: object) -> str:
-    """Migrate a fresh SQLite file and serve on a free port; stop the server afterwards."""
-    env = {
-        **os.environ,
-        "MODEL": "tiny-random",
-        "MODEL_CACHE_DIR": str(model_cache_dir),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'musicgenie.db'}",
-        "AUDIO_DIR": str(tmp_path / "data" / "audio"),
-        "ADMIN_API_KEY": "cli-test-key",
-    }
-    upgrade = subprocess.run(
-        [*musicgenie(), "database", "upgrade"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
-    port = free_port()
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [*musicgenie(), "run", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                health = httpx.get(f"{base}/health", timeout=2)  # 60 a minute: poll once a second
-                if health.status_code == 200 and health.json()["model"]["status"] == "ready":
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(1.0)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def test_walkthrough_from_prompt_to_playable_file(server: str, tmp_path: Path) -> None:
-    with httpx.Client(base_url=server, timeout=60) as client:
+def test_walkthrough_on_a_database_never_migrated(
+    tmp_path: Path, model_cache_dir: Path, tiny_engine: object
+) -> None:
+    # As `MODEL=tiny-random make run` serves it (backend auto), without `musicgenie database upgrade`.
+    with live_server(tmp_path / "data", model_cache_dir, BACKEND="auto", PRECISION="auto") as server:
+        client = httpx.Client(base_url=server.base, timeout=60)
         health = client.get("/health").json()
         assert health["database"]["dialect"] == "sqlite"
         assert health["status"] == "ok"
@@ -115,3 +58,76 @@ def test_walkthrough_from_prompt_to_playable_file(server: str, tmp_path: Path) -
         assert ranged.content[:4] == b"RIFF"
         info = sf.info(io.BytesIO(client.get(f"/generations/{generation_id}/audio").content))
         assert info.samplerate == 32000
+
+
+def test_sigterm_with_a_follower_stops_at_once_and_keeps_the_queue(
+    tmp_path: Path, model_cache_dir: Path, tiny_engine: object
+) -> None:
+    with live_server(tmp_path / "data", model_cache_dir, SHUTDOWN_GRACE_S="0") as server:
+        client = httpx.Client(base_url=server.base, timeout=30)
+        running = client.post("/generate", json={"prompt": "long", "duration": 120}).json()
+        waiting = [
+            client.post("/generate", json={"prompt": f"next {i}", "duration": 5}).json() for i in range(2)
+        ]
+        while (record := client.get(f"/generations/{running['generation_id']}").json())["progress"][
+            "step"
+        ] < 2:
+            assert record["status"] in {"queued", "running"}, record
+            time.sleep(0.1)
+
+        lines: list[str] = []
+        following = threading.Event()
+
+        def follow() -> None:
+            with httpx.stream(
+                "GET", f"{server.base}/generations/{running['generation_id']}/events", timeout=60
+            ) as s:
+                for line in s.iter_lines():
+                    lines.append(line)
+                    following.set()
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        assert following.wait(10)
+        took = server.stop(signal.SIGTERM, timeout=30)
+        follower.join(5)
+
+    assert not follower.is_alive(), "the event stream did not end"
+    assert took < 10, f"SIGTERM took {took:.1f} s with SHUTDOWN_GRACE_S=0\n{server.log()[-3000:]}"
+    rows = server.rows()
+    # The running job was stopped and requeued; the waiting ones never ran.
+    assert rows[running["generation_id"]]["status"] == "queued"
+    assert rows[running["generation_id"]]["started_at"] is None
+    for record in waiting:
+        assert rows[record["generation_id"]]["status"] == "queued"
+        assert rows[record["generation_id"]]["started_at"] is None
+    assert not list((server.data / "audio").glob("*.wav"))
+
+
+def test_forwarded_for_from_loopback_gets_no_bucket_of_its_own(
+    tmp_path: Path, model_cache_dir: Path, tiny_engine: object
+) -> None:
+    with live_server(tmp_path / "data", model_cache_dir, RATE_LIMITS='{"recent": 2}') as server:
+        codes = [
+            httpx.get(f"{server.base}/recent", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+            for i in range(3)
+        ]
+    assert codes == [200, 200, 429]
+
+
+def test_the_api_reference_loads_nothing_from_elsewhere(
+    tmp_path: Path, model_cache_dir: Path, tiny_engine: object
+) -> None:
+    with live_server(tmp_path / "data", model_cache_dir) as server:
+        page = httpx.get(f"{server.base}/schema")
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+        urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+        assert urls, page.text
+        assert not [url for url in urls if "//" in url], urls  # nothing from a CDN
+        types = {httpx.get(f"{server.base}{url}").headers["content-type"].split(";")[0] for url in urls}
+        assert {"text/javascript", "text/css"} <= types or {"application/javascript", "text/css"} <= types, (
+            types
+        )
+        assert "/schema/openapi.json" in page.text
+        assert httpx.get(f"{server.base}/schema/openapi.json").status_code == 200
