@@ -25,7 +25,8 @@ from app.jobs.runtime import JobRuntime
 from app.lib.allow import allow_every_method
 from app.lib.api_docs import docs_assets_router, openapi_config
 from app.lib.auth import ADMIN_HEADER, TOKEN_HEADER
-from app.lib.cross_site import OriginCheck, require_json_body
+from app.lib.bodies import json_body
+from app.lib.cross_site import OriginCheck
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.frontend import frontend_router
 from app.lib.rate_limits import RateLimits
@@ -66,7 +67,7 @@ def create_app(
     return Litestar(
         route_handlers=[*handlers, docs_assets_router(), frontend_router()],  # the UI last
         dependencies=generations.DEPENDENCIES,
-        guards=[OriginCheck(settings.cors_origins), require_json_body],
+        guards=[OriginCheck(settings.cors_origins), json_body],
         middleware=middleware,
         plugins=[
             SQLAlchemyPlugin(config=database),

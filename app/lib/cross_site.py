@@ -1,8 +1,8 @@
-"""Guards against requests a page of another site makes in a visitor's browser.
+"""The guard against requests a page of another site makes in a visitor's browser.
 
 A form post or a `text/plain` fetch is a "simple" request: browsers send it cross-site without a CORS
-preflight. So JSON endpoints accept only a JSON body (415 otherwise), and a state-changing request whose
-`Origin` is neither the service's own nor one of CORS_ORIGINS is refused (403) before it acts.
+preflight. So a state-changing request whose `Origin` is neither the service's own nor one of
+CORS_ORIGINS is refused (403) before it acts; JSON endpoints also take only JSON (`app.lib.bodies`).
 """
 
 from __future__ import annotations
@@ -16,38 +16,6 @@ from litestar.handlers import BaseRouteHandler
 from app.lib.errors import ApiError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-def is_json(content_type: str) -> bool:
-    """`application/json` or a `+json` type, parameters (charset) ignored."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-
-
-def _has_body(connection: ASGIConnection) -> bool:
-    length = connection.headers.get("content-length")
-    if length is not None:
-        return length.strip() not in ("", "0")
-    return "transfer-encoding" in connection.headers
-
-
-def require_json_body(connection: ASGIConnection, route_handler: BaseRouteHandler) -> None:
-    """Guard: a handler that takes a JSON body gets JSON or nothing (415 for any other content type)."""
-    if connection.scope.get("method") not in BODY_METHODS:
-        return
-    if "data" not in route_handler.parsed_fn_signature.parameters or not _has_body(connection):
-        return
-    content_type = connection.headers.get("content-type", "")
-    if not is_json(content_type):
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            "this endpoint takes a JSON body: send Content-Type: application/json, "
-            f"not {content_type or 'none'!r}",
-        )
 
 
 class OriginCheck:
