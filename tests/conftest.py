@@ -17,7 +17,10 @@ def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_engine(model_cache_dir: Path) -> Engine:
-    """The tiny-random model on CPU in float32, reference backend."""
-    engine = Engine.load(EngineConfig(model="tiny-random", device="cpu", cache_dir=str(model_cache_dir)))
+    """The tiny-random model on CPU in float32, reference backend (named: the default is ``auto``)."""
+    config = EngineConfig(
+        model="tiny-random", backend="reference", device="cpu", cache_dir=str(model_cache_dir)
+    )
+    engine = Engine.load(config)
     yield engine
     engine.unload()

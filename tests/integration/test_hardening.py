@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -281,3 +283,46 @@ async def test_loaded_at_is_iso_8601(service: Service) -> None:
     assert status["loaded_at"].endswith(("Z", "+00:00"))
     assert status["loaded_at"][:4].isdigit()
     assert "T" in status["loaded_at"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB filesystem of its own (tmpfs; needs the right to mount, as CI's root has)."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+async def test_health_is_degraded_while_audio_dir_cannot_take_a_track(
+    service_factory: ServiceFactory, small_disk: Path
+) -> None:
+    async with service_factory(audio_dir=small_disk / "audio") as service:
+        health = (await service.client.get("/health")).json()
+        assert health["status"] == "ok"
+        assert health["storage"]["ok"] is True
+        # 120 s of tiny-random's 32 kHz mono as 16-bit WAV: 7.7 MB, with some room to spare.
+        assert 7_680_044 < health["storage"]["needed_bytes"] < 10_000_000
+
+        filler = small_disk / "filler"
+        with filler.open("wb") as handle:
+            while True:
+                try:
+                    handle.write(b"\0" * (1 << 20))
+                    handle.flush()
+                except OSError:
+                    break
+        health = (await service.client.get("/health")).json()
+        assert health["status"] == "degraded"
+        assert health["storage"]["ok"] is False
+        assert health["storage"]["free_bytes"] < health["storage"]["needed_bytes"]
+
+        filler.unlink()
+        assert (await service.client.get("/health")).json()["status"] == "ok"

@@ -161,10 +161,43 @@ async def test_openapi_lists_every_endpoint(service: Service) -> None:
     ):
         assert path in paths, path
     assert set(paths["/download/{generation_id}"]) >= {"get", "post"}
-    generate_body = schema["components"]["schemas"]["GenerateRequest"]["properties"]
-    assert generate_body["duration"]["minimum"] == 5
-    assert generate_body["duration"]["maximum"] == 120
     assert (await service.client.get("/schema")).status_code == 200
+
+
+def _enum(schema: dict, node: dict) -> list:
+    """The values of an enum, through a $ref or a oneOf with null."""
+    if "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    for option in node.get("oneOf", [node]):
+        if "enum" in option:
+            return [value for value in option["enum"] if value is not None]
+        if "$ref" in option:
+            return _enum(schema, option)
+    raise AssertionError(f"no enum in {node}")
+
+
+async def test_openapi_carries_each_bound_and_vocabulary_from_its_one_source(service: Service) -> None:
+    from app.db.models import STATUSES
+    from app.domain.generations.schemas import DOWNLOAD_FORMATS, MAX_DURATION_S, MIN_DURATION_S, PHASES
+    from inference.device import PRECISIONS
+    from inference.types import MAX_PROMPT_CHARS
+
+    schema = (await service.client.get("/schema/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    body = components["GenerateRequest"]["properties"]
+    assert (
+        (body["duration"]["minimum"], body["duration"]["maximum"])
+        == (MIN_DURATION_S, MAX_DURATION_S)
+        == (5, 120)
+    )
+    assert body["prompt"]["maxLength"] == MAX_PROMPT_CHARS
+    assert sorted(_enum(schema, body["precision"])) == sorted(PRECISIONS)
+    assert components["GenerateRequest"]["additionalProperties"] is False
+    assert sorted(_enum(schema, components["Generation"]["properties"]["status"])) == sorted(STATUSES)
+    assert sorted(_enum(schema, components["Progress"]["properties"]["phase"])) == sorted(PHASES)
+    download = schema["paths"]["/download/{generation_id}"]["get"]["parameters"]
+    formats = next(p for p in download if p["name"] == "format")["schema"]
+    assert sorted(_enum(schema, formats)) == sorted(DOWNLOAD_FORMATS) == ["flac", "mp3", "ogg", "wav"]
 
 
 @pytest.mark.parametrize("debug", [False, True])

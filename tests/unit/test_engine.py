@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
 import pytest
 
 from inference import (
+    PHASES,
     Engine,
     EngineConfig,
     EngineNotLoadedError,
     GenerationCancelled,
     GenerationParams,
+    GenerationResult,
     InvalidParameterError,
     Progress,
 )
@@ -82,18 +85,78 @@ def test_sampling_settings_are_honoured(tiny_engine: Engine) -> None:
     assert not np.array_equal(sampled.audio, no_cfg.audio)
 
 
-def test_progress_is_monotonic_and_ends_at_total(tiny_engine: Engine) -> None:
+@pytest.fixture(scope="module")
+def torch_engine(model_cache_dir) -> Engine:
+    """Our own loop on tiny-random: it decodes audio in chunks and reports each."""
+    config = EngineConfig(
+        model="tiny-random",
+        backend="torch",
+        device="cpu",
+        precision="float32",
+        cache_dir=str(model_cache_dir),
+    )
+    engine = Engine.load(config)
+    yield engine
+    engine.unload()
+
+
+def generate_with_progress(engine: Engine, duration: float) -> tuple[list[Progress], GenerationResult]:
     seen: list[Progress] = []
-    result = tiny_engine.generate(GenerationParams("funk", duration=1, seed=2), on_progress=seen.append)
-    steps = [p.step for p in seen]
-    assert steps == list(range(1, len(seen) + 1))
+    result = engine.generate(GenerationParams("funk", duration=duration, seed=2), on_progress=seen.append)
+    return seen, result
+
+
+@pytest.mark.parametrize(("engine_fixture", "decoding_reports"), [("tiny_engine", 2), ("torch_engine", 3)])
+def test_progress_covers_every_phase_in_order_and_ends_at_one(
+    request: pytest.FixtureRequest, engine_fixture: str, decoding_reports: int
+) -> None:
+    # 6 s is 300 frames: two EnCodec chunks on the torch backend (the reference decodes whole).
+    seen, result = generate_with_progress(request.getfixturevalue(engine_fixture), duration=6)
+    assert [phase for phase, _ in itertools.groupby(p.phase for p in seen)] == list(PHASES)
+    start, generating = seen[0], [p for p in seen if p.phase == "generating"]
+    decoding = [p for p in seen if p.phase == "decoding_audio"]
+    assert (start.phase, start.step, start.fraction) == ("encoding_text", 0, 0.0)
+    assert [p.step for p in generating] == list(range(1, result.steps + 1))
     assert all(p.total_steps == result.steps for p in seen)
-    assert seen[-1].step == seen[-1].total_steps
-    assert seen[-1].fraction == 1.0
-    assert seen[-1].eta_s == 0
+    assert all(p.step == result.steps for p in decoding)
+    assert len(decoding) == decoding_reports  # its start, after each chunk but the last, its end
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions)
+    assert fractions[-1] == 1.0
+    assert fractions.count(1.0) == 1, "1.0 only once the audio is decoded"
+    # The loop's end is not the job's end: audio decoding keeps its share, which the engine measured.
+    assert generating[-1].fraction == decoding[0].fraction < 1.0
     elapsed = [p.elapsed_s for p in seen]
     assert elapsed == sorted(elapsed)
+    assert elapsed[-1] == pytest.approx(result.timings.total_s)
     assert all(p.eta_s >= 0 for p in seen)
+    assert seen[-1].eta_s == 0
+    assert generating[-1].eta_s > 0, "the ETA at the loop's end counts the audio decoding still to come"
+
+
+def eta_quality(seen: list[Progress], result: GenerationResult) -> tuple[float, float]:
+    """The ETA's largest growth between reports after the first 10% of steps, and its ratio to the time
+    that was actually left at half the steps."""
+    running = [p for p in seen[:-1] if p.step >= 0.1 * p.total_steps]  # the last report's ETA is 0
+    growth = max(later.eta_s / earlier.eta_s for earlier, later in itertools.pairwise(running))
+    half = next(p for p in seen if p.phase == "generating" and p.step >= p.total_steps // 2)
+    return growth, half.eta_s / (result.timings.total_s - half.elapsed_s)
+
+
+@pytest.mark.parametrize("engine_fixture", ["tiny_engine", "torch_engine"])
+def test_eta_is_steady_and_near_the_time_left(request: pytest.FixtureRequest, engine_fixture: str) -> None:
+    engine = request.getfixturevalue(engine_fixture)
+    generate_with_progress(engine, duration=5)  # the estimates are now this engine's own
+    # A run on this loaded 2-core machine can stall for longer than tiny-random's whole loop (a step is
+    # a millisecond): the ETA must hold in one of three runs.
+    runs = []
+    for _ in range(3):
+        growth, accuracy = eta_quality(*generate_with_progress(engine, duration=5))
+        runs.append((round(growth, 2), round(accuracy, 2)))
+        if growth <= 2.0 and 1 / 3 <= accuracy <= 3:
+            break
+    else:
+        pytest.fail(f"(ETA growth, ETA at 50% / actual time left) of each run: {runs}")
 
 
 def test_cancel_stops_within_one_step(tiny_engine: Engine) -> None:
@@ -105,11 +168,33 @@ def test_cancel_stops_within_one_step(tiny_engine: Engine) -> None:
         if progress.step == 5:
             cancel.set()
 
-    with pytest.raises(GenerationCancelled):
+    with pytest.raises(GenerationCancelled, match=r"canceled at step 6 of \d+"):
         tiny_engine.generate(GenerationParams("disco", duration=5, seed=1), on_progress, cancel)
     assert steps[-1] <= 6
     # The engine stays usable after a cancel.
     assert tiny_engine.generate(GenerationParams("disco", duration=0.5, seed=1)).duration == 0.5
+
+
+def test_cancel_stops_between_audio_chunks(torch_engine: Engine) -> None:
+    cancel = threading.Event()
+    seen: list[Progress] = []
+
+    def on_progress(progress: Progress) -> None:
+        seen.append(progress)
+        if progress.phase == "decoding_audio":
+            cancel.set()
+
+    with pytest.raises(GenerationCancelled, match="decoding audio"):  # 12 s: three chunks
+        torch_engine.generate(GenerationParams("disco", duration=12, seed=1), on_progress, cancel)
+    assert [p.phase for p in seen].count("decoding_audio") == 1
+    assert seen[-1].fraction < 1.0
+
+
+def test_audio_has_no_dc_offset(tiny_engine: Engine) -> None:
+    # tiny-random's EnCodec put out a constant offset (mean 0.18) under its noise.
+    result = tiny_engine.generate(GenerationParams("lo-fi beat with warm piano", duration=3, seed=1))
+    assert np.abs(result.audio.mean(axis=-1)).max() < 0.01
+    assert result.audio.std() > 0.01, "the noise itself stays"
 
 
 def test_cancel_set_before_start(tiny_engine: Engine) -> None:
@@ -156,7 +241,9 @@ def test_info_describes_the_loaded_variant(tiny_engine: Engine) -> None:
 
 
 def test_unload_frees_the_engine(model_cache_dir) -> None:
-    engine = Engine.load(EngineConfig(model="tiny-random", cache_dir=str(model_cache_dir)))
+    engine = Engine.load(
+        EngineConfig(model="tiny-random", backend="reference", cache_dir=str(model_cache_dir))
+    )
     engine.unload()
     assert not engine.loaded
     with pytest.raises(EngineNotLoadedError):
@@ -167,7 +254,9 @@ def test_unload_frees_the_engine(model_cache_dir) -> None:
 @pytest.mark.parametrize("precision", ["bfloat16", "int8"])
 def test_lower_precisions_on_cpu(model_cache_dir, precision: str) -> None:
     engine = Engine.load(
-        EngineConfig(model="tiny-random", precision=precision, cache_dir=str(model_cache_dir))
+        EngineConfig(
+            model="tiny-random", backend="reference", precision=precision, cache_dir=str(model_cache_dir)
+        )
     )
     try:
         result = engine.generate(GenerationParams("piano", duration=1, seed=4))
