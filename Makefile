@@ -17,10 +17,11 @@ FRONTEND_SOURCES := $(shell find $(FRONTEND)/app $(FRONTEND)/components $(FRONTE
 .PHONY: setup run test lint format bench clean frontend frontend-deps frontend-test frontend-types
 
 $(STAMP): pyproject.toml
+	@echo "== Setting up $(VENV): torch 2.13.0 (CPU) first, then the service's packages (2-4 minutes on 2 cores)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and pinned: a bare torch requirement would pull GBs of CUDA packages.
-	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on torch==2.13.0
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
