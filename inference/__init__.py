@@ -18,11 +18,12 @@ from inference.errors import (
     UnknownModelError,
     UnsupportedPrecisionError,
 )
-from inference.types import EngineConfig, GenerationParams, GenerationResult, Progress, Timings
+from inference.types import PHASES, EngineConfig, GenerationParams, GenerationResult, Progress, Timings
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PHASES",
     "BackendUnavailableError",
     "DeviceUnavailableError",
     "Engine",

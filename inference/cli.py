@@ -12,9 +12,9 @@ from inference import audio as audio_io
 from inference import device as devices
 from inference.backends import BACKENDS, backend_class
 from inference.engine import Engine
-from inference.errors import GenerationCancelled, InferenceError
-from inference.registry import list_models
-from inference.types import EngineConfig, GenerationParams
+from inference.errors import GenerationCancelled, InferenceError, UnknownModelError
+from inference.registry import available_offline, list_models, model_spec
+from inference.types import EngineConfig, GenerationParams, Progress
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="devices, precisions, backends and models available here")
     info.add_argument("--json", action="store_true")
+    info.add_argument(
+        "--cache-dir", help="MODEL_CACHE_DIR: where hub checkpoints are cached (default ./models)"
+    )
+    info.add_argument(
+        "--model", action="append", default=[], help="also list this model (a local checkpoint directory)"
+    )
     info.set_defaults(handler=_info)
     return parser
 
@@ -109,11 +115,14 @@ def _generate(args: argparse.Namespace) -> int:
     if info["random_weights"] and not args.quiet:
         print(f"note: {info['model']} has random weights; its audio is noise", file=sys.stderr)
     cancel = threading.Event()
-    with tqdm(total=None, unit="step", disable=args.quiet, file=sys.stderr, desc="generating") as bar:
+    bar_format = "{desc:>14}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}"
+    with tqdm(total=100, disable=args.quiet, file=sys.stderr, bar_format=bar_format) as bar:
 
-        def on_progress(progress) -> None:
-            bar.total = progress.total_steps
-            bar.update(progress.step - bar.n)
+        def on_progress(progress: Progress) -> None:
+            bar.set_description_str(progress.phase.replace("_", " "), refresh=False)
+            left = f"step {progress.step}/{progress.total_steps}, about {progress.eta_s:.0f} s left"
+            bar.set_postfix_str(left, refresh=False)
+            bar.update(100 * progress.fraction - bar.n)
 
         try:
             result = engine.generate(params, on_progress=on_progress, cancel=cancel)
@@ -159,7 +168,7 @@ def _info(args: argparse.Namespace) -> int:
         "default_device": devices.resolve_device("auto"),
         "threads": torch.get_num_threads(),
         "backends": {name: list(backend_class(name).precisions) for name in BACKENDS},
-        "models": {m.name: m.description for m in list_models()},
+        "models": {name: _model_entry(name, args.cache_dir) for name in _listed_models(args.model)},
     }
     if args.json:
         print(json.dumps(data, indent=2))
@@ -171,7 +180,22 @@ def _info(args: argparse.Namespace) -> int:
     print("backends:")
     for name, precisions in data["backends"].items():
         print(f"  {name}: {', '.join(precisions)}")
-    print("models:")
-    for name, description in data["models"].items():
-        print(f"  {name:38} {description}")
+    print("models (offline: loads here without the Hugging Face hub):")
+    for name, entry in data["models"].items():
+        where = "offline" if entry["offline"] else "hub only"
+        print(f"  {name:38} {where:8}  {entry['description']}")
     return 0
+
+
+def _listed_models(extra: list[str]) -> list[str]:
+    return list(dict.fromkeys([*(m.name for m in list_models()), *extra]))
+
+
+def _model_entry(name: str, cache_dir: str | None) -> dict[str, object]:
+    """What ``info`` says of one model: description, source, and whether it loads without the hub."""
+    try:
+        spec = model_spec(name)
+        offline = available_offline(name, cache_dir)
+    except UnknownModelError as exc:  # e.g. a directory that does not exist
+        return {"description": str(exc), "source": None, "offline": False}
+    return {"description": spec.description, "source": spec.source, "offline": offline}

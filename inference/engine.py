@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from inference import device as devices
 from inference import tuning
+from inference.audio import remove_dc
 from inference.backends.base import Backend
 from inference.errors import EngineNotLoadedError, GenerationCancelled
+from inference.progress import PhaseCosts, ProgressTracker
 from inference.registry import DEFAULT_CACHE_DIR, ModelSpec, model_spec, resolve_checkpoint
 from inference.types import EngineConfig, GenerationParams, GenerationResult, Progress, Timings
 
@@ -39,6 +40,7 @@ class Engine:
         self.config = config
         self._loaded: _Loaded | None = loaded
         self._lock = threading.Lock()
+        self._costs = PhaseCosts.defaults(loaded.placement.device_type, loaded.backend.channels)
 
     @classmethod
     def load(cls, config: EngineConfig | None = None) -> Engine:
@@ -87,10 +89,12 @@ class Engine:
         on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
-        """Generate ``params.duration`` seconds of audio.
+        """Generate ``params.duration`` seconds of audio, DC removed (:func:`inference.audio.remove_dc`).
 
-        ``on_progress`` is called after every decoder step; setting ``cancel`` stops generation within
-        one step by raising :class:`GenerationCancelled`.
+        ``on_progress`` gets a :class:`~inference.types.Progress` at the start, after every decoder step
+        and during audio decoding, the last with ``fraction`` 1.0 (see :mod:`inference.progress`).
+        Setting ``cancel`` stops generation within one decoder step (or audio chunk) by raising
+        :class:`GenerationCancelled`.
         """
         loaded = self._require()
         params.validate(max_duration=loaded.spec.max_duration)
@@ -99,20 +103,13 @@ class Engine:
             raise GenerationCancelled("canceled before it started")
         with self._lock:
             backend = self._require().backend
-            started = time.perf_counter()
-
-            def on_step(step: int, total: int) -> None:
-                if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled(f"canceled at step {step} of {total}")
-                if on_progress is not None:
-                    elapsed = time.perf_counter() - started
-                    eta = elapsed / step * (total - step) if step else 0.0
-                    on_progress(Progress(step=step, total_steps=total, elapsed_s=elapsed, eta_s=eta))
-
-            out = backend.generate(params, seed, on_step)
-            total_s = time.perf_counter() - started
-        samples = round(params.duration * backend.sample_rate)
-        audio = np.ascontiguousarray(out.audio[:, :samples], dtype=np.float32)
+            steps = backend.total_steps(params.duration)
+            tracker = ProgressTracker(self._costs, steps, params.duration, on_progress, cancel)
+            tracker.start()
+            out = backend.generate(params, seed, tracker.on_step, tracker.on_chunk)
+            samples = round(params.duration * backend.sample_rate)
+            audio = remove_dc(out.audio[:, :samples], backend.sample_rate)
+            total_s = tracker.finish()
         return GenerationResult(
             audio=audio,
             sample_rate=backend.sample_rate,

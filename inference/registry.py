@@ -92,7 +92,22 @@ def model_spec(name: str) -> ModelSpec:
 
 
 def list_models() -> list[ModelSpec]:
+    """The presets and the known hub checkpoints."""
     return [*PRESETS.values(), *HUB_MODELS.values()]
+
+
+def available_offline(name: str, cache_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether ``name`` loads here without the hub; looks at the disk only, never the network.
+
+    Presets are built locally; a local checkpoint directory loads when it exists (a path that does not
+    raises :class:`UnknownModelError`, as any unknown name does); a hub checkpoint only when its config
+    and weights are already in ``<cache_dir>/hub``.
+    """
+    spec = model_spec(name)
+    if spec.source != "hub":
+        return True
+    cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+    return _cached_snapshot(name, cache / "hub") is not None
 
 
 def resolve_checkpoint(
@@ -138,16 +153,26 @@ def _ensure_preset(spec: ModelSpec, cache: Path) -> Path:
     return target
 
 
-def _hub_snapshot(repo_id: str, hub_cache: Path, timeout_s: float) -> Path:
+def _cached_snapshot(repo_id: str, hub_cache: Path) -> Path | None:
+    """The cached snapshot of ``repo_id`` when it holds a config and weights, else None (no network)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        return Path(
+        path = Path(
             snapshot_download(repo_id, cache_dir=hub_cache, local_files_only=True, allow_patterns=_HUB_FILES)
         )
     except LocalEntryNotFoundError:
-        pass
+        return None
+    return path if (path / "config.json").is_file() and any(path.glob("*.safetensors")) else None
+
+
+def _hub_snapshot(repo_id: str, hub_cache: Path, timeout_s: float) -> Path:
+    from huggingface_hub import snapshot_download
+
+    cached = _cached_snapshot(repo_id, hub_cache)
+    if cached is not None:
+        return cached
     how = (
         f"download it on a connected machine (`hf download {repo_id} --cache-dir {hub_cache}`) and copy "
         f"{hub_cache} here, set MODEL to a local checkpoint directory, or use MODEL=tiny-random for an "

@@ -18,12 +18,13 @@ class EngineConfig:
 
     ``cache_dir`` is where presets are built and hub checkpoints cached (``MODEL_CACHE_DIR``);
     ``threads`` caps torch's intra-op threads on CPU (None keeps torch's default).
-    ``backend="auto"`` (or ``precision="auto"`` with ``preferences``) tries ranked (backend, precision)
-    pairs, fastest first, then a default order per device type: see :mod:`inference.tuning`.
+    ``backend="auto"`` (the default, as in the service; or ``precision="auto"`` with ``preferences``)
+    tries ranked (backend, precision) pairs, fastest first, then a default order per device type: see
+    :mod:`inference.tuning`. ``backend="reference"`` is transformers' own ``generate``, the parity oracle.
     """
 
     model: str = "tiny-random"
-    backend: str = "reference"
+    backend: str = "auto"
     device: str = "auto"
     precision: str = "auto"
     cache_dir: str | None = None
@@ -70,18 +71,27 @@ class GenerationParams:
             raise InvalidParameterError("seed", "must be an integer between 0 and 2**63 - 1")
 
 
+PHASES = ("encoding_text", "generating", "decoding_audio")
+"""The phases of one generation, in order: text encoding, the decoder loop, audio decoding."""
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """Reported after every decoder step."""
+    """Where a generation stands: reported at its start, after every decoder step and during audio decoding.
+
+    ``step``/``total_steps`` count decoder steps (``step == total_steps`` once the loop is done);
+    ``phase`` is one of :data:`PHASES`; ``fraction`` is the share of the whole generation's work done
+    (the phases weighted by their measured cost), non-decreasing, 1.0 only once the audio is decoded;
+    ``eta_s`` is the estimated wall time left for all of it (0 while nothing is known yet: the
+    first report of an engine's first generation).
+    """
 
     step: int
     total_steps: int
     elapsed_s: float
     eta_s: float
-
-    @property
-    def fraction(self) -> float:
-        return self.step / self.total_steps if self.total_steps else 1.0
+    phase: str
+    fraction: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from inference.backends.base import Backend, StepCallback
 from inference.errors import UnknownBackendError
+from inference.musicgen.codec import ChunkCallback
 
 BACKENDS = ("reference", "torch", "onnx", "native")
 
@@ -35,4 +36,4 @@ def backend_class(name: str) -> type[Backend]:
     raise UnknownBackendError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Backend", "StepCallback", "backend_class"]
+__all__ = ["BACKENDS", "Backend", "ChunkCallback", "StepCallback", "backend_class"]

@@ -14,11 +14,13 @@ import numpy as np
 from inference.backends.hf import Loaded
 from inference.device import Placement
 from inference.errors import UnknownBackendError
+from inference.musicgen.codec import ChunkCallback
 from inference.musicgen.pattern import DelayPattern
 from inference.types import GenerationParams
 
 StepCallback = Callable[[int, int], None]
-"""Called after each decoder step with (step, total_steps); may raise to stop generation."""
+"""Called with (0, total_steps) once the text is encoded, then after each decoder step with
+(step, total_steps); may raise to stop generation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,17 @@ class Backend(abc.ABC):
         return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
 
     @abc.abstractmethod
-    def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
-        """Generate audio for ``params`` with a generator seeded by ``seed``."""
+    def generate(
+        self,
+        params: GenerationParams,
+        seed: int,
+        on_step: StepCallback,
+        on_chunk: ChunkCallback | None = None,
+    ) -> BackendOutput:
+        """Generate audio for ``params`` with a generator seeded by ``seed``.
+
+        ``on_chunk`` follows audio decoding where the backend decodes in chunks (not ``reference``).
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the backend holds beyond Python references."""

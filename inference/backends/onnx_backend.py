@@ -21,7 +21,7 @@ from inference.backends.hf import load_musicgen
 from inference.device import Placement
 from inference.errors import DeviceUnavailableError
 from inference.export import ExportedModel, ensure_exported
-from inference.musicgen.codec import decode_audio
+from inference.musicgen.codec import ChunkCallback, decode_audio
 from inference.musicgen.loop import decode
 from inference.musicgen.sampling import SamplingConfig
 from inference.types import GenerationParams
@@ -57,7 +57,13 @@ class OnnxBackend(Backend):
         self.model.text_encoder = None
 
     @torch.inference_mode()
-    def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
+    def generate(
+        self,
+        params: GenerationParams,
+        seed: int,
+        on_step: StepCallback,
+        on_chunk: ChunkCallback | None = None,
+    ) -> BackendOutput:
         started = time.perf_counter()
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
         inputs = self.processor(text=[params.prompt], truncation=True, max_length=512, return_tensors="np")
@@ -74,7 +80,7 @@ class OnnxBackend(Backend):
         )
         codes = self.pattern.undelay(sequence)
         looped = time.perf_counter()
-        audio = decode_audio(self.model, codes, self.channels)
+        audio = decode_audio(self.model, codes, self.channels, on_chunk)
         return BackendOutput(
             audio=audio.float().cpu().numpy(),
             codes=codes.numpy(),

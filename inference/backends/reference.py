@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -12,6 +13,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import DecoderLayers, load_musicgen
 from inference.device import Placement
+from inference.musicgen.codec import ChunkCallback
 from inference.types import GenerationParams
 
 
@@ -48,26 +50,40 @@ class ReferenceBackend(Backend):
         if int8:
             _quantize_decoder_int8(self.model, loaded.decoder_layers)
         self._encoder_done_at = 0.0
+        self._on_encoded: Callable[[], None] | None = None
         self.model.text_encoder.register_forward_hook(self._mark_encoder_done)
 
     def _mark_encoder_done(self, *_: object) -> None:
         self._encoder_done_at = time.perf_counter()
+        if self._on_encoded is not None:
+            self._on_encoded()
 
     @torch.inference_mode()
-    def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
+    def generate(
+        self,
+        params: GenerationParams,
+        seed: int,
+        on_step: StepCallback,
+        on_chunk: ChunkCallback | None = None,
+    ) -> BackendOutput:
+        """transformers decodes the audio whole, inside ``generate``: ``on_chunk`` is never called."""
         device = self.placement.torch_device
         started = time.perf_counter()
         inputs = self.processor(text=[params.prompt], padding=True, return_tensors="pt").to(device)
         total = self.total_steps(params.duration)
         reporter = _StepReporter(prompt_length=1, total=total, on_step=on_step)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            audio = self.model.generate(
-                **inputs,
-                **_sampling_kwargs(params),
-                max_new_tokens=total,
-                stopping_criteria=StoppingCriteriaList([reporter]),
-            )
+        self._on_encoded = lambda: on_step(0, total)
+        try:
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(seed)
+                audio = self.model.generate(
+                    **inputs,
+                    **_sampling_kwargs(params),
+                    max_new_tokens=total,
+                    stopping_criteria=StoppingCriteriaList([reporter]),
+                )
+        finally:
+            self._on_encoded = None
         finished = time.perf_counter()
         encoded_at = self._encoder_done_at if self._encoder_done_at >= started else started
         return BackendOutput(

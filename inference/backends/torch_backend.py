@@ -16,7 +16,7 @@ import torch
 from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import load_musicgen
 from inference.device import Placement
-from inference.musicgen.codec import decode_audio
+from inference.musicgen.codec import ChunkCallback, decode_audio
 from inference.musicgen.conditioning import encode_text
 from inference.musicgen.decoder import MusicgenDecoderStep
 from inference.musicgen.graph import GraphedStep
@@ -57,7 +57,13 @@ class TorchBackend(Backend):
         self.graphed = GraphedStep(self.step) if cuda else None
 
     @torch.inference_mode()
-    def generate(self, params: GenerationParams, seed: int, on_step: StepCallback) -> BackendOutput:
+    def generate(
+        self,
+        params: GenerationParams,
+        seed: int,
+        on_step: StepCallback,
+        on_chunk: ChunkCallback | None = None,
+    ) -> BackendOutput:
         device = self.placement.torch_device
         started = time.perf_counter()
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
@@ -73,7 +79,7 @@ class TorchBackend(Backend):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         looped = time.perf_counter()
-        audio = decode_audio(self.model, codes, self.channels)
+        audio = decode_audio(self.model, codes, self.channels, on_chunk)
         audio_np = audio.float().cpu().numpy()
         return BackendOutput(
             audio=audio_np,

@@ -12,23 +12,47 @@ the whole-clip decode, up to float rounding.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
 CHUNK_FRAMES = 250  # 5 s at 50 frames per second
 MARGIN_FRAMES = 8  # the upsampling stack's receptive field is under 2 frames either side
 
+ChunkCallback = Callable[[int, int], None]
+"""Called after each decoded chunk with (chunks done, chunks in all); may raise to stop decoding."""
+
 
 @torch.inference_mode()
-def decode_audio(model, codes: torch.Tensor, channels: int) -> torch.Tensor:
+def decode_audio(
+    model, codes: torch.Tensor, channels: int, on_chunk: ChunkCallback | None = None
+) -> torch.Tensor:
     """EnCodec audio ``[channels, samples]`` from codes ``[codebooks, frames]`` (stereo interleaved)."""
     codec = model.audio_encoder
-    if channels == 1:
-        return _decode(codec, codes)
-    return torch.cat([_decode(codec, codes[0::2]), _decode(codec, codes[1::2])])
+    streams = [codes] if channels == 1 else [codes[0::2], codes[1::2]]
+    spans = _chunks(codes.shape[-1])
+    total = len(streams) * len(spans)
+    done = 0
+
+    def chunk_done() -> None:
+        nonlocal done
+        done += 1
+        if on_chunk is not None:
+            on_chunk(done, total)
+
+    return torch.cat([_decode(codec, stream, spans, chunk_done) for stream in streams])
 
 
-def _decode(codec, codes: torch.Tensor) -> torch.Tensor:
+def _chunks(frames: int) -> list[tuple[int, int]]:
+    """The (start, end) frames of each chunk: the whole clip when it is barely longer than one."""
+    if frames <= CHUNK_FRAMES + 2 * MARGIN_FRAMES:
+        return [(0, frames)]
+    return [(start, min(frames, start + CHUNK_FRAMES)) for start in range(0, frames, CHUNK_FRAMES)]
+
+
+def _decode(
+    codec, codes: torch.Tensor, spans: list[tuple[int, int]], chunk_done: Callable[[], None]
+) -> torch.Tensor:
     """One channel: codes ``[codebooks, frames]`` -> audio ``[1, frames * hop]``."""
     layers = list(codec.decoder.layers)
     recurrent = [i for i, layer in enumerate(layers) if _has_lstm(layer)]
@@ -37,14 +61,12 @@ def _decode(codec, codes: torch.Tensor) -> torch.Tensor:
     upsample = layers[split:]
     frames = states.shape[-1]
     hop = math.prod(codec.config.upsampling_ratios)
-    if frames <= CHUNK_FRAMES + 2 * MARGIN_FRAMES:
-        return _run(upsample, states)[0]
     pieces = []
-    for start in range(0, frames, CHUNK_FRAMES):
-        end = min(frames, start + CHUNK_FRAMES)
+    for start, end in spans:
         first, last = max(0, start - MARGIN_FRAMES), min(frames, end + MARGIN_FRAMES)
         audio = _run(upsample, states[..., first:last])
         pieces.append(audio[..., (start - first) * hop : (end - first) * hop])
+        chunk_done()
     return torch.cat(pieces, dim=-1)[0]
 
 

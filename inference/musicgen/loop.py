@@ -27,10 +27,14 @@ def decode(
 
     Column 0 is the start token; each step reads column ``t`` and writes column ``t + 1``, keeping
     the pad token where the delay pattern has no real token. Nothing here waits for the device.
+    ``on_step`` gets ``(0, steps)`` before the first step (the text is encoded by then), then
+    ``(t, steps)`` after step ``t``.
     """
     sequence = torch.full((pattern.num_codebooks, steps + 1), pad_id, dtype=torch.long, device=device)
     valid = pattern.valid_mask(steps, device)
     pad = torch.tensor(pad_id, device=device)
+    if on_step is not None:
+        on_step(0, steps)
     for t in range(steps):
         logits = step(sequence[:, t], t)
         scores = guide(logits, sampling.cfg_coef) if sampling.guided else logits[0]

@@ -68,7 +68,9 @@ def test_torch_backend_keeps_the_engine_contract(torch_engine: Engine) -> None:
     seen = []
     result = torch_engine.generate(GenerationParams("jazz", duration=1.3, seed=1), on_progress=seen.append)
     assert result.audio.shape == (1, round(1.3 * 32_000))
-    assert [p.step for p in seen] == list(range(1, result.steps + 1))
+    assert [p.step for p in seen if p.phase == "generating"] == list(range(1, result.steps + 1))
+    assert [p.phase for p in (seen[0], seen[-1])] == ["encoding_text", "decoding_audio"]
+    assert seen[-1].fraction == 1.0
 
 
 def test_onnx_export_is_cached_and_reexported_when_stale(model_cache_dir: Path, onnx_engine: Engine) -> None:
