@@ -5,6 +5,7 @@
 >>> result = engine.generate(GenerationParams("lo-fi beat with warm piano, 90 bpm", duration=5, seed=7))
 """
 
+from inference.device import DEVICES, PRECISIONS
 from inference.engine import Engine, ProgressCallback
 from inference.errors import (
     BackendUnavailableError,
@@ -18,12 +19,25 @@ from inference.errors import (
     UnknownModelError,
     UnsupportedPrecisionError,
 )
-from inference.types import PHASES, EngineConfig, GenerationParams, GenerationResult, Progress, Timings
+from inference.registry import MAX_DURATION_S
+from inference.types import (
+    MAX_PROMPT_CHARS,
+    PHASES,
+    EngineConfig,
+    GenerationParams,
+    GenerationResult,
+    Progress,
+    Timings,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEVICES",
+    "MAX_DURATION_S",
+    "MAX_PROMPT_CHARS",
     "PHASES",
+    "PRECISIONS",
     "BackendUnavailableError",
     "DeviceUnavailableError",
     "Engine",

@@ -23,6 +23,7 @@ from inference.errors import ModelUnavailableError, UnknownModelError
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("MODEL_CACHE_DIR", "./models"))
 PRESET_FORMAT_VERSION = 1
+MAX_DURATION_S = 120.0  # the longest track a model is asked for (one call of generate)
 _COMPLETE_MARKER = ".complete"
 _HUB_FILES = ["*.json", "*.safetensors", "spiece.model", "*.txt"]
 
@@ -35,7 +36,7 @@ class ModelSpec:
     description: str
     source: str  # "preset" | "hub"
     random_weights: bool = False
-    max_duration: float = 120.0
+    max_duration: float = MAX_DURATION_S
     size: str = "small"
 
 

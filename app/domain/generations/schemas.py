@@ -22,14 +22,13 @@ from app.db.models import (
     Status,
 )
 from app.lib.text import NO_NUL
+from inference import DEVICES, MAX_DURATION_S, MAX_PROMPT_CHARS, PRECISIONS
+from inference import PHASES as ENGINE_PHASES
 from inference.audio import FORMATS
-from inference.device import DEVICES, PRECISIONS
-from inference.types import MAX_PROMPT_CHARS
 
-MIN_DURATION_S = 5.0  # the seed's range
-MAX_DURATION_S = 120.0
-DEVICE_PATTERN = rf"^({'|'.join(d for d in DEVICES)})$|^cuda:[0-9]{{1,3}}$"
-PHASES = (QUEUED_PHASE, "encoding_text", "generating", "decoding_audio", WRITING_PHASE, FINISHED_PHASE)
+MIN_DURATION_S = 5.0  # the seed's shortest track; the longest is the engine's MAX_DURATION_S
+DEVICE_PATTERN = rf"^({'|'.join(DEVICES)})$|^cuda:[0-9]{{1,3}}$"
+PHASES = (QUEUED_PHASE, *ENGINE_PHASES, WRITING_PHASE, FINISHED_PHASE)
 DOWNLOAD_FORMATS = tuple(name for name in FORMATS if name != "wav-float")
 
 Precision = Literal[PRECISIONS]  # type: ignore[valid-type]

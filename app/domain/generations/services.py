@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from app.db.models import CANCELED, QUEUED, RUNNING, SUCCEEDED, MusicGeneration, User, utcnow
 from app.lib.errors import not_found
 from app.lib.storage import is_valid_id
+from inference import PHASES
 
 
 class GenerationRepository(SQLAlchemyAsyncRepository[MusicGeneration]):
@@ -148,7 +149,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
             status=RUNNING,
             started_at=now,
             updated_at=now,
-            progress_phase="encoding_text",
+            progress_phase=PHASES[0],
         )
 
     async def set_fields(self, generation_id: str, **values: Any) -> MusicGeneration | None:
