@@ -63,7 +63,7 @@ frontend-test: $(STAMP) frontend frontend-deps
 	cd $(FRONTEND) && PYTHON=$(abspath $(BIN)/python) npm test
 	cd $(FRONTEND) && PYTHON=$(abspath $(BIN)/python) node e2e/serve-and-run.mjs
 
-# Regenerate frontend/types/api.generated.ts after the service's API changed (commit the result).
+# Regenerate frontend/types/api.generated.ts and api.constants.ts after the service's API changed (commit them).
 frontend-types: $(STAMP) $(FRONTEND_INSTALLED)
 	cd $(FRONTEND) && PYTHON=$(abspath $(BIN)/python) npm run gen:api
 

@@ -56,7 +56,9 @@ export function MusicGenieApp() {
   useTabInHash(tab, setTab);
 
   const onTabKey = (event: KeyboardEvent) => {
-    const index = TABS.indexOf(tab);
+    // From the focused tab (the selected one, unless something focused another).
+    const focused = TABS.find((name) => tabRefs.current[name] === event.target);
+    const index = TABS.indexOf(focused ?? tab);
     const moves: Record<string, number> = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: TABS.length - 1 };
     if (!(event.key in moves)) return;
     event.preventDefault();

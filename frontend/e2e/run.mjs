@@ -2,10 +2,13 @@
 // End-to-end test of the web UI in headless Chromium (Debian's, driven by playwright-core) against a
 // running service with the tiny-random model:
 //   BASE_URL=http://127.0.0.1:8000 node e2e/run.mjs
-// Offers the service's devices and precisions; generates a 5 s track, follows its progress to 100%,
-// draws its waveform from the service's peaks, plays it, favourites it, downloads it, finds it by
-// search and in History (favourites filtered by the service), sees it in Popular and counted in Stats;
-// queues a job behind a running one (its place in line shown), cancels both and deletes one.
+// Offers the service's devices and precisions; generates a 5 s track, follows its phases to 100% (never
+// 100% before it succeeded) and keeps its token; draws its waveform from the service's peaks, plays it
+// (its row says so), favourites it, downloads it (the details panel stays compact), finds it by search
+// and in History after a reload (favourites filtered by the service); a generation of another browser
+// offers no delete, and a refused delete says why; sees it in Popular and counted in Stats; queues a job
+// behind a running one (its place in line and the running one's phase shown), cancels both and deletes
+// one; at phone width (390 px) a long prompt wraps in History instead of being cut to a few letters.
 // Screenshots of every tab go to test-artifacts/ (ARTIFACTS_DIR). A missing browser is a failure.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
@@ -84,6 +87,11 @@ const openTab = async (name) => {
   await page.getByRole("tabpanel").waitFor();
 };
 const prompt = `e2e lo-fi piano ${Date.now().toString(36)}`;
+// A generation "of another browser" (made through the API: this page never sees its token), with a
+// prompt long enough to wrap on a phone.
+const longPrompt = `another browser's long prompt: ${"warm analog synth pads over a slow breakbeat, tape hiss, distant vocal chops, ".repeat(4).trim()}`;
+const TOKENS_KEY = "music-genie-tokens";
+const storedTokens = () => page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? "{}").state?.tokens ?? {}, TOKENS_KEY);
 let generationId = null;
 let exitCode = 0;
 
@@ -129,23 +137,32 @@ try {
     generationId = await job.getAttribute("data-generation-id");
     assert(generationId, "the job card names its generation");
     const seen = new Set();
+    const phases = new Set();
+    const early = [];
     const deadline = Date.now() + 90_000;
     for (;;) {
       const status = await job.getAttribute("data-status");
       const now = await job.getByRole("progressbar").getAttribute("aria-valuenow").catch(() => null);
+      const phase = await job.getByTestId("progress-phase").innerText({ timeout: 50 }).catch(() => null);
+      if (phase) phases.add(phase.replace(/step \d+\/(\d+)/, "step n/$1"));
       if (now !== null) seen.add(Number(now));
+      if (now === "100" && status !== "succeeded") early.push(status);
       if (status === "succeeded" || status === "failed" || status === "canceled") {
         assert(status === "succeeded", `the job ended ${status}: ${await job.innerText()}`);
         break;
       }
       if (status === "running" && seen.size === 2) await shot("generate-progress");
       assert(Date.now() < deadline, "the job did not finish in 90 s");
-      await page.waitForTimeout(100);
+      await page.waitForTimeout(50);
     }
+    assert(early.length === 0, `the bar said 100% while the record was ${early.join(", ")}`);
     const final = await job.getByRole("progressbar").getAttribute("aria-valuenow");
     assert(final === "100", `the final progress is ${final}`);
     assert((await job.getByTestId("progress-percent").innerText()) === "100%", "the bar says 100%");
-    console.log(`    progress values seen: ${[...seen].sort((a, b) => a - b).join(", ")}`);
+    assert(/^done in \d+\.\d s · 0:0[45] of audio$/.test(await job.getByTestId("progress-detail").innerText()), "the bar says how long it took");
+    console.log(`    progress values seen: ${[...seen].sort((a, b) => a - b).join(", ")}; phases: ${[...phases].join(" | ")}`);
+    const tokens = await storedTokens();
+    assert(typeof tokens[generationId] === "string" && tokens[generationId].length > 10, `the token is kept in localStorage: ${JSON.stringify(Object.keys(tokens))}`);
   });
 
   await step("the result opens in the player, with its waveform", async () => {
@@ -172,6 +189,13 @@ try {
     assert(body.play_count >= 1, `play_count is ${body.play_count}`);
     const request = JSON.parse(response.request().postData() ?? "{}");
     assert(request.play_duration >= 2.5, `counted after ${request.play_duration} s of a 5 s track`);
+    // Its row in the list says it plays, in words and to assistive technology.
+    const row = page.locator(`[data-testid=job][data-generation-id="${generationId}"]`);
+    assert((await row.getAttribute("aria-current")) === "true", "the playing track's row is aria-current");
+    await row.getByTestId("now-playing").filter({ hasText: "Now playing" }).waitFor({ timeout: 5_000 }).catch(async () => {
+      // A 5 s track may have ended already: then it is the player's, paused.
+      await row.getByTestId("now-playing").filter({ hasText: "In the player" }).waitFor();
+    });
   });
 
   await step("seek on the waveform; the audio streams through HTTP Range", async () => {
@@ -206,14 +230,23 @@ try {
     assert(download.suggestedFilename().endsWith(".mp3"), `file name ${download.suggestedFilename()}`);
     assert(size > 1000, `the mp3 has ${size} bytes`);
     console.log(`    saved ${download.suggestedFilename()} (${size} bytes)`);
+    // The details stay compact: a scrolling panel, the player well under half the screen.
+    const viewport = page.viewportSize();
+    const panel = await page.getByTestId("player-details-panel").boundingBox();
+    const dock = await page.getByTestId("player").boundingBox();
+    assert(panel.height <= viewport.height * 0.26, `the details panel is ${panel.height}px of ${viewport.height}px`);
+    assert(dock.height < viewport.height * 0.5, `the player with its details is ${dock.height}px of ${viewport.height}px`);
     await shot("player-details");
     await page.getByRole("button", { name: "Hide details" }).click();
   });
 
-  await step("History lists it, search finds it, the favourites filter keeps it", async () => {
+  await step("after a reload, History lists it (deletable: the token survived), search finds it, the favourites filter keeps it", async () => {
     await openTab("History");
+    await page.reload();
+    await page.getByRole("tab", { name: "History", selected: true }).waitFor();
     const card = page.locator(`[data-testid=generation-card][data-generation-id="${generationId}"]`);
     await card.waitFor();
+    await card.getByRole("button", { name: `Delete ${prompt}` }).waitFor();
     const summary = await page.getByTestId("history-summary").innerText();
     assert(/^\d+ of \d+ shown$/.test(summary), `History says "${summary}"`);
     const word = prompt.split(" ").pop();
@@ -231,6 +264,34 @@ try {
     await shot("history");
     await page.getByLabel("Favourites only").uncheck();
     await page.getByLabel("Search prompts").fill("");
+  });
+
+  await step("a generation of another browser offers no delete; a refused delete says why", async () => {
+    const created = await page.request.post(`${BASE_URL}/generate`, { data: { prompt: longPrompt, duration: 5 } });
+    assert(created.status() === 202, `POST /generate answered ${created.status()}`);
+    const other = await created.json();
+    assert(other.token, "the creator gets a token");
+    await page.reload();
+    const card = page.locator(`[data-testid=generation-card][data-generation-id="${other.generation_id}"]`);
+    await card.waitFor();
+    assert((await card.getByRole("button", { name: /^(Cancel|Delete)/ }).count()) === 0, "no cancel or delete without the token");
+    await page.waitForFunction((id) => document.querySelector(`[data-testid=generation-card][data-generation-id="${id}"] [data-status]`)?.getAttribute("data-status") === "succeeded", other.generation_id, { timeout: 60_000 });
+    // A token that is not this generation's (a stale one): the service answers 403, the page says why.
+    await page.evaluate(([key, id]) => {
+      const stored = JSON.parse(localStorage.getItem(key) ?? '{"state":{"tokens":{}},"version":1}');
+      stored.state.tokens[id] = "not-the-token";
+      localStorage.setItem(key, JSON.stringify(stored));
+    }, [TOKENS_KEY, other.generation_id]);
+    await page.reload();
+    await card.getByRole("button", { name: /^Delete/ }).click();
+    const alert = card.getByRole("alert");
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert(/refused to delete/.test(text) && /Only the browser that created a generation/.test(text), `the refusal reads "${text}"`);
+    await card.waitFor(); // still listed, the page still works
+    await shot("history-delete-refused");
+    const answer = await page.request.get(`${BASE_URL}/generations/${other.generation_id}`);
+    assert(answer.status() === 200, `the generation is still there: ${answer.status()}`);
   });
 
   await step("Popular shows it with its play", async () => {
@@ -265,6 +326,13 @@ try {
     await job.waitFor();
     const id = await job.getAttribute("data-generation-id");
     await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "running", id, { timeout: 30_000 });
+    // The running job says where it is, in words, with the service's fraction and ETA.
+    await job.getByTestId("progress-phase").filter({ hasText: /^Generating · step \d+\/\d+$/ }).waitFor({ timeout: 30_000 });
+    await job.getByTestId("progress-detail").filter({ hasText: /left$/ }).waitFor({ timeout: 30_000 });
+    const percent = Number(await job.getByRole("progressbar").getAttribute("aria-valuenow"));
+    assert(percent >= 0 && percent < 100, `a running job at ${percent}%`);
+    await page.waitForTimeout(500); // the list's entry animation
+    await shot("generate-running");
 
     const behind = `${prompt} waiting`;
     await page.getByLabel("Prompt", { exact: true }).fill(behind);
@@ -287,6 +355,23 @@ try {
     await card.waitFor({ state: "detached" });
     const answer = await page.request.get(`${BASE_URL}/generations/${id}`);
     assert(answer.status() === 404, `the deleted generation answers ${answer.status()}`);
+    assert(!(id in (await storedTokens())), "the deleted generation's token is forgotten");
+  });
+
+  await step("Stats agree with themselves: canceled jobs beside the success rate, not in it", async () => {
+    await openTab("Stats");
+    await page.getByTestId("success-note").waitFor();
+    const stats = await (await page.request.get(`${BASE_URL}/stats?days=7`)).json();
+    assert(stats.totals.canceled >= 1, `a canceled job is counted: ${JSON.stringify(stats.totals)}`);
+    const note = await page.getByTestId("success-note").innerText();
+    assert(note.startsWith(`${stats.totals.canceled} canceled`) && /not part of the rate/.test(note), `the note reads "${note}"`);
+    const label = await page.getByTestId("success-donut-label").innerText();
+    const tile = await page.getByTestId("stat-success-rate").innerText();
+    assert(label === tile, `the donut says ${label}, the tile ${tile}`);
+    const slices = await page.locator(".recharts-pie-sector").count();
+    assert(slices === (stats.totals.succeeded > 0) + (stats.totals.failed > 0), `the donut has ${slices} slices for ${JSON.stringify(stats.totals)}`);
+    await page.waitForTimeout(400);
+    await shot("stats-after-cancel");
   });
 
   await step("dark theme and phone width", async () => {
@@ -320,6 +405,36 @@ try {
     assert(overflow <= 1, `the page is ${overflow}px wider than a phone; widened by ${widest.join(" > ")}`);
     await openTab("History");
     await shot("history-phone-dark");
+  });
+
+  await step("phone width: a long prompt wraps in History, the row's actions get their own line", async () => {
+    await page.getByTestId("theme-toggle").click(); // dark -> system (light here)
+    await page.setViewportSize({ width: 390, height: 844 });
+    await openTab("History");
+    const card = page.locator("[data-testid=generation-card]").filter({ hasText: "another browser's long prompt" });
+    await card.waitFor();
+    await card.scrollIntoViewIfNeeded();
+    const title = card.getByTestId("generation-title");
+    const box = await title.boundingBox();
+    const cardBox = await card.boundingBox();
+    const lineHeight = await title.evaluate((el) => parseFloat(getComputedStyle(el).lineHeight));
+    const lines = Math.round(box.height / lineHeight);
+    assert(box.width >= cardBox.width * 0.6, `the title is ${box.width}px wide in a ${cardBox.width}px row`);
+    assert(lines >= 2, `the long title takes ${lines} line(s)`);
+    const visible = await title.evaluate((el) => el.textContent.length);
+    assert(visible > 40, `the title holds ${visible} characters`);
+    const actions = await card.getByTestId("generation-actions").boundingBox();
+    assert(actions.y >= box.y + box.height - 1, "the actions sit below the title at phone width");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 1, `History is ${overflow}px wider than a phone`);
+    console.log(`    title ${Math.round(box.width)}px wide, ${lines} lines, in a ${Math.round(cardBox.width)}px row`);
+    await shot("history-phone");
+    await openTab("Popular");
+    const ranked = page.locator(`[data-testid=popular-list] [data-generation-id="${generationId}"]`);
+    await ranked.waitFor();
+    const ranks = await ranked.getByTestId("generation-title").boundingBox();
+    assert(ranks.width >= 150, `Popular's title is ${ranks.width}px wide`);
+    await shot("popular-phone");
   });
 
   await step("keyboard: the tabs are reachable and move with the arrow keys", async () => {

@@ -1,27 +1,61 @@
-// Actions on one generation that several places offer (player, History, Popular).
-import { api } from "@/lib/api";
+// Actions on one generation that several places offer (Generate form, player, History, Popular).
+import { ApiError, api } from "@/lib/api";
 import { useAppStore } from "@/lib/store";
-import { stop } from "@/lib/tracker";
-import type { AudioFormat, Generation } from "@/types";
-import { ACTIVE_STATUSES } from "@/types";
+import { forgetToken, rememberToken, tokenFor } from "@/lib/tokens";
+import { stop, track } from "@/lib/tracker";
+import type { AudioFormat, GenerateRequest, Generation } from "@/types";
+import { isActive } from "@/types";
 
-export async function toggleFavorite(id: string): Promise<boolean> {
-  const answer = await api.toggleFavorite(id);
+/** Queue a generation, keep its token (only its creator gets one), and follow it. */
+export async function startGeneration(body: GenerateRequest): Promise<Generation> {
+  const { token, ...record } = await api.generate(body);
+  rememberToken(record.generation_id, token);
+  useAppStore.getState().addJob(record);
+  track(record.generation_id);
+  return record;
+}
+
+/** Set the favourite flag (not a toggle: a repeated click cannot flip it back). */
+export async function setFavorite(id: string, favorite: boolean): Promise<boolean> {
+  const answer = await api.setFavorite(id, favorite);
   useAppStore.getState().patch(id, { is_favorited: answer.is_favorited });
   return answer.is_favorited;
 }
 
-/** Cancel an active job (it stays, as canceled) or delete a finished one (it goes, with its file). */
+export const ONLY_THE_CREATOR = "Only the browser that created a generation can cancel or delete it.";
+
+function forgetGeneration(id: string): void {
+  stop(id);
+  forgetToken(id);
+  useAppStore.getState().forget(id);
+}
+
+/**
+ * Cancel an active job (it stays, as canceled) or delete a finished one (it goes, with its file and
+ * token). Needs the token this browser got when it created the generation; a refusal becomes a
+ * message that says so.
+ */
 export async function removeGeneration(generation: Generation): Promise<void> {
   const id = generation.generation_id;
-  const record = await api.remove(id);
-  stop(id);
-  const store = useAppStore.getState();
-  if (record && ACTIVE_STATUSES.includes(generation.status)) {
-    store.upsert(record);
-    store.libraryChanged();
+  const verb = isActive(generation.status) ? "cancel" : "delete";
+  const token = tokenFor(id);
+  if (!token) throw new ApiError(401, "unauthorized", `This browser did not create this generation. ${ONLY_THE_CREATOR}`);
+  let record: Generation | undefined;
+  try {
+    record = await api.remove(id, token);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return forgetGeneration(id); // already gone
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      throw new ApiError(error.status, error.errorType, `The service refused to ${verb} this generation: ${error.message}. ${ONLY_THE_CREATOR}`);
+    }
+    throw error;
+  }
+  if (record) {
+    stop(id);
+    useAppStore.getState().upsert(record);
+    useAppStore.getState().libraryChanged();
   } else {
-    store.forget(id);
+    forgetGeneration(id);
   }
 }
 

@@ -2,6 +2,8 @@
 // message is the service's own (or says plainly that the service cannot be reached).
 import type {
   AudioFormat,
+  CreatedGeneration,
+  ErrorBody,
   FavoriteResponse,
   GenerateRequest,
   Generation,
@@ -12,6 +14,7 @@ import type {
   Stats,
   TrackPlayResponse,
 } from "@/types";
+import { API_KEY_HEADERS } from "@/types/api.constants";
 import { config, debugLog } from "@/utils/config";
 
 export class ApiError extends Error {
@@ -48,6 +51,9 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
+/** The header that carries a generation's token (the security scheme `GenerationToken`). */
+export const TOKEN_HEADER = API_KEY_HEADERS.GenerationToken;
+
 export function apiUrl(path: string): string {
   return `${config.apiUrl}${path}`;
 }
@@ -58,7 +64,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText || "error"}`.trim();
   let field: string | undefined;
   try {
-    const body = (await response.json()) as { error_type?: string; message?: string; field?: string };
+    const body = (await response.json()) as Partial<ErrorBody>;
     if (body.error_type) errorType = body.error_type;
     if (body.message) message = body.message;
     if (body.field) field = body.field;
@@ -110,10 +116,15 @@ function listQuery(limit: number, options: ListOptions, extra: Record<string, st
 }
 
 export const api = {
-  generate: (body: GenerateRequest) => request<Generation>("/generate", json(body)),
+  /** Queues a generation; the answer carries the creator's token, which cancel and delete need. */
+  generate: (body: GenerateRequest) => request<CreatedGeneration>("/generate", json(body)),
   generation: (id: string) => request<Generation>(`/generations/${encodeURIComponent(id)}`),
-  /** Cancels a queued or running job (answers the record) or deletes a finished one (answers nothing). */
-  remove: (id: string) => request<Generation | undefined>(`/generations/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  /**
+   * Cancels a queued or running job (answers the record) or deletes a finished one (answers nothing).
+   * Needs the token POST /generate answered to the generation's creator.
+   */
+  remove: (id: string, token: string) =>
+    request<Generation | undefined>(`/generations/${encodeURIComponent(id)}`, { method: "DELETE", headers: { [TOKEN_HEADER]: token } }),
   /** A page of generations, newest first (`total` says how many match in all). */
   recent: (limit: number, options: ListOptions = {}) => request<GenerationList>(`/recent?${listQuery(limit, options)}`),
   mostPlayed: (limit: number, offset = 0) => request<GenerationList>(`/most-played?${listQuery(limit, { offset })}`),
@@ -125,7 +136,8 @@ export const api = {
   stats: (days: number) => request<Stats>(`/stats?days=${days}`),
   trackPlay: (id: string, playDuration: number) =>
     request<TrackPlayResponse>("/track-play", json({ generation_id: id, play_duration: Math.round(playDuration * 10) / 10 })),
-  toggleFavorite: (id: string) => request<FavoriteResponse>("/favorite", json({ generation_id: id })),
+  /** Sets (not toggles) the favourite flag: asking twice gives the same answer. */
+  setFavorite: (id: string, favorite: boolean) => request<FavoriteResponse>("/favorite", json({ generation_id: id, favorite })),
   health: () => request<Health>("/health"),
   modelStatus: () => request<ModelStatus>("/model/status"),
   audioUrl: (id: string) => apiUrl(`/generations/${encodeURIComponent(id)}/audio`),

@@ -1,4 +1,5 @@
 // Small formatting helpers shared by the tabs.
+import type { GenerationStatus } from "@/types";
 
 export function formatSeconds(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
@@ -54,4 +55,25 @@ export function formatRtf(rtf: number | null | undefined): string {
 export function isRandomModel(model: string | null | undefined, info?: Record<string, unknown> | null): boolean {
   if (info && info.random_weights === true) return true;
   return !!model && /(^|\/)[a-z]+-random$/i.test(model);
+}
+
+/** Seconds with a unit ("2.4 s"), or a dash when unknown (a figure the service has not measured yet). */
+export function formatSecondsUnit(seconds: number | null | undefined, digits = 1): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  return `${seconds.toFixed(digits)} s`;
+}
+
+/** A size in megabytes as the service reports it (null until the file exists). */
+export function formatMegabytes(mb: number | null | undefined): string {
+  if (mb === null || mb === undefined || !Number.isFinite(mb)) return "–";
+  return formatBytes(mb * 1024 * 1024);
+}
+
+/** Why a job ended without audio, in a sentence: "Canceled at step 30 of 500." */
+export function outcomeText(status: Extract<GenerationStatus, "failed" | "canceled">, message: string | null | undefined): string {
+  const text = (message ?? "").trim();
+  if (status === "failed") return text || "The generation failed.";
+  if (!text) return "Canceled.";
+  const sentence = /^cancell?ed\b/i.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : `Canceled: ${text}`;
+  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }

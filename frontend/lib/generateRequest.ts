@@ -1,20 +1,51 @@
 // From the Generate form to the body of POST /generate (and what is wrong with the form, if anything).
+// Every bound and default is the service's own, from its OpenAPI document (types/api.constants.ts).
+import { API_SCHEMAS } from "@/types/api.constants";
 import type { GenerateDraft, GenerateRequest } from "@/types";
+import { isPrecision } from "@/types";
 
-export const MIN_DURATION = 5;
-export const MAX_DURATION = 120;
-export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+const FIELDS = API_SCHEMAS.GenerateRequest;
+
+export interface Bounds {
+  min: number;
+  max: number;
+}
+
+export const PROMPT_MAX_LENGTH = FIELDS.prompt.maxLength;
+export const DURATION: Bounds = { min: FIELDS.duration.minimum, max: FIELDS.duration.maximum };
+export const TOP_K: Bounds = { min: FIELDS.top_k.minimum, max: FIELDS.top_k.maximum };
+export const TOP_P: Bounds = { min: FIELDS.top_p.minimum, max: FIELDS.top_p.maximum };
+export const TEMPERATURE: Bounds = { min: FIELDS.temperature.minimum, max: FIELDS.temperature.maximum };
+export const CFG_COEF: Bounds = { min: FIELDS.cfg_coef.minimum, max: FIELDS.cfg_coef.maximum };
+/** The service takes a 64-bit seed; a page can only write whole numbers up to 2^53 - 1 exactly. */
+export const MAX_SEED = Math.min(FIELDS.seed.maximum, Number.MAX_SAFE_INTEGER);
+
+/** A range as the hints and messages write it: "min-max". */
+export const span = ({ min, max }: Bounds): string => `${min}-${max}`;
+const within = (value: number, { min, max }: Bounds): boolean => value >= min && value <= max;
+
+/** A fresh form: the service's defaults, no prompt, the server's device and precision, a random seed. */
+export const DEFAULT_DRAFT: GenerateDraft = {
+  prompt: "",
+  duration: FIELDS.duration.default,
+  device: "",
+  precision: "",
+  top_k: FIELDS.top_k.default,
+  top_p: FIELDS.top_p.default,
+  temperature: FIELDS.temperature.default,
+  cfg_coef: FIELDS.cfg_coef.default,
+  seed: "",
+};
 
 export function validateDraft(draft: GenerateDraft): string | null {
   if (!draft.prompt.trim()) return "Describe the music you want in the prompt.";
-  if (draft.prompt.length > 2000) return "The prompt can be at most 2000 characters.";
-  if (!(draft.duration >= MIN_DURATION && draft.duration <= MAX_DURATION)) {
-    return `The duration must be ${MIN_DURATION}-${MAX_DURATION} seconds.`;
-  }
-  if (!(draft.top_k >= 0 && draft.top_k <= 2048 && Number.isInteger(draft.top_k))) return "Top-k must be a whole number 0-2048.";
-  if (!(draft.top_p >= 0 && draft.top_p <= 1)) return "Top-p must be 0-1.";
-  if (!(draft.temperature >= 0 && draft.temperature <= 10)) return "Temperature must be 0-10.";
-  if (!(draft.cfg_coef >= 1 && draft.cfg_coef <= 20)) return "Guidance must be 1-20.";
+  if (draft.prompt.length > PROMPT_MAX_LENGTH) return `The prompt can be at most ${PROMPT_MAX_LENGTH} characters.`;
+  if (!within(draft.duration, DURATION)) return `The duration must be ${span(DURATION)} seconds.`;
+  if (!(within(draft.top_k, TOP_K) && Number.isInteger(draft.top_k))) return `Top-k must be a whole number ${span(TOP_K)}.`;
+  if (!within(draft.top_p, TOP_P)) return `Top-p must be ${span(TOP_P)}.`;
+  if (!within(draft.temperature, TEMPERATURE)) return `Temperature must be ${span(TEMPERATURE)}.`;
+  if (!within(draft.cfg_coef, CFG_COEF)) return `Guidance must be ${span(CFG_COEF)}.`;
+  if (draft.precision && !isPrecision(draft.precision)) return `The service does not know the precision ${draft.precision}.`;
   const seed = draft.seed.trim();
   if (seed && !(/^\d+$/.test(seed) && Number(seed) <= MAX_SEED)) return `The seed must be a whole number 0-${MAX_SEED}, or empty for a random one.`;
   return null;
@@ -26,7 +57,7 @@ export function toRequest(draft: GenerateDraft): GenerateRequest {
     prompt: draft.prompt.trim(),
     duration: draft.duration,
     ...(draft.device ? { device: draft.device } : {}),
-    ...(draft.precision ? { precision: draft.precision } : {}),
+    ...(isPrecision(draft.precision) ? { precision: draft.precision } : {}),
     top_k: draft.top_k,
     top_p: draft.top_p,
     temperature: draft.temperature,

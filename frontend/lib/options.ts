@@ -1,5 +1,6 @@
 // Which devices and precisions the Generate form offers: only what the service reports.
 import type { Health, ModelStatus } from "@/types";
+import { AUTO } from "@/types";
 
 export interface Placements {
   /** Devices the service offers (besides its default). */
@@ -13,7 +14,7 @@ export interface Placements {
 }
 
 function unique(values: (string | null | undefined)[]): string[] {
-  return [...new Set(values.filter((v): v is string => !!v && v !== "auto"))];
+  return [...new Set(values.filter((v): v is string => !!v && v !== AUTO))];
 }
 
 /**
@@ -38,7 +39,7 @@ export function offeredPlacements(status: ModelStatus | null, health: Health | n
       ...(status?.loaded_variants ?? []).filter((v) => !status || v.model === status.model),
     ];
     for (const variant of variants) {
-      if (!variant.device || variant.device === "auto") continue;
+      if (!variant.device || variant.device === AUTO) continue;
       precisions[variant.device] = unique([...(precisions[variant.device] ?? []), variant.precision]);
     }
   }
@@ -46,8 +47,8 @@ export function offeredPlacements(status: ModelStatus | null, health: Health | n
     devices: Object.keys(precisions),
     precisions,
     names,
-    defaultDevice: defaultDevice && defaultDevice !== "auto" ? defaultDevice : null,
-    defaultPrecision: defaultPrecision && defaultPrecision !== "auto" ? defaultPrecision : null,
+    defaultDevice: defaultDevice && defaultDevice !== AUTO ? defaultDevice : null,
+    defaultPrecision: defaultPrecision && defaultPrecision !== AUTO ? defaultPrecision : null,
   };
 }
 

@@ -3,21 +3,12 @@
 import { create } from "zustand";
 import { createJSONStorage, persist } from "zustand/middleware";
 
+import { DEFAULT_DRAFT } from "@/lib/generateRequest";
 import type { GenerateDraft, Generation, Health, ModelStatus, ProgressEvent, Tab } from "@/types";
 
-export type Theme = "system" | "light" | "dark";
+export { DEFAULT_DRAFT };
 
-export const DEFAULT_DRAFT: GenerateDraft = {
-  prompt: "",
-  duration: 10,
-  device: "",
-  precision: "",
-  top_k: 250,
-  top_p: 0,
-  temperature: 1,
-  cfg_coef: 3,
-  seed: "",
-};
+export type Theme = "system" | "light" | "dark";
 
 export interface AppState {
   theme: Theme;
@@ -27,8 +18,10 @@ export interface AppState {
   /** Jobs started from this page, newest first (the Generate tab follows them). */
   myJobs: string[];
   currentId: string | null;
-  /** Start playing when the player gets its next track (a person asked for it). */
+  /** Whether the player should play (a person asked for it): the player follows it, and reports back. */
   autoplay: boolean;
+  /** Whether the player's audio is playing right now (the player reports it). */
+  playing: boolean;
   draft: GenerateDraft;
   health: Health | null;
   /** Why the service cannot be reached (null when it answers). */
@@ -44,8 +37,10 @@ export interface AppState {
   forget: (id: string) => void;
   setProgress: (event: ProgressEvent) => void;
   addJob: (generation: Generation) => void;
-  dismissJob: (id: string) => void;
   play: (id: string, autoplay?: boolean) => void;
+  /** Pause the player (it keeps its track). */
+  pause: () => void;
+  setPlaying: (playing: boolean) => void;
   closePlayer: () => void;
   setDraft: (fields: Partial<GenerateDraft>) => void;
   /** Fill the Generate form from a generation (same prompt, parameters and seed) and open the tab. */
@@ -63,6 +58,7 @@ export const INITIAL_SESSION = {
   myJobs: [],
   currentId: null,
   autoplay: false,
+  playing: false,
   draft: DEFAULT_DRAFT,
   health: null,
   healthError: null,
@@ -98,7 +94,7 @@ export const useAppStore = create<AppState>()(
           return {
             generations,
             myJobs: state.myJobs.filter((job) => job !== id),
-            currentId: state.currentId === id ? null : state.currentId,
+            ...(state.currentId === id ? { currentId: null, autoplay: false, playing: false } : {}),
             libraryVersion: state.libraryVersion + 1,
           };
         }),
@@ -109,9 +105,10 @@ export const useAppStore = create<AppState>()(
           myJobs: [generation.generation_id, ...state.myJobs.filter((id) => id !== generation.generation_id)],
           libraryVersion: state.libraryVersion + 1,
         })),
-      dismissJob: (id) => set((state) => ({ myJobs: state.myJobs.filter((job) => job !== id) })),
-      play: (id, autoplay = true) => set({ currentId: id, autoplay }),
-      closePlayer: () => set({ currentId: null, autoplay: false }),
+      play: (id, autoplay = true) => set((state) => ({ currentId: id, autoplay, playing: state.currentId === id && state.playing })),
+      pause: () => set({ autoplay: false }),
+      setPlaying: (playing) => set({ playing, autoplay: playing }),
+      closePlayer: () => set({ currentId: null, autoplay: false, playing: false }),
       setDraft: (fields) => set((state) => ({ draft: { ...state.draft, ...fields } })),
       reuse: (g) =>
         set((state) => ({

@@ -1,10 +1,10 @@
 // Follows active jobs through their server-sent events (GET /generations/{id}/events) and keeps the
-// store up to date: `status` events carry the whole record, `progress` events step and ETA, or, while
-// the job waits, its new place in the queue.
+// store up to date: `status` events carry the whole record, `progress` events phase, step, fraction and
+// ETA, or, while the job waits, its new place in the queue.
 import { api } from "@/lib/api";
 import { useAppStore } from "@/lib/store";
 import type { Generation, ProgressEvent } from "@/types";
-import { FINISHED_STATUSES } from "@/types";
+import { isFinished } from "@/types";
 import { debugLog } from "@/utils/config";
 
 const sources = new Map<string, EventSource>();
@@ -22,7 +22,7 @@ function finished(generation: Generation): void {
 
 function onStatus(generation: Generation): void {
   useAppStore.getState().upsert(generation);
-  if (FINISHED_STATUSES.includes(generation.status)) finished(generation);
+  if (isFinished(generation.status)) finished(generation);
 }
 
 function onProgress(event: ProgressEvent): void {
@@ -41,7 +41,7 @@ async function pollUntilFinished(id: string): Promise<void> {
     try {
       const generation = await api.generation(id);
       onStatus(generation);
-      if (FINISHED_STATUSES.includes(generation.status)) return;
+      if (isFinished(generation.status)) return;
     } catch (error) {
       debugLog("poll failed", id, error);
     }
@@ -80,5 +80,5 @@ export function isTracked(id: string): boolean {
 
 /** Track every active generation in a list. */
 export function trackActive(items: Generation[]): void {
-  for (const item of items) if (!FINISHED_STATUSES.includes(item.status)) track(item.generation_id);
+  for (const item of items) if (!isFinished(item.status)) track(item.generation_id);
 }

@@ -4,7 +4,18 @@ import { useCallback, useEffect, useRef, useState } from "react";
 
 import { useAppStore } from "@/lib/store";
 import { trackActive } from "@/lib/tracker";
-import type { GenerationList } from "@/types";
+import { API_PARAMETERS } from "@/types/api.constants";
+import type { Generation, GenerationList } from "@/types";
+
+/** The ids of known generations, once each, newest first (by creation time, then by id). */
+export function newestFirst(ids: string[], generations: Record<string, Generation>): string[] {
+  const known = [...new Set(ids)].filter((id) => generations[id]);
+  return known.sort((a, b) => {
+    const left = generations[a];
+    const right = generations[b];
+    return Date.parse(right.created_at) - Date.parse(left.created_at) || right.id - left.id;
+  });
+}
 
 export interface ListState {
   ids: string[];
@@ -59,7 +70,7 @@ export function useGenerationList(load: (() => Promise<GenerationList>) | null, 
 }
 
 /** The service answers at most this many per request. */
-export const SERVICE_MAX = 100;
+export const SERVICE_MAX = API_PARAMETERS["GET /recent"].limit.maximum;
 
 export interface PagedListState {
   ids: string[];
@@ -79,7 +90,7 @@ type PageLoader = (offset: number, limit: number) => Promise<GenerationList>;
 
 /**
  * A list the service pages through with `offset`: the first page when `key` changes, the next on
- * `loadMore`, and, when the library changes, everything shown so far again (in pages of at most 100).
+ * `loadMore`, and, when the library changes, everything shown so far again (in pages of at most SERVICE_MAX).
  */
 export function usePagedGenerations(load: PageLoader | null, key: string, pageSize: number): PagedListState {
   const version = useAppStore((s) => s.libraryVersion);

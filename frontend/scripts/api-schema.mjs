@@ -8,6 +8,7 @@ import openapiTS, { astToString } from "openapi-typescript";
 export const FRONTEND_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const REPO_DIR = path.resolve(FRONTEND_DIR, "..");
 export const TYPES_FILE = path.join(FRONTEND_DIR, "types", "api.generated.ts");
+export const CONSTANTS_FILE = path.join(FRONTEND_DIR, "types", "api.constants.ts");
 
 const DUMP = [
   "import json",
@@ -54,4 +55,91 @@ export async function renderTypes(schema) {
     "",
   ].join("\n");
   return `${header}\n${astToString(ast)}`;
+}
+
+// The keywords of a JSON Schema that bound a value or name its vocabulary: what the UI must not copy.
+const CONSTRAINTS = ["default", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"];
+
+/**
+ * The bounds, enum and default of one property or parameter. A nullable field keeps them beside its
+ * `oneOf` or in a branch of it; an enum's `null` (the field may be left out) is not a value to offer.
+ */
+export function constraintsOf(schema) {
+  const found = {};
+  for (const part of [schema, ...(schema.oneOf ?? []), ...(schema.anyOf ?? [])]) {
+    for (const keyword of CONSTRAINTS) {
+      const value = part?.[keyword];
+      if (value === undefined || value === null || keyword in found) continue;
+      found[keyword] = keyword === "enum" ? value.filter((item) => item !== null) : value;
+    }
+  }
+  return found;
+}
+
+function withConstraints(entries) {
+  const table = {};
+  for (const [name, schema] of entries) {
+    const found = constraintsOf(schema ?? {});
+    if (Object.keys(found).length) table[name] = found;
+  }
+  return table;
+}
+
+/** Bounds, enums and defaults of the document: per schema and property, per operation and parameter. */
+export function apiConstants(schema) {
+  const schemas = {};
+  for (const [name, definition] of Object.entries(schema.components?.schemas ?? {})) {
+    const table = withConstraints(Object.entries(definition.properties ?? {}));
+    if (Object.keys(table).length) schemas[name] = table;
+  }
+  const parameters = {};
+  for (const [route, item] of Object.entries(schema.paths ?? {})) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!Array.isArray(operation?.parameters)) continue;
+      const table = withConstraints(operation.parameters.map((parameter) => [parameter.name, parameter.schema]));
+      if (Object.keys(table).length) parameters[`${method.toUpperCase()} ${route}`] = table;
+    }
+  }
+  const headers = {};
+  for (const [name, scheme] of Object.entries(schema.components?.securitySchemes ?? {})) {
+    if (scheme.type === "apiKey" && scheme.in === "header") headers[name] = scheme.name;
+  }
+  return { schemas, parameters, headers };
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** A value as a TypeScript literal, keys in the document's order, two spaces a level. */
+function literal(value, depth = 0) {
+  const pad = "  ".repeat(depth + 1);
+  const end = "  ".repeat(depth);
+  if (Array.isArray(value)) return `[${value.map((item) => literal(item, depth + 1)).join(", ")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value);
+    if (!entries.length) return "{}";
+    const lines = entries.map(([key, item]) => `${pad}${IDENTIFIER.test(key) ? key : JSON.stringify(key)}: ${literal(item, depth + 1)},`);
+    return `{\n${lines.join("\n")}\n${end}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The contents of types/api.constants.ts for a document. */
+export function renderConstants(schema) {
+  const { schemas, parameters, headers } = apiConstants(schema);
+  return [
+    "// Generated from the service's OpenAPI document by `npm run gen:api`. Do not edit by hand:",
+    "// tests/api-drift.test.ts fails when this file and the service's current schema disagree.",
+    "// The bounds, enums and defaults the service declares; the UI takes its limits and vocabularies from here.",
+    `// ${schema.info?.title ?? "API"} ${schema.info?.version ?? ""}`.trimEnd(),
+    "",
+    "/** Per schema, per property: default, enum (without null), minimum/maximum, minLength/maxLength. */",
+    `export const API_SCHEMAS = ${literal(schemas)} as const;`,
+    "",
+    "/** Per operation (\"GET /recent\"), per query or path parameter: the same keywords. */",
+    `export const API_PARAMETERS = ${literal(parameters)} as const;`,
+    "",
+    "/** Per security scheme sent as a header (an API key): the header's name. */",
+    `export const API_KEY_HEADERS = ${literal(headers)} as const;`,
+    "",
+  ].join("\n");
 }

@@ -11,9 +11,11 @@ import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { ModelBadge, StatusBanner } from "@/components/ui/StatusBanner";
 import { ApiError } from "@/lib/api";
 import { useAppStore } from "@/lib/store";
+import { TOKENS_KEY, tokenFor } from "@/lib/tokens";
 import type { Health, ModelStatus, Stats } from "@/types";
+import { API_SCHEMAS } from "@/types/api.constants";
 
-import { FakeEventSource, fakeService, generation, json, page, resetStore } from "./helpers";
+import { FakeEventSource, fakeService, generation, json, ownTokens, page, resetStore, unfinished } from "./helpers";
 
 function health(model: Record<string, unknown>, fields: Partial<Health> = {}): Health {
   return {
@@ -26,6 +28,7 @@ function health(model: Record<string, unknown>, fields: Partial<Health> = {}): H
     queue: { depth: 0, capacity: 16, running: null, accepting: true },
     system: {},
     gpu: null,
+    storage: { ok: true, writable: true, free_bytes: 10 ** 10, needed_bytes: 10 ** 8 },
     ...fields,
   };
 }
@@ -40,7 +43,7 @@ function modelStatus(fields: Partial<ModelStatus> = {}): ModelStatus {
     reloading: false,
     error_type: null,
     error: null,
-    loaded_at: 1,
+    loaded_at: "2026-01-02T03:04:05Z",
     info: { random_weights: true },
     loaded_variants: [{ model: "tiny-random", backend: "reference", device: "cpu", precision: "float32" }],
     devices: [{ device: "cpu", name: "x86_64", precisions: ["float32", "bfloat16", "int8"] }],
@@ -48,6 +51,11 @@ function modelStatus(fields: Partial<ModelStatus> = {}): ModelStatus {
     ...fields,
   };
 }
+
+/** The service's latest generations are in the Generate tab: an empty library unless a test says otherwise. */
+const emptyRecent = { "GET /recent": ({ url }: { url: URL }) => page([], url) };
+/** The Generate tab's list has its (empty) answer: nothing changes after the test any more. */
+const latestLoaded = () => screen.findByText(/Nothing yet/);
 
 beforeEach(() => {
   resetStore();
@@ -114,11 +122,12 @@ describe("StatusBanner and ModelBadge", () => {
 });
 
 describe("GenerateTab", () => {
-  it("queues a generation with the chosen settings and follows it", async () => {
+  it("queues a generation with the chosen settings, keeps its token and follows its phases", async () => {
     const user = userEvent.setup();
-    const queued = generation({ generation_id: "new1", status: "queued", prompt: "calm acoustic guitar fingerpicking, campfire mood", seed: 42, queue_position: 2 });
+    const queued = unfinished({ generation_id: "new1", prompt: "calm acoustic guitar fingerpicking, campfire mood", seed: 42, queue_position: 2 });
     const service = fakeService({
-      "POST /generate": () => json(queued, 202),
+      ...emptyRecent,
+      "POST /generate": () => json({ ...queued, token: "secret-new1" }, 202),
     });
     useAppStore.setState({ health: health({}) });
     render(<GenerateTab />);
@@ -134,26 +143,62 @@ describe("GenerateTab", () => {
     const job = await screen.findByTestId("job");
     expect(job).toHaveAttribute("data-status", "queued");
     expect(job).toHaveTextContent("position 2 in the queue");
+    // The token is this browser's (in localStorage, by id), not part of the record it keeps.
+    expect(tokenFor("new1")).toBe("secret-new1");
+    expect(JSON.parse(localStorage.getItem(TOKENS_KEY) ?? "{}").state.tokens).toEqual({ new1: "secret-new1" });
+    expect(useAppStore.getState().generations.new1).not.toHaveProperty("token");
+    expect(within(job).getByRole("button", { name: /Cancel the generation/ })).toBeEnabled();
 
     // The job's own events move it up the queue: the page asks nothing else of the service.
     const events = FakeEventSource.instances.find((source) => source.url.endsWith("/generations/new1/events"));
     expect(events).toBeDefined();
-    act(() => events!.emit("progress", { generation_id: "new1", step: 0, total_steps: 0, fraction: 0, elapsed_s: 0, eta_s: null, queue_position: 1 }));
+    const calls = service.calls.length;
+    await act(async () => events!.emit("progress", { generation_id: "new1", phase: "queued", step: 0, total_steps: 0, fraction: 0, elapsed_s: 0, eta_s: null, queue_position: 1 }));
     expect(job).toHaveTextContent("next in line");
-    expect(service.calls.map((c) => `${c.method} ${c.path.split("?")[0]}`)).toEqual(["POST /generate"]);
-    act(() => events!.emit("status", { ...queued, status: "running", queue_position: null }));
-    expect(job).not.toHaveTextContent("step 0/0");
-    act(() => events!.emit("progress", { generation_id: "new1", step: 50, total_steps: 100, fraction: 0.5, elapsed_s: 1, eta_s: 1.2 }));
-    expect(within(job).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "50");
+    expect(service.calls.length).toBe(calls);
+    await act(async () => events!.emit("status", { ...queued, status: "running", queue_position: null, progress: { phase: "encoding_text", step: 0, total_steps: 250, fraction: 0.01, eta_s: null } }));
+    expect(within(job).getByTestId("progress-phase")).toHaveTextContent("Encoding the prompt");
+    expect(job).toHaveTextContent("estimating…");
+    const bar = () => within(job).getByRole("progressbar");
+    const progress = (fields: Record<string, unknown>) =>
+      act(async () => events!.emit("progress", { generation_id: "new1", step: 0, total_steps: 250, elapsed_s: 1, eta_s: null, queue_position: null, ...fields }));
+    await progress({ phase: "generating", step: 120, fraction: 0.5, eta_s: 1.2 });
+    expect(bar()).toHaveAttribute("aria-valuenow", "50");
+    expect(within(job).getByTestId("progress-phase")).toHaveTextContent("Generating · step 120/250");
     expect(job).toHaveTextContent("2 s left");
-    act(() => events!.emit("status", { ...queued, status: "succeeded", generation_time: 2.4 }));
-    expect(within(job).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
+    await progress({ phase: "decoding_audio", step: 250, fraction: 0.97, eta_s: 0.3 });
+    expect(within(job).getByTestId("progress-phase")).toHaveTextContent("Decoding audio");
+    await progress({ phase: "writing", step: 250, fraction: 0.999, eta_s: 0.01 });
+    expect(within(job).getByTestId("progress-phase")).toHaveTextContent("Writing the file");
+    // The file is on disk (1.0) but the record is not succeeded yet: the bar does not say 100%.
+    await progress({ phase: "finished", step: 250, fraction: 1, eta_s: null });
+    expect(bar()).toHaveAttribute("aria-valuenow", "99");
+    expect(within(job).getByTestId("progress-percent")).toHaveTextContent("99%");
+    await act(async () => events!.emit("status", generation({ ...queued, status: "succeeded", generation_time: 2.4 })));
+    expect(bar()).toHaveAttribute("aria-valuenow", "100");
+    expect(job).toHaveTextContent("done in 2.4 s");
     expect(useAppStore.getState().currentId).toBe("new1");
     expect(events!.readyState).toBe(FakeEventSource.CLOSED);
+    await screen.findByTestId("latest-list");
+  });
+
+  it("takes its limits and defaults from the service's OpenAPI document", async () => {
+    fakeService(emptyRecent);
+    render(<GenerateTab />);
+    const fields = API_SCHEMAS.GenerateRequest;
+    expect(screen.getByLabelText("Prompt", { selector: "textarea" })).toHaveAttribute("maxLength", String(fields.prompt.maxLength));
+    const duration = screen.getByLabelText("Duration in seconds");
+    expect(duration).toHaveAttribute("min", String(fields.duration.minimum));
+    expect(duration).toHaveAttribute("max", String(fields.duration.maximum));
+    expect(duration).toHaveValue(fields.duration.default);
+    expect(screen.getByLabelText("Guidance")).toHaveAttribute("max", String(fields.cfg_coef.maximum));
+    expect(screen.getByLabelText("Top-k")).toHaveAttribute("max", String(fields.top_k.maximum));
+    expect(screen.getByText(`(${fields.duration.minimum}-${fields.duration.maximum} s)`)).toBeInTheDocument();
+    await latestLoaded();
   });
 
   it("refuses an empty prompt with a message", async () => {
-    const service = fakeService({});
+    const service = fakeService(emptyRecent);
     render(<GenerateTab />);
     await userEvent.click(screen.getByRole("button", { name: "Generate" }));
     expect(screen.getByRole("alert")).toHaveTextContent("Describe the music you want");
@@ -162,6 +207,7 @@ describe("GenerateTab", () => {
 
   it("says when to try again after a rate limit", async () => {
     fakeService({
+      ...emptyRecent,
       "POST /generate": () =>
         json({ error_type: "rate_limited", message: "too many requests to POST /generate; retry in 42 s", status_code: 429 }, 429, { "Retry-After": "42" }),
     });
@@ -170,18 +216,22 @@ describe("GenerateTab", () => {
     await userEvent.click(screen.getByRole("button", { name: "Generate" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("retry in 42 s");
     expect(await screen.findByRole("button", { name: "Try again in 42 s" })).toBeDisabled(); // the countdown starts in an effect
+    await latestLoaded();
   });
 
-  it("offers exactly the devices and precisions the service lists", () => {
+  it("offers exactly the devices and precisions the service lists", async () => {
+    fakeService(emptyRecent);
     useAppStore.setState({ health: health({}), modelStatus: modelStatus() });
     render(<GenerateTab />);
     const devices = within(screen.getByLabelText("Device")).getAllByRole("option").map((o) => o.textContent);
     expect(devices).toEqual(["Server default (cpu)", "cpu · x86_64"]);
     const precisions = within(screen.getByLabelText("Precision")).getAllByRole("option").map((o) => o.textContent);
     expect(precisions).toEqual(["Server default (float32)", "float32", "bfloat16", "int8"]);
+    await latestLoaded();
   });
 
   it("offers a GPU's precisions for its default device and each device's own", async () => {
+    fakeService(emptyRecent);
     useAppStore.setState({
       health: health({ device: "cuda:0", precision: "bfloat16" }),
       modelStatus: modelStatus({
@@ -202,11 +252,63 @@ describe("GenerateTab", () => {
   });
 });
 
+describe("GenerateTab's latest generations", () => {
+  it("lists the service's newest generations, whoever made them; only its own jobs can be canceled here", async () => {
+    const elsewhere = unfinished({ generation_id: "other", id: 2, prompt: "made in another browser", status: "running", created_at: "2026-01-02T03:05:00Z" });
+    const mine = unfinished({ generation_id: "mine", id: 3, prompt: "made here", status: "running", created_at: "2026-01-02T03:06:00Z" });
+    const older = generation({ generation_id: "old", id: 1, prompt: "an older track", created_at: "2026-01-01T00:00:00Z" });
+    const service = fakeService({ "GET /recent": ({ url }) => page([mine, elsewhere, older], url) });
+    ownTokens({ mine: "t-mine" });
+    render(<GenerateTab />);
+    await waitFor(() => expect(screen.getAllByTestId("job")).toHaveLength(3));
+    expect(screen.getAllByTestId("job").map((job) => job.getAttribute("data-generation-id"))).toEqual(["mine", "other", "old"]);
+    expect(service.calls[0].path).toMatch(/^\/recent\?limit=\d+$/);
+    const jobOf = (id: string) => screen.getAllByTestId("job").find((job) => job.getAttribute("data-generation-id") === id)!;
+    expect(within(jobOf("mine")).getByRole("button", { name: /Cancel/ })).toBeInTheDocument();
+    expect(within(jobOf("other")).queryByRole("button", { name: /Cancel/ })).toBeNull();
+  });
+
+  it("warns about random weights once, not on every card", async () => {
+    const tracks = [1, 2, 3].map((n) => generation({ generation_id: `t${n}`, id: n, prompt: `track ${n}` }));
+    fakeService({
+      "GET /health": () => json(health({})),
+      "GET /model/status": () => json(modelStatus()),
+      "GET /recent": ({ url }) => page(tracks, url),
+      "GET /generations/t1/peaks": () => json({ error_type: "not_found", message: "no", status_code: 404 }, 404),
+    });
+    render(<MusicGenieApp />);
+    await waitFor(() => expect(screen.getAllByTestId("job")).toHaveLength(3));
+    expect(await screen.findByTestId("noise-warning")).toBeInTheDocument();
+    expect(screen.getAllByText(/noise/i)).toHaveLength(1);
+  });
+});
+
+describe("a track in the player", () => {
+  it("is marked in the lists: now playing (aria-current), and its button pauses it", async () => {
+    const track = generation({ generation_id: "p1", prompt: "jazz trio" });
+    fakeService({ "GET /recent": ({ url }) => page([track, generation({ generation_id: "p2", id: 2, prompt: "techno" })], url) });
+    render(<HistoryTab />);
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(2));
+    const card = () => screen.getByText("jazz trio").closest("li")!;
+    expect(card()).not.toHaveAttribute("aria-current");
+    await userEvent.click(screen.getByRole("button", { name: "Play jazz trio" }));
+    expect(useAppStore.getState()).toMatchObject({ currentId: "p1", autoplay: true });
+    expect(card()).toHaveAttribute("aria-current", "true");
+    expect(within(card()).getByTestId("now-playing")).toHaveTextContent("In the player");
+    act(() => useAppStore.getState().setPlaying(true)); // the player's audio started
+    expect(within(card()).getByTestId("now-playing")).toHaveTextContent("Now playing");
+    expect(screen.getByText("techno").closest("li")).not.toHaveAttribute("aria-current");
+    await userEvent.click(within(card()).getByRole("button", { name: "Pause jazz trio" }));
+    expect(useAppStore.getState().autoplay).toBe(false);
+  });
+});
+
 describe("JobCard", () => {
-  it("cancels a running job", async () => {
-    const running = generation({ generation_id: "r1", status: "running" });
-    const service = fakeService({ "DELETE /generations/r1": () => json({ ...running, status: "canceled" }) });
+  it("cancels a running job with its token", async () => {
+    const running = unfinished({ generation_id: "r1", status: "running" });
+    const service = fakeService({ "DELETE /generations/r1": () => json({ ...running, status: "canceled", error_message: "canceled at step 30 of 250" }) });
     useAppStore.setState({ generations: { r1: running }, myJobs: ["r1"] });
+    ownTokens({ r1: "t-r1" });
     render(
       <ul>
         <JobCard id="r1" />
@@ -214,11 +316,35 @@ describe("JobCard", () => {
     );
     await userEvent.click(screen.getByRole("button", { name: /Cancel the generation/ }));
     await waitFor(() => expect(screen.getByTestId("job")).toHaveAttribute("data-status", "canceled"));
-    expect(service.calls.map((c) => `${c.method} ${c.path}`)).toContain("DELETE /generations/r1");
+    const call = service.mock.mock.calls.find(([, init]) => init?.method === "DELETE");
+    expect(new Headers(call?.[1]?.headers).get("X-Generation-Token")).toBe("t-r1");
+    expect(screen.getByTestId("job")).toHaveTextContent("Canceled at step 30 of 250.");
+    expect(tokenFor("r1")).toBe("t-r1"); // a canceled job can still be deleted
+  });
+
+  it("offers no cancel for a job this browser did not start", () => {
+    useAppStore.setState({ generations: { r2: unfinished({ generation_id: "r2", status: "running" }) } });
+    render(
+      <ul>
+        <JobCard id="r2" />
+      </ul>,
+    );
+    expect(screen.queryByRole("button", { name: /Cancel/ })).toBeNull();
+  });
+
+  it("shows a success whose figures are unknown without crashing", () => {
+    useAppStore.setState({ generations: { s1: generation({ generation_id: "s1", generation_time: null, realtime_factor: null, file_size_mb: null, sample_rate: null }) } });
+    render(
+      <ul>
+        <JobCard id="s1" />
+      </ul>,
+    );
+    expect(screen.getByTestId("job")).toHaveTextContent("done · 0:05 of audio");
+    expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
   });
 
   it("shows a waiting job's place in the queue as the service reports it", () => {
-    useAppStore.setState({ generations: { q1: generation({ generation_id: "q1", status: "queued", queue_position: 3 }) }, myJobs: ["q1"] });
+    useAppStore.setState({ generations: { q1: unfinished({ generation_id: "q1", queue_position: 3 }) }, myJobs: ["q1"] });
     render(
       <ul>
         <JobCard id="q1" />
@@ -230,7 +356,7 @@ describe("JobCard", () => {
   });
 
   it("shows why a job failed", () => {
-    useAppStore.setState({ generations: { f1: generation({ generation_id: "f1", status: "failed", error_type: "model_unavailable", error_message: "the model could not be loaded" }) } });
+    useAppStore.setState({ generations: { f1: unfinished({ generation_id: "f1", status: "failed", error_type: "model_unavailable", error_message: "the model could not be loaded" }) } });
     render(
       <ul>
         <JobCard id="f1" />
@@ -243,7 +369,7 @@ describe("JobCard", () => {
 describe("HistoryTab", () => {
   const items = [
     generation({ generation_id: "a", prompt: "jazz trio", is_favorited: true, play_count: 3 }),
-    generation({ generation_id: "b", prompt: "techno", status: "running", progress: { step: 10, total_steps: 40, fraction: 0.25, eta_s: 3 } }),
+    unfinished({ generation_id: "b", prompt: "techno", status: "running", progress: { phase: "generating", step: 10, total_steps: 40, fraction: 0.25, eta_s: 3 } }),
   ];
 
   it("lists, searches, filters favourites, and deletes", async () => {
@@ -258,10 +384,14 @@ describe("HistoryTab", () => {
         return new Response(null, { status: 204 });
       },
     });
+    ownTokens({ a: "t-a" });
     render(<HistoryTab />);
     expect(await screen.findAllByTestId("generation-card")).toHaveLength(2);
     expect(screen.getByText("techno").closest("li")).toHaveTextContent("Generating");
     expect(within(screen.getByText("techno").closest("li")!).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "25");
+    expect(screen.getByText("techno").closest("li")).toHaveTextContent("Generating · step 10/40");
+    // Only the track this browser made can be deleted (or canceled) here.
+    expect(within(screen.getByText("techno").closest("li")!).queryByRole("button", { name: /Cancel|Delete/ })).toBeNull();
     expect(FakeEventSource.instances.map((s) => s.url)).toContain("/generations/b/events");
 
     await user.click(screen.getByLabelText("Favourites only"));
@@ -277,6 +407,37 @@ describe("HistoryTab", () => {
     await waitFor(() => expect(service.calls.some((c) => c.method === "DELETE")).toBe(true));
     await waitFor(() => expect(useAppStore.getState().generations.a).toBeUndefined());
     expect(await screen.findByText("No generation's prompt contains “jazz”.")).toBeInTheDocument();
+    expect(tokenFor("a")).toBeUndefined(); // deleted: its token is forgotten
+  });
+
+  it("says plainly when the service refuses a delete, and keeps going", async () => {
+    fakeService({
+      "GET /recent": ({ url }) => page([generation({ generation_id: "x", prompt: "lo-fi" })], url),
+      "DELETE /generations/x": () =>
+        json({ error_type: "forbidden", message: "the X-Generation-Token header does not hold this generation's token", status_code: 403 }, 403),
+    });
+    ownTokens({ x: "stale" });
+    render(<HistoryTab />);
+    await userEvent.click(await screen.findByRole("button", { name: "Delete lo-fi" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Could not delete it");
+    expect(alert).toHaveTextContent("The service refused to delete this generation: the X-Generation-Token header does not hold this generation's token.");
+    expect(alert).toHaveTextContent("Only the browser that created a generation can cancel or delete it.");
+    expect(screen.getByTestId("generation-card")).toBeInTheDocument();
+  });
+
+  it("stars with the explicit form: favorite true, then false", async () => {
+    const service = fakeService({
+      "GET /recent": ({ url }) => page([generation({ generation_id: "f", prompt: "waltz" })], url),
+      "POST /favorite": ({ body }) => json({ generation_id: "f", is_favorited: (body as { favorite: boolean }).favorite }),
+    });
+    render(<HistoryTab />);
+    await userEvent.click(await screen.findByRole("button", { name: "Add waltz to favourites" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Remove waltz from favourites" }));
+    expect(service.calls.filter((c) => c.method === "POST").map((c) => c.body)).toEqual([
+      { generation_id: "f", favorite: true },
+      { generation_id: "f", favorite: false },
+    ]);
   });
 
   it("pages with offset and filters favourites on the service", async () => {
@@ -325,8 +486,8 @@ describe("HistoryTab", () => {
 });
 
 describe("StatsView", () => {
-  it("shows the totals and storage", () => {
-    const stats: Stats = {
+  const stats = (fields: Partial<Stats["totals"]> = {}, daily: Stats["daily"] = []): Stats =>
+    ({
       days: 7,
       since: "2026-01-01T00:00:00Z",
       totals: {
@@ -343,17 +504,35 @@ describe("StatsView", () => {
         plays: 20,
         downloads: 4,
         favorites: 3,
+        ...fields,
       },
-      by_device: [{ device: "cpu", precision: "float32", generations: 9, avg_generation_time: 3.5, avg_realtime_factor: 1.7 }],
-      daily: [{ date: "2026-01-07", total_generations: 12, successful_generations: 9, failed_generations: 2, canceled_generations: 0, avg_generation_time: 3.5 }],
+      by_device: [
+        { device: "cpu", precision: "float32", generations: 9, avg_generation_time: 3.5, avg_realtime_factor: 1.7 },
+        { device: "cpu", precision: "int8", generations: 1, avg_generation_time: null, avg_realtime_factor: null },
+      ],
+      daily,
       storage: { files: 9, bytes: 3 * 1024 * 1024, mb: 3, disk_free_gb: 50 },
-    } as Stats;
-    render(<StatsView stats={stats} />);
+      benchmarks: [],
+    }) as Stats;
+
+  it("shows the totals and storage", () => {
+    render(<StatsView stats={stats()} />);
     expect(screen.getByTestId("stat-generations")).toHaveTextContent("12");
     expect(screen.getByTestId("stat-success-rate")).toHaveTextContent("81.8%");
     expect(screen.getByTestId("stat-storage")).toHaveTextContent("3.0 MB");
     expect(screen.getByRole("table")).toHaveTextContent("cpu · float32");
     expect(screen.getByRole("table")).toHaveTextContent("1.7×");
+    // A variant with no success has no figures: a dash, not 0.
+    const int8 = within(screen.getByRole("table")).getByText("cpu · int8").closest("tr")!;
+    expect(int8).toHaveTextContent("–");
+    expect(int8).not.toHaveTextContent("0×");
+  });
+
+  it("counts canceled jobs beside the success rate, not inside it", () => {
+    render(<StatsView stats={stats({ succeeded: 3, failed: 0, canceled: 2, running: 0, success_rate: 1 })} />);
+    expect(screen.getByTestId("success-donut-label")).toHaveTextContent("100%");
+    expect(screen.getByTestId("success-note")).toHaveTextContent("2 canceled: not part of the rate.");
+    expect(screen.getByTestId("stat-success-rate").parentElement).toHaveTextContent("3 ok · 0 failed · 2 canceled");
   });
 });
 

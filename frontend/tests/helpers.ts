@@ -2,6 +2,7 @@
 import { vi } from "vitest";
 
 import { INITIAL_SESSION, useAppStore } from "@/lib/store";
+import { useTokens } from "@/lib/tokens";
 import type { Generation } from "@/types";
 
 export function generation(fields: Partial<Generation> = {}): Generation {
@@ -37,13 +38,28 @@ export function generation(fields: Partial<Generation> = {}): Generation {
     updated_at: null,
     started_at: null,
     finished_at: null,
-    progress: { step: 0, total_steps: 0, fraction: 1, eta_s: 0 },
+    progress: { phase: "finished", step: 250, total_steps: 250, fraction: 1, eta_s: null },
     error_type: null,
     error_message: null,
     user_id: null,
     queue_position: null,
     ...fields,
   };
+}
+
+/** A record as the service answers it before the job succeeded: its audio's figures are unknown (null). */
+export function unfinished(fields: Partial<Generation> = {}): Generation {
+  return generation({
+    status: "queued",
+    sample_rate: null,
+    file_size_mb: null,
+    generation_time: null,
+    realtime_factor: null,
+    audio_url: null,
+    download_url: null,
+    progress: { phase: "queued", step: 0, total_steps: 0, fraction: 0, eta_s: null },
+    ...fields,
+  });
 }
 
 /** One page of `items` as the service answers /recent and /search: offset, limit, favorite and q applied. */
@@ -107,4 +123,11 @@ export class FakeEventSource {
 
 export function resetStore() {
   useAppStore.setState(INITIAL_SESSION);
+  useTokens.setState({ tokens: {} });
+  localStorage.clear();
+}
+
+/** This browser created these generations: it holds their tokens. */
+export function ownTokens(tokens: Record<string, string>) {
+  useTokens.setState({ tokens });
 }

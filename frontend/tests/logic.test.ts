@@ -1,16 +1,29 @@
-import { describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 
+import { detailRows } from "@/components/audio/Player";
+import { ONLY_THE_CREATOR, removeGeneration, startGeneration } from "@/lib/actions";
 import { ApiError, api, filenameFrom, parseRetryAfter } from "@/lib/api";
-import { formatEta, formatPercent, isRandomModel } from "@/lib/format";
-import { toRequest, validateDraft } from "@/lib/generateRequest";
+import { formatEta, formatPercent, isRandomModel, outcomeText } from "@/lib/format";
+import { MAX_SEED, toRequest, validateDraft } from "@/lib/generateRequest";
 import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
 import { computePeaks } from "@/lib/peaks";
 import { PlayCounter } from "@/lib/playCounter";
-import { DEFAULT_DRAFT } from "@/lib/store";
-import type { ModelStatus } from "@/types";
+import { phaseLabel, progressView } from "@/lib/progress";
+import { dailySeries, deviceRows, successSlices } from "@/lib/stats";
+import { DEFAULT_DRAFT, useAppStore } from "@/lib/store";
+import { TOKENS_KEY, forgetToken, rememberToken, tokenFor, useTokens } from "@/lib/tokens";
+import { newestFirst } from "@/lib/useList";
+import type { ModelStatus, Totals } from "@/types";
+import { ACTIVE_STATUSES, AUDIO_FORMATS, FINISHED_STATUSES, GENERATION_STATUSES, PHASES, PRECISIONS } from "@/types";
+import { API_PARAMETERS, API_SCHEMAS } from "@/types/api.constants";
 import { readConfig } from "@/utils/config";
 
-import { fakeService, json } from "./helpers";
+import { FakeEventSource, fakeService, generation, json, ownTokens, resetStore, unfinished } from "./helpers";
+
+beforeEach(() => {
+  resetStore();
+  vi.stubGlobal("EventSource", FakeEventSource);
+});
 
 describe("PlayCounter", () => {
   const play = (counter: PlayCounter, from: number, to: number, step = 0.25) => {
@@ -116,6 +129,8 @@ describe("api errors", () => {
 });
 
 describe("the Generate form", () => {
+  const fields = API_SCHEMAS.GenerateRequest;
+
   it("sends only what was chosen", () => {
     const body = toRequest({ ...DEFAULT_DRAFT, prompt: "  piano  ", duration: 5 });
     expect(body).toEqual({ prompt: "piano", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3 });
@@ -126,14 +141,202 @@ describe("the Generate form", () => {
     });
   });
 
-  it("says what is wrong", () => {
+  it("starts from the service's defaults", () => {
+    expect(DEFAULT_DRAFT).toMatchObject({
+      duration: fields.duration.default,
+      top_k: fields.top_k.default,
+      top_p: fields.top_p.default,
+      temperature: fields.temperature.default,
+      cfg_coef: fields.cfg_coef.default,
+    });
+  });
+
+  it("says what is wrong, at the service's own bounds", () => {
+    const ok = { ...DEFAULT_DRAFT, prompt: "x" };
+    const { minimum: shortest, maximum: longest } = fields.duration;
     expect(validateDraft({ ...DEFAULT_DRAFT, prompt: " " })).toMatch(/prompt/);
-    expect(validateDraft({ ...DEFAULT_DRAFT, prompt: "x", duration: 121 })).toMatch(/5-120/);
-    expect(validateDraft({ ...DEFAULT_DRAFT, prompt: "x", duration: 4 })).toMatch(/5-120/);
-    expect(validateDraft({ ...DEFAULT_DRAFT, prompt: "x", top_p: 2 })).toMatch(/Top-p/);
-    expect(validateDraft({ ...DEFAULT_DRAFT, prompt: "x", cfg_coef: 0.5 })).toMatch(/Guidance/);
-    expect(validateDraft({ ...DEFAULT_DRAFT, prompt: "x", seed: "99999999999999999999" })).toMatch(/seed/);
-    expect(validateDraft({ ...DEFAULT_DRAFT, prompt: "x" })).toBeNull();
+    expect(validateDraft({ ...ok, duration: longest + 1 })).toBe(`The duration must be ${shortest}-${longest} seconds.`);
+    expect(validateDraft({ ...ok, duration: shortest - 1 })).toMatch(/duration/);
+    expect(validateDraft({ ...ok, duration: longest })).toBeNull();
+    expect(validateDraft({ ...ok, duration: shortest })).toBeNull();
+    expect(validateDraft({ ...ok, prompt: "y".repeat(fields.prompt.maxLength) })).toBeNull();
+    expect(validateDraft({ ...ok, prompt: "y".repeat(fields.prompt.maxLength + 1) })).toBe(`The prompt can be at most ${fields.prompt.maxLength} characters.`);
+    expect(validateDraft({ ...ok, top_k: fields.top_k.maximum + 1 })).toMatch(/Top-k/);
+    expect(validateDraft({ ...ok, top_p: fields.top_p.maximum + 1 })).toMatch(/Top-p/);
+    expect(validateDraft({ ...ok, temperature: fields.temperature.maximum + 1 })).toMatch(/Temperature/);
+    expect(validateDraft({ ...ok, cfg_coef: fields.cfg_coef.minimum - 0.5 })).toMatch(/Guidance/);
+    expect(validateDraft({ ...ok, precision: "float8" })).toMatch(/precision/);
+    expect(validateDraft({ ...ok, seed: "99999999999999999999" })).toMatch(/seed/);
+    expect(validateDraft({ ...ok, seed: String(MAX_SEED) })).toBeNull();
+    expect(validateDraft(ok)).toBeNull();
+  });
+});
+
+describe("the service's vocabularies", () => {
+  it("come from its OpenAPI document", () => {
+    expect(AUDIO_FORMATS).toBe(API_PARAMETERS["GET /download/{generation_id}"].format.enum);
+    expect(PRECISIONS).toBe(API_SCHEMAS.GenerateRequest.precision.enum);
+    expect(PHASES).toBe(API_SCHEMAS.Progress.phase.enum);
+    expect(GENERATION_STATUSES).toBe(API_SCHEMAS.Generation.status.enum);
+    // Active and finished split the statuses.
+    expect([...ACTIVE_STATUSES, ...FINISHED_STATUSES].sort()).toEqual([...GENERATION_STATUSES].sort());
+    expect(ACTIVE_STATUSES.filter((status) => FINISHED_STATUSES.includes(status))).toEqual([]);
+  });
+
+  it("name every phase in words", () => {
+    for (const phase of PHASES) expect(phaseLabel({ phase, step: 0, total_steps: 0 })).not.toBe(phase);
+    expect(phaseLabel({ phase: "generating", step: 120, total_steps: 500 })).toBe("Generating · step 120/500");
+  });
+});
+
+describe("honest progress", () => {
+  const running = (progress: Partial<ReturnType<typeof generation>["progress"]>) =>
+    unfinished({ status: "running", progress: { phase: "generating", step: 1, total_steps: 500, fraction: 0.1, eta_s: 20, ...progress } });
+
+  it("shows the phase, the service's fraction and its ETA", () => {
+    expect(progressView(running({ phase: "encoding_text", step: 0, fraction: 0.02, eta_s: null }))).toEqual({ percent: 2, phase: "Encoding the prompt", detail: "estimating…" });
+    expect(progressView(running({ step: 120, fraction: 0.3, eta_s: 12 }))).toEqual({ percent: 30, phase: "Generating · step 120/500", detail: "12 s left" });
+    expect(progressView(running({ phase: "decoding_audio", step: 500, fraction: 0.95, eta_s: 1 }))?.phase).toBe("Decoding audio");
+    expect(progressView(running({ phase: "writing", step: 500, fraction: 0.99, eta_s: 0.2 }))?.phase).toBe("Writing the file");
+    expect(progressView(unfinished({ queue_position: 2 }))).toEqual({ percent: null, phase: "Waiting", detail: "position 2 in the queue" });
+  });
+
+  it("never says 100% before the record says succeeded", () => {
+    expect(progressView(running({ phase: "writing", fraction: 0.999 }))?.percent).toBe(99);
+    expect(progressView(running({ phase: "finished", fraction: 1, eta_s: null }))?.percent).toBe(99);
+    expect(progressView(generation())?.percent).toBe(100);
+  });
+
+  it("takes the later of the record and the live event", () => {
+    const record = running({ step: 200, fraction: 0.4 });
+    const live = { phase: "generating" as const, step: 250, total_steps: 500, fraction: 0.5, eta_s: 8 };
+    expect(progressView(record, live)?.percent).toBe(50);
+    expect(progressView(record, { ...live, fraction: 0.2, step: 100 })?.phase).toBe("Generating · step 200/500");
+  });
+
+  it("says how a job ended", () => {
+    expect(progressView(generation({ generation_time: 2.44, duration: 5 }))?.detail).toBe("done in 2.4 s · 0:05 of audio");
+    expect(progressView(generation({ generation_time: null }))?.detail).toBe("done · 0:05 of audio");
+    expect(progressView(unfinished({ status: "canceled" }))).toBeNull();
+    expect(outcomeText("canceled", "canceled at step 30 of 500")).toBe("Canceled at step 30 of 500.");
+    expect(outcomeText("canceled", "canceled before it started")).toBe("Canceled before it started.");
+    expect(outcomeText("canceled", null)).toBe("Canceled.");
+    expect(outcomeText("failed", null)).toBe("The generation failed.");
+  });
+});
+
+describe("unknown figures", () => {
+  it("show as a dash in the player's details, never a crash", () => {
+    const rows = Object.fromEntries(detailRows(unfinished({ status: "failed" })));
+    expect(rows["Sample rate"]).toBe("–");
+    expect(rows["Generated in"]).toBe("–");
+    expect(rows.File).toBe("–");
+    const done = Object.fromEntries(detailRows(generation({ generation_time: 2, realtime_factor: 2.5, sample_rate: 32000 })));
+    expect(done["Generated in"]).toBe("2.00 s (2.50× realtime)");
+    expect(done["Sample rate"]).toBe("32000 Hz");
+  });
+});
+
+describe("stats", () => {
+  const totals: Totals = {
+    generations: 6,
+    queued: 0,
+    running: 1,
+    succeeded: 3,
+    failed: 0,
+    canceled: 2,
+    success_rate: 1,
+    avg_generation_time: 2,
+    avg_realtime_factor: 1.5,
+    audio_seconds: 15,
+    plays: 0,
+    downloads: 0,
+    favorites: 0,
+  };
+
+  it("draws the success rate from its own terms: succeeded and failed, no canceled slice", () => {
+    expect(successSlices(totals).map((slice) => [slice.name, slice.value])).toEqual([["Succeeded", 3]]);
+    expect(successSlices({ ...totals, failed: 1 }).map((slice) => slice.name)).toEqual(["Succeeded", "Failed"]);
+  });
+
+  it("keeps unknown averages unknown (gaps, not zeros)", () => {
+    const daily = dailySeries([
+      { date: "2026-01-01", total_generations: 0, successful_generations: 0, failed_generations: 0, canceled_generations: 0, avg_generation_time: null },
+      { date: "2026-01-02", total_generations: 2, successful_generations: 1, failed_generations: 0, canceled_generations: 1, avg_generation_time: 2.345 },
+    ]);
+    expect(daily.map((day) => day.time)).toEqual([null, 2.35]);
+    expect(deviceRows([{ device: "cpu", precision: "int8", generations: 1, avg_generation_time: null, avg_realtime_factor: null }])[0]).toMatchObject({ rtf: null, time: null });
+  });
+});
+
+describe("tokens", () => {
+  it("are kept in localStorage by generation id, survive a reload, and are forgotten", async () => {
+    rememberToken("g1", "t1");
+    rememberToken("g2", "t2");
+    forgetToken("g2");
+    const saved = localStorage.getItem(TOKENS_KEY)!;
+    expect(JSON.parse(saved).state.tokens).toEqual({ g1: "t1" });
+    // A fresh page: nothing in memory, only what is in localStorage.
+    useTokens.setState({ tokens: {} });
+    localStorage.setItem(TOKENS_KEY, saved);
+    await useTokens.persist.rehydrate();
+    expect(tokenFor("g1")).toBe("t1");
+    expect(tokenFor("g2")).toBeUndefined();
+  });
+
+  it("are kept from POST /generate and sent on cancel and delete", async () => {
+    const queued = unfinished({ generation_id: "n1" });
+    const service = fakeService({
+      "POST /generate": () => json({ ...queued, token: "tok" }, 202),
+      "DELETE /generations/n1": ({ method }) => (method === "DELETE" ? new Response(null, { status: 204 }) : json({})),
+    });
+    await startGeneration({ prompt: "x", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3 });
+    expect(tokenFor("n1")).toBe("tok");
+    expect(useAppStore.getState().generations.n1).not.toHaveProperty("token");
+    await removeGeneration(generation({ generation_id: "n1" }));
+    const [, init] = service.mock.mock.calls.find(([, options]) => options?.method === "DELETE")!;
+    expect(new Headers(init!.headers).get("X-Generation-Token")).toBe("tok");
+    expect(tokenFor("n1")).toBeUndefined();
+    expect(useAppStore.getState().generations.n1).toBeUndefined();
+  });
+
+  it("without one, cancel and delete say who may, and ask nothing of the service", async () => {
+    const service = fakeService({});
+    const error = await removeGeneration(generation({ generation_id: "theirs" })).catch((e) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.message).toContain(ONLY_THE_CREATOR);
+    expect(service.calls).toHaveLength(0);
+  });
+
+  it("turn a 401 or 403 into a clear message", async () => {
+    fakeService({
+      "DELETE /generations/r1": () =>
+        json({ error_type: "unauthorized", message: "changing generation r1 needs its token", status_code: 401 }, 401),
+    });
+    ownTokens({ r1: "t" });
+    const error = await removeGeneration(unfinished({ generation_id: "r1", status: "running" })).catch((e) => e);
+    expect(error.status).toBe(401);
+    expect(error.message).toBe(`The service refused to cancel this generation: changing generation r1 needs its token. ${ONLY_THE_CREATOR}`);
+  });
+
+  it("of a generation that is gone already are forgotten with it", async () => {
+    fakeService({ "DELETE /generations/gone": () => json({ error_type: "not_found", message: "no generation gone", status_code: 404 }, 404) });
+    ownTokens({ gone: "t" });
+    useAppStore.getState().upsert(generation({ generation_id: "gone" }));
+    await removeGeneration(generation({ generation_id: "gone" }));
+    expect(tokenFor("gone")).toBeUndefined();
+    expect(useAppStore.getState().generations.gone).toBeUndefined();
+  });
+});
+
+describe("lists", () => {
+  it("merge ids newest first, once each, known ones only", () => {
+    const generations = {
+      a: generation({ generation_id: "a", id: 1, created_at: "2026-01-01T00:00:00Z" }),
+      b: generation({ generation_id: "b", id: 2, created_at: "2026-01-03T00:00:00Z" }),
+      c: generation({ generation_id: "c", id: 3, created_at: "2026-01-02T00:00:00Z" }),
+    };
+    expect(newestFirst(["a", "b", "gone", "c", "b"], generations)).toEqual(["b", "c", "a"]);
   });
 });
 
@@ -147,7 +350,7 @@ describe("devices and precisions on offer", () => {
     reloading: false,
     error_type: null,
     error: null,
-    loaded_at: 1,
+    loaded_at: "2026-01-02T03:04:05Z",
     info: null,
     loaded_variants: [],
     devices: [],
@@ -218,7 +421,8 @@ describe("small helpers", () => {
   });
 
   it("reads the NEXT_PUBLIC_* settings", () => {
-    expect(readConfig({})).toEqual({ apiUrl: "", environment: "production", debug: false, maxRecentTracks: 20 });
+    const limit = API_PARAMETERS["GET /recent"].limit;
+    expect(readConfig({})).toEqual({ apiUrl: "", environment: "production", debug: false, maxRecentTracks: limit.default });
     expect(
       readConfig({
         NEXT_PUBLIC_API_URL: "http://127.0.0.1:8000/",
@@ -226,6 +430,6 @@ describe("small helpers", () => {
         NEXT_PUBLIC_DEBUG_MODE: "true",
         NEXT_PUBLIC_MAX_RECENT_TRACKS: "500",
       }),
-    ).toEqual({ apiUrl: "http://127.0.0.1:8000", environment: "development", debug: true, maxRecentTracks: 100 });
+    ).toEqual({ apiUrl: "http://127.0.0.1:8000", environment: "development", debug: true, maxRecentTracks: limit.maximum });
   });
 });

@@ -12,7 +12,7 @@ export interface paths {
         };
         /**
          * Recorded benchmark runs, newest first
-         * @description Rows written by `musicgenie bench`; `device` is a type (cpu, cuda) or a device (cuda:1).
+         * @description Rows written by `musicgenie bench`; `device` is a type (cpu) or a device (cuda:1).
          */
         get: operations["BenchmarksBenchmarks"];
         put?: never;
@@ -50,7 +50,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Toggle favourite */
+        /**
+         * Set or toggle favourite
+         * @description `favorite: true|false` sets the flag (idempotent); without it the flag toggles.
+         */
         post: operations["FavoriteFavorite"];
         delete?: never;
         options?: never;
@@ -69,7 +72,7 @@ export interface paths {
         put?: never;
         /**
          * Queue a generation
-         * @description Writes a `queued` record and answers 202 with it and `Location: /generations/{id}`. `Prefer: wait=N` (N <= 60) waits up to N seconds: 201 with the finished record, else 202. A full queue answers 429 with `Retry-After` and writes nothing.
+         * @description Writes a `queued` record and answers 202 with it, `Location: /generations/{id}` and the creator's `token` (shown once: send it as `X-Generation-Token` to cancel or delete). `Prefer: wait=N` waits up to N seconds (at most 60): 201 with the finished record, else 202. A full queue answers 429 with `Retry-After` and writes nothing.
          */
         post: operations["GenerateGenerate"];
         delete?: never;
@@ -87,14 +90,14 @@ export interface paths {
         };
         /**
          * One generation
-         * @description `queue_position` is its 1-based place among the waiting jobs while it is queued, else null.
+         * @description `queue_position`: its 1-based place among the waiting jobs while queued, else null.
          */
         get: operations["GenerationsGenerationIdGetGeneration"];
         put?: never;
         post?: never;
         /**
          * Cancel a queued or running job, or delete a finished one
-         * @description Active job: canceled within one decoder step, answers 200 with the record. Finished job: the record and its file are deleted, answers 204.
+         * @description Needs the generation's token (`X-Generation-Token`) or the admin key (`X-Admin-Key`). Active job: canceled within one decoder step, answers 200 with the record. Finished job: the record and its file are deleted, answers 204.
          */
         delete: operations["GenerationsGenerationIdDeleteGeneration"];
         options?: never;
@@ -127,8 +130,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Server-sent events: `status` (the record) and `progress` (step, total_steps, eta_s)
-         * @description The stream starts with the current record and ends after a finished status. While the job waits, a `progress` event with its new `queue_position` follows every move of the queue; while it runs, `progress` events carry step, total_steps, fraction, eta_s (queue_position null).
+         * Server-sent events: `status` (the record) and `progress` (phase, step, fraction, eta_s)
+         * @description The stream starts with the current record and ends after a finished status (or when the service shuts down). While the job waits, a `progress` event with its new `queue_position` follows every move of the queue; while it runs, `progress` events carry phase, step, total_steps, fraction and eta_s (queue_position null).
          */
         get: operations["GenerationsGenerationIdEventsGenerationEvents"];
         put?: never;
@@ -166,7 +169,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Database, model, queue and machine health */
+        /** Database, model, queue, storage and machine health */
         get: operations["HealthHealth"];
         put?: never;
         post?: never;
@@ -187,7 +190,7 @@ export interface paths {
         put?: never;
         /**
          * Reload or switch the model (admin: X-Admin-Key)
-         * @description Builds the new engine before retiring the old one: jobs in flight finish on the old one.
+         * @description Builds the new engine before retiring the old one: jobs in flight finish on the old one. A failed reload leaves the old engine serving and answers the reason.
          */
         post: operations["ModelReloadModelReload"];
         delete?: never;
@@ -221,8 +224,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Most played generations
-         * @description A page: `count` items from `offset`, of `total` finished generations.
+         * Most played generations (played at least once)
+         * @description A page: `count` items from `offset`, of `total` finished generations with plays.
          */
         get: operations["MostPlayedMostPlayed"];
         put?: never;
@@ -242,7 +245,7 @@ export interface paths {
         };
         /**
          * Recent generations, newest first
-         * @description A page: `count` items from `offset`, of `total` matching; the next is at offset + count.
+         * @description A page: `count` items from `offset`, of `total` matching; the next at offset + count.
          */
         get: operations["RecentRecent"];
         put?: never;
@@ -280,7 +283,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Generation statistics over the last N days */
+        /**
+         * Generation statistics over the last N days
+         * @description Totals and days count the same generations (by the day they were created, UTC).
+         */
         get: operations["StatsStats"];
         put?: never;
         post?: never;
@@ -364,9 +370,50 @@ export interface components {
             precision: string;
             runs: number;
         };
+        /** CreatedGeneration */
+        CreatedGeneration: {
+            audio_url: string | null;
+            backend: string;
+            cfg_coef: number;
+            /** Format: date-time */
+            created_at: string;
+            device: string;
+            download_count: number;
+            download_url: string | null;
+            duration: number;
+            duration_requested: number;
+            error_message: string | null;
+            error_type: string | null;
+            events_url: string;
+            file_size_mb: number | null;
+            finished_at: string | null;
+            generation_id: string;
+            generation_time: number | null;
+            id: number;
+            is_favorited: boolean;
+            last_played: string | null;
+            model: string;
+            play_count: number;
+            precision: string;
+            progress: components["schemas"]["Progress"];
+            prompt: string;
+            queue_position: number | null;
+            realtime_factor: number | null;
+            sample_rate: number | null;
+            seed: number | null;
+            started_at: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "canceled";
+            temperature: number;
+            token: string;
+            top_k: number;
+            top_p: number;
+            updated_at: string | null;
+            user_id: number | null;
+        };
         /** DayStats */
         DayStats: {
-            avg_generation_time: number;
+            avg_generation_time: number | null;
             canceled_generations: number;
             /** Format: date */
             date: string;
@@ -388,8 +435,24 @@ export interface components {
             generations: number;
             precision: string;
         };
+        /** ErrorBody */
+        ErrorBody: {
+            error_type: string;
+            errors?: components["schemas"]["ErrorItem"][] | null;
+            field?: string | null;
+            message: string;
+            status?: string | null;
+            status_code: number;
+        };
+        /** ErrorItem */
+        ErrorItem: {
+            field: string | null;
+            message: string;
+            source: string | null;
+        };
         /** FavoriteRequest */
         FavoriteRequest: {
+            favorite?: boolean | null;
             /** @description A generation's id. */
             generation_id: string;
         };
@@ -405,16 +468,16 @@ export interface components {
              * @default 3
              */
             cfg_coef: number;
-            /** @description auto, cpu, cuda, cuda:N or mps. */
+            /** @description auto, cpu, cuda, mps or cuda:N. */
             device?: string | null;
             /**
              * @description Seconds of audio (5-120).
              * @default 10
              */
             duration: number;
-            /** @description auto, float32, bfloat16, float16, int8. */
-            precision?: string | null;
-            /** @description What the music should be. */
+            /** @enum {null|string} */
+            precision?: "auto" | "float32" | "bfloat16" | "float16" | "int8" | null;
+            /** @description What the music should be (1-2000 characters). */
             prompt: string;
             /** @description Same seed, same audio. */
             seed?: number | null;
@@ -450,10 +513,10 @@ export interface components {
             error_message: string | null;
             error_type: string | null;
             events_url: string;
-            file_size_mb: number;
+            file_size_mb: number | null;
             finished_at: string | null;
             generation_id: string;
-            generation_time: number;
+            generation_time: number | null;
             id: number;
             is_favorited: boolean;
             last_played: string | null;
@@ -463,11 +526,12 @@ export interface components {
             progress: components["schemas"]["Progress"];
             prompt: string;
             queue_position: number | null;
-            realtime_factor: number;
-            sample_rate: number;
+            realtime_factor: number | null;
+            sample_rate: number | null;
             seed: number | null;
             started_at: string | null;
-            status: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "canceled";
             temperature: number;
             top_k: number;
             top_p: number;
@@ -497,7 +561,9 @@ export interface components {
             queue: {
                 [key: string]: unknown;
             };
-            status: string;
+            /** @enum {string} */
+            status: "ok" | "degraded" | "starting" | "error";
+            storage: components["schemas"]["StorageHealth"];
             system: {
                 [key: string]: unknown;
             };
@@ -515,7 +581,7 @@ export interface components {
             info: {
                 [key: string]: unknown;
             } | null;
-            loaded_at: number | null;
+            loaded_at: string | null;
             loaded_variants: {
                 [key: string]: string;
             }[];
@@ -538,15 +604,19 @@ export interface components {
         Progress: {
             eta_s: number | null;
             fraction: number;
+            /** @enum {string} */
+            phase: "queued" | "encoding_text" | "generating" | "decoding_audio" | "writing" | "finished";
             step: number;
             total_steps: number;
         };
         /** ReloadRequest */
         ReloadRequest: {
             backend?: string | null;
+            /** @description auto, cpu, cuda, mps or cuda:N. */
             device?: string | null;
             model?: string | null;
-            precision?: string | null;
+            /** @enum {null|string} */
+            precision?: "auto" | "float32" | "bfloat16" | "float16" | "int8" | null;
         };
         /** Stats */
         Stats: {
@@ -565,6 +635,13 @@ export interface components {
             disk_free_gb: number | null;
             files: number;
             mb: number;
+        };
+        /** StorageHealth */
+        StorageHealth: {
+            free_bytes: number;
+            needed_bytes: number;
+            ok: boolean;
+            writable: boolean;
         };
         /** Totals */
         Totals: {
@@ -633,19 +710,31 @@ export interface operations {
                     "application/json": components["schemas"]["BenchmarkList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -653,7 +742,7 @@ export interface operations {
     DownloadGenerationIdGetDownload: {
         parameters: {
             query?: {
-                /** @description wav, flac, ogg or mp3 */
+                /** @description The file's format. */
                 format?: "wav" | "flac" | "ogg" | "mp3";
             };
             header?: never;
@@ -664,28 +753,74 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The file as an attachment: audio/wav, audio/flac, audio/ogg or audio/mpeg. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": string;
-                };
+                content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is wrong, or the request came from a page of another site (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation is not in a state that allows this (`not_ready`); `status` says which it is in. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation's audio is no longer on disk (`file_missing`). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -693,7 +828,7 @@ export interface operations {
     DownloadGenerationIdPostDownload: {
         parameters: {
             query?: {
-                /** @description wav, flac, ogg or mp3 */
+                /** @description The file's format. */
                 format?: "wav" | "flac" | "ogg" | "mp3";
             };
             header?: never;
@@ -704,28 +839,74 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The file as an attachment: audio/wav, audio/flac, audio/ogg or audio/mpeg. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": string;
-                };
+                content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is wrong, or the request came from a page of another site (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation is not in a state that allows this (`not_ready`); `status` says which it is in. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation's audio is no longer on disk (`file_missing`). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -752,19 +933,58 @@ export interface operations {
                     "application/json": components["schemas"]["FavoriteResponse"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is wrong, or the request came from a page of another site (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -773,6 +993,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description `wait=N`: wait up to N seconds for the result (RFC 7240; at most 60). */
                 Prefer?: string | null;
             };
             path?: never;
@@ -784,28 +1005,76 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Finished within `Prefer: wait`. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedGeneration"];
+                };
+            };
             /** @description Request accepted, processing continues off-line */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Generation"];
+                    "application/json": components["schemas"]["CreatedGeneration"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is wrong, or the request came from a page of another site (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason) or the service is shutting down (`shutting_down`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -830,19 +1099,22 @@ export interface operations {
                     "application/json": components["schemas"]["Generation"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -864,22 +1136,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Generation"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description Deleted with its file. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A credential is missing (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is wrong, or the request came from a page of another site (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -895,28 +1195,63 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The audio as 16-bit WAV. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "audio/wav": Record<string, never>;
-                };
+                content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The requested byte range. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation is not in a state that allows this (`not_ready`); `status` says which it is in. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation's audio is no longer on disk (`file_missing`). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The range lies outside the file (`range_not_satisfiable`); `Content-Range` gives its size. */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -932,28 +1267,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description Server-sent events (`status`, `progress`). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -981,19 +1317,49 @@ export interface operations {
                     "application/json": components["schemas"]["Peaks"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation is not in a state that allows this (`not_ready`); `status` says which it is in. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation's audio is no longer on disk (`file_missing`). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1009,6 +1375,33 @@ export interface operations {
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database does not answer. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1040,19 +1433,67 @@ export interface operations {
                     "application/json": components["schemas"]["ModelStatus"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A credential is missing (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is wrong, or the request came from a page of another site (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason) or the service is shutting down (`shutting_down`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1073,6 +1514,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelStatus"];
+                };
+            };
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1100,19 +1559,31 @@ export interface operations {
                     "application/json": components["schemas"]["GenerationList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1126,7 +1597,7 @@ export interface operations {
                 limit?: number;
                 /** @description How many to skip first (0-1000000). */
                 offset?: number;
-                /** @description Only this status (queued, running, succeeded, failed, canceled). */
+                /** @description Only this status. */
                 status?: "queued" | "running" | "succeeded" | "failed" | "canceled" | null;
             };
             header?: never;
@@ -1144,19 +1615,31 @@ export interface operations {
                     "application/json": components["schemas"]["GenerationList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1188,19 +1671,31 @@ export interface operations {
                     "application/json": components["schemas"]["GenerationList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1226,19 +1721,31 @@ export interface operations {
                     "application/json": components["schemas"]["Stats"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1265,19 +1772,67 @@ export interface operations {
                     "application/json": components["schemas"]["TrackPlayResponse"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is wrong, or the request came from a page of another site (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation is not in a state that allows this (`not_ready`); `status` says which it is in. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -1,4 +1,8 @@
 // The seed's NEXT_PUBLIC_* settings, read at build time (Next.js inlines them into the static files).
+import { API_PARAMETERS } from "@/types/api.constants";
+
+/** History's page size: the service's default and most for GET /recent. */
+const RECENT_LIMIT = API_PARAMETERS["GET /recent"].limit;
 
 function flag(value: string | undefined): boolean {
   return ["1", "true", "yes", "on"].includes((value ?? "").trim().toLowerCase());
@@ -15,7 +19,7 @@ export interface AppConfig {
   apiUrl: string;
   environment: string;
   debug: boolean;
-  /** Page size of History (the service returns at most 100 per request). */
+  /** Page size of History (at most what the service returns per request). */
   maxRecentTracks: number;
 }
 
@@ -24,7 +28,7 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
     apiUrl: (env.NEXT_PUBLIC_API_URL ?? "").trim().replace(/\/+$/, ""),
     environment: (env.NEXT_PUBLIC_ENVIRONMENT ?? "production").trim() || "production",
     debug: flag(env.NEXT_PUBLIC_DEBUG_MODE),
-    maxRecentTracks: clampInt(env.NEXT_PUBLIC_MAX_RECENT_TRACKS, 20, 1, 100),
+    maxRecentTracks: clampInt(env.NEXT_PUBLIC_MAX_RECENT_TRACKS, RECENT_LIMIT.default, RECENT_LIMIT.minimum, RECENT_LIMIT.maximum),
   };
 }
 

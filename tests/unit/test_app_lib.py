@@ -71,7 +71,9 @@ def test_prefer_wait() -> None:
     assert parse_prefer_wait("respond-async") is None
     assert parse_prefer_wait("wait=5") == 5
     assert parse_prefer_wait("respond-async, wait=60") == 60
-    for bad in ("wait=61", "wait=-1", "wait=abc", "wait=1.5"):
+    assert parse_prefer_wait("wait=61") == 60  # capped, not refused
+    assert parse_prefer_wait("wait=600000") == 60
+    for bad in ("wait=-1", "wait=abc", "wait=1.5", "wait=²", "wait=٣", "wait="):
         with pytest.raises(ApiError) as caught:
             parse_prefer_wait(bad)
         assert caught.value.field == "Prefer"

@@ -1,15 +1,18 @@
 "use client";
 
 import { motion } from "motion/react";
-import { useState } from "react";
 
+import { FavoriteButton } from "@/components/audio/FavoriteButton";
+import { JobOutcome, JobProgress } from "@/components/audio/JobStatus";
+import { NowPlaying, PlayToggle, usePlayerState } from "@/components/audio/PlayToggle";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
-import { ProgressBar } from "@/components/ui/ProgressBar";
 import { StatusBadge } from "@/components/ui/StatusBadge";
 import { button } from "@/components/ui/styles";
-import { removeGeneration, toggleFavorite } from "@/lib/actions";
-import { formatDate, formatEta, formatSeconds, queueDetail } from "@/lib/format";
+import { formatDate, formatSeconds } from "@/lib/format";
 import { useAppStore } from "@/lib/store";
+import { useRemoval } from "@/lib/useRemoval";
+import type { Generation } from "@/types";
+import { isActive } from "@/types";
 
 interface Props {
   id: string;
@@ -17,67 +20,36 @@ interface Props {
   rank?: number;
 }
 
-export function FavoriteButton({ id, className = "" }: { id: string; className?: string }) {
-  const favorited = useAppStore((s) => s.generations[id]?.is_favorited ?? false);
-  const prompt = useAppStore((s) => s.generations[id]?.prompt ?? "");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+function Facts({ generation }: { generation: Generation }) {
+  const seconds = generation.status === "succeeded" ? generation.duration : generation.duration_requested;
   return (
-    <>
-      <button
-        type="button"
-        aria-pressed={favorited}
-        aria-label={favorited ? `Remove ${prompt} from favourites` : `Add ${prompt} to favourites`}
-        title={favorited ? "Remove from favourites" : "Add to favourites"}
-        data-testid="favorite-button"
-        disabled={busy}
-        onClick={async () => {
-          setBusy(true);
-          setError(null);
-          try {
-            await toggleFavorite(id);
-          } catch (e) {
-            setError(e);
-          } finally {
-            setBusy(false);
-          }
-        }}
-        className={`${button.ghost} text-lg ${favorited ? "text-amber-500! dark:text-amber-400!" : ""} ${className}`}
-      >
-        <span aria-hidden>{favorited ? "★" : "☆"}</span>
-      </button>
-      {error !== null && (
-        <div className="basis-full">
-          <ErrorMessage error={error} />
-        </div>
-      )}
-    </>
+    <p className="flex flex-wrap gap-x-2 text-xs text-slate-500 dark:text-slate-400">
+      <span>{formatDate(generation.created_at)}</span>
+      <span>· {formatSeconds(seconds)}</span>
+      <span>
+        · {generation.device}/{generation.precision}
+      </span>
+      <span data-testid="play-count">
+        · {generation.play_count} {generation.play_count === 1 ? "play" : "plays"}
+      </span>
+    </p>
   );
 }
 
-/** One generation in a list: status (with live progress), facts, play, favourite, delete. */
+/**
+ * One generation in a list: play, the prompt (wrapping, never cut to a few letters), facts, live
+ * progress, and its actions, which take a line of their own on a phone.
+ */
 export function GenerationCard({ id, rank }: Props) {
   const generation = useAppStore((s) => s.generations[id]);
-  const progress = useAppStore((s) => s.progress[id]);
-  const playing = useAppStore((s) => s.currentId === id);
-  const [error, setError] = useState<unknown>(null);
-  const [removing, setRemoving] = useState(false);
   if (!generation) return null;
-  const active = generation.status === "queued" || generation.status === "running";
+  return <Card generation={generation} rank={rank} />;
+}
 
-  const remove = async () => {
-    const question = active ? `Cancel the generation of “${generation.prompt}”?` : `Delete “${generation.prompt}” and its audio for good?`;
-    if (!window.confirm(question)) return;
-    setRemoving(true);
-    setError(null);
-    try {
-      await removeGeneration(generation);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setRemoving(false);
-    }
-  };
+function Card({ generation, rank }: { generation: Generation; rank?: number }) {
+  const id = generation.generation_id;
+  const { current } = usePlayerState(id);
+  const removal = useRemoval(generation);
 
   return (
     <motion.li
@@ -87,64 +59,50 @@ export function GenerationCard({ id, rank }: Props) {
       exit={{ opacity: 0 }}
       data-testid="generation-card"
       data-generation-id={id}
-      className={`rounded-xl border p-3 sm:p-4 ${playing ? "border-violet-400 bg-violet-50/60 dark:border-violet-700 dark:bg-violet-950/30" : "border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900"}`}
+      aria-current={current ? "true" : undefined}
+      className={`rounded-xl border p-3 sm:p-4 ${current ? "border-violet-400 bg-violet-50/60 dark:border-violet-700 dark:bg-violet-950/30" : "border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900"}`}
     >
-      <div className="flex flex-wrap items-center gap-x-3 gap-y-2">
-        {rank !== undefined && <span className="w-7 text-center text-lg font-bold text-slate-400">{rank}</span>}
-        {generation.status === "succeeded" ? (
-          <button
-            type="button"
-            onClick={() => useAppStore.getState().play(id)}
-            className="grid size-10 shrink-0 place-items-center rounded-full bg-violet-600 text-white shadow hover:bg-violet-500"
-            aria-label={`Play ${generation.prompt}`}
-          >
-            <span aria-hidden>▶</span>
-          </button>
-        ) : (
-          <span className="grid size-10 shrink-0 place-items-center rounded-full bg-slate-200 text-slate-500 dark:bg-slate-800" aria-hidden>
-            ♪
-          </span>
-        )}
-        <div className="min-w-0 flex-1">
-          <p className="truncate font-medium" title={generation.prompt}>
-            {generation.prompt}
-          </p>
-          <p className="flex flex-wrap gap-x-2 text-xs text-slate-500 dark:text-slate-400">
-            <span>{formatDate(generation.created_at)}</span>
-            <span>· {formatSeconds(generation.status === "succeeded" ? generation.duration : generation.duration_requested)}</span>
-            <span>
-              · {generation.device}/{generation.precision}
+      <div className="flex flex-col gap-2 sm:flex-row sm:items-center sm:gap-3">
+        <div className="flex min-w-0 flex-1 items-start gap-3 sm:items-center">
+          {rank !== undefined && <span className="w-7 shrink-0 pt-2 text-center text-lg font-bold text-slate-400 sm:pt-0">{rank}</span>}
+          {generation.status === "succeeded" ? (
+            <PlayToggle id={id} prompt={generation.prompt} />
+          ) : (
+            <span className="grid size-10 shrink-0 place-items-center rounded-full bg-slate-200 text-slate-500 dark:bg-slate-800" aria-hidden>
+              ♪
             </span>
-            <span data-testid="play-count">· {generation.play_count} {generation.play_count === 1 ? "play" : "plays"}</span>
-          </p>
+          )}
+          <div className="min-w-0 flex-1">
+            <p className="line-clamp-3 font-medium break-words" title={generation.prompt} data-testid="generation-title">
+              {generation.prompt}
+            </p>
+            <Facts generation={generation} />
+          </div>
         </div>
-        <div className="ml-auto flex items-center gap-1">
+        <div className="flex flex-wrap items-center gap-1 sm:shrink-0 sm:justify-end" data-testid="generation-actions">
+          <NowPlaying id={id} />
           <StatusBadge status={generation.status} />
           {generation.status === "succeeded" && <FavoriteButton id={id} />}
-          <button type="button" className={button.danger} onClick={remove} disabled={removing} aria-label={`${active ? "Cancel" : "Delete"} ${generation.prompt}`}>
-            {active ? "Cancel" : "Delete"}
-          </button>
-        </div>
-      </div>
-      {active && (
-        <div className="mt-3">
-          {generation.status === "queued" ? (
-            <ProgressBar fraction={0} indeterminate label={`Progress of ${generation.prompt}`} detail={queueDetail(generation.queue_position)} />
-          ) : (
-            <ProgressBar
-              fraction={progress?.fraction ?? generation.progress.fraction}
-              label={`Progress of ${generation.prompt}`}
-              detail={formatEta(progress ? progress.eta_s : generation.progress.eta_s)}
-            />
+          {removal.allowed && (
+            <button type="button" className={button.danger} onClick={removal.run} disabled={removal.busy} aria-label={`${removal.verb} ${generation.prompt}`}>
+              {removal.verb}
+            </button>
           )}
         </div>
+      </div>
+      {isActive(generation.status) && (
+        <div className="mt-3">
+          <JobProgress generation={generation} />
+        </div>
       )}
-      {generation.status === "failed" && generation.error_message && (
-        <p className="mt-2 text-sm text-rose-700 dark:text-rose-300">{generation.error_message}</p>
-      )}
-      {error !== null && (
+      {generation.error_message && (
         <div className="mt-2">
-          <ErrorMessage error={error} />
+          <JobOutcome generation={generation} announce={false} />
+        </div>
+      )}
+      {removal.error !== null && (
+        <div className="mt-2">
+          <ErrorMessage error={removal.error} title={`Could not ${removal.verb.toLowerCase()} it`} />
         </div>
       )}
     </motion.li>

@@ -1,76 +1,30 @@
 "use client";
 
 import { motion } from "motion/react";
-import { type ReactNode, useState } from "react";
 
+import { JobOutcome, JobProgress } from "@/components/audio/JobStatus";
+import { NowPlaying, PlayToggle } from "@/components/audio/PlayToggle";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
-import { ProgressBar } from "@/components/ui/ProgressBar";
 import { StatusBadge } from "@/components/ui/StatusBadge";
 import { button } from "@/components/ui/styles";
-import { api } from "@/lib/api";
-import { formatEta, formatSeconds, queueDetail } from "@/lib/format";
+import { formatSeconds } from "@/lib/format";
 import { useAppStore } from "@/lib/store";
-import { stop } from "@/lib/tracker";
+import { useRemoval } from "@/lib/useRemoval";
+import type { Generation } from "@/types";
+import { isActive } from "@/types";
 
-/** A job started here: queue position, live progress with ETA, cancel; then play or the error. */
+/** A recent job: queue position, live progress (phase, step, ETA), cancel for its creator; then play or why not. */
 export function JobCard({ id }: { id: string }) {
   const generation = useAppStore((s) => s.generations[id]);
-  const progress = useAppStore((s) => s.progress[id]);
-  const currentId = useAppStore((s) => s.currentId);
-  const [error, setError] = useState<unknown>(null);
-  const [canceling, setCanceling] = useState(false);
   if (!generation) return null;
-  const { status } = generation;
+  return <Job generation={generation} />;
+}
 
-  const cancel = async () => {
-    setCanceling(true);
-    setError(null);
-    try {
-      const record = await api.remove(id);
-      if (record) useAppStore.getState().upsert(record);
-      stop(id);
-      useAppStore.getState().libraryChanged();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setCanceling(false);
-    }
-  };
-
-  let body: ReactNode = null;
-  if (status === "queued") {
-    const detail = queueDetail(generation.queue_position);
-    body = <ProgressBar fraction={0} indeterminate label="Generation progress" detail={detail} />;
-  } else if (status === "running") {
-    const fraction = progress?.fraction ?? generation.progress.fraction ?? 0;
-    const eta = progress ? progress.eta_s : generation.progress.eta_s;
-    const step = progress ? `step ${progress.step}/${progress.total_steps} · ` : "";
-    body = <ProgressBar fraction={fraction} label="Generation progress" detail={`${step}${formatEta(eta)}`} />;
-  } else if (status === "succeeded") {
-    body = (
-      <div className="space-y-3">
-        <ProgressBar
-          fraction={1}
-          label="Generation progress"
-          detail={`done in ${generation.generation_time.toFixed(1)} s · ${formatSeconds(generation.duration)} of audio`}
-        />
-        {currentId !== id && (
-          <button type="button" className={button.secondary} onClick={() => useAppStore.getState().play(id)}>
-            ▶ Play
-          </button>
-        )}
-      </div>
-    );
-  } else if (status === "failed") {
-    body = (
-      <p role="alert" className="text-sm text-rose-700 dark:text-rose-300">
-        {generation.error_message ?? "The generation failed."}
-        {generation.error_type && <span className="ml-1 opacity-70">({generation.error_type})</span>}
-      </p>
-    );
-  } else if (status === "canceled") {
-    body = <p className="text-sm text-slate-500 dark:text-slate-400">Canceled.</p>;
-  }
+function Job({ generation }: { generation: Generation }) {
+  const id = generation.generation_id;
+  const current = useAppStore((s) => s.currentId === id);
+  const removal = useRemoval(generation);
+  const active = isActive(generation.status);
 
   return (
     <motion.li
@@ -80,12 +34,13 @@ export function JobCard({ id }: { id: string }) {
       exit={{ opacity: 0, height: 0 }}
       data-testid="job"
       data-generation-id={id}
-      data-status={status}
-      className="space-y-3 rounded-xl border border-slate-200 bg-slate-50 p-4 dark:border-slate-800 dark:bg-slate-950/50"
+      data-status={generation.status}
+      aria-current={current ? "true" : undefined}
+      className={`space-y-3 rounded-xl border p-4 ${current ? "border-violet-400 bg-violet-50/60 dark:border-violet-700 dark:bg-violet-950/30" : "border-slate-200 bg-slate-50 dark:border-slate-800 dark:bg-slate-950/50"}`}
     >
-      <div className="flex items-start justify-between gap-3">
-        <div className="min-w-0">
-          <p className="truncate text-sm font-medium" title={generation.prompt}>
+      <div className="flex flex-wrap items-start justify-between gap-x-3 gap-y-2">
+        <div className="min-w-0 flex-1 basis-48">
+          <p className="line-clamp-3 text-sm font-medium break-words" title={generation.prompt} data-testid="job-title">
             {generation.prompt}
           </p>
           <p className="text-xs text-slate-500 dark:text-slate-400">
@@ -94,27 +49,19 @@ export function JobCard({ id }: { id: string }) {
           </p>
         </div>
         <div className="flex shrink-0 items-center gap-2">
-          <StatusBadge status={status} />
-          {(status === "queued" || status === "running") && (
-            <button type="button" className={button.danger} onClick={cancel} disabled={canceling} aria-label={`Cancel the generation of ${generation.prompt}`}>
-              {canceling ? "Canceling…" : "Cancel"}
-            </button>
-          )}
-          {(status === "succeeded" || status === "failed" || status === "canceled") && (
-            <button
-              type="button"
-              className={button.ghost}
-              onClick={() => useAppStore.getState().dismissJob(id)}
-              aria-label={`Dismiss ${generation.prompt}`}
-              title="Dismiss (it stays in History)"
-            >
-              ✕
+          <NowPlaying id={id} />
+          <StatusBadge status={generation.status} />
+          {active && removal.allowed && (
+            <button type="button" className={button.danger} onClick={removal.run} disabled={removal.busy} aria-label={`Cancel the generation of ${generation.prompt}`}>
+              {removal.busy ? "Canceling…" : "Cancel"}
             </button>
           )}
         </div>
       </div>
-      {body}
-      {error !== null && <ErrorMessage error={error} />}
+      <JobProgress generation={generation} />
+      {generation.status === "succeeded" && !current && <PlayToggle id={id} prompt={generation.prompt} withText />}
+      <JobOutcome generation={generation} />
+      {removal.error !== null && <ErrorMessage error={removal.error} title="Could not cancel it" />}
     </motion.li>
   );
 }

@@ -4,12 +4,12 @@ import { AnimatePresence, motion } from "motion/react";
 import { type KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import WaveSurfer from "wavesurfer.js";
 
-import { FavoriteButton } from "@/components/audio/GenerationCard";
+import { FavoriteButton } from "@/components/audio/FavoriteButton";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { button, fieldBase } from "@/components/ui/styles";
 import { downloadGeneration } from "@/lib/actions";
 import { api, ApiError } from "@/lib/api";
-import { formatBytes, formatDate, formatSeconds, isRandomModel } from "@/lib/format";
+import { formatDate, formatMegabytes, formatRtf, formatSeconds, formatSecondsUnit, isRandomModel } from "@/lib/format";
 import { loadPeaks } from "@/lib/peaks";
 import { PlayCounter } from "@/lib/playCounter";
 import { useAppStore } from "@/lib/store";
@@ -21,25 +21,29 @@ const SKIP_S = 5;
 /** Slices of the waveform asked of the service (about two per pixel of a wide player). */
 const WAVEFORM_PEAKS = 1000;
 
-function Details({ generation }: { generation: Generation }) {
-  const rows: [string, string][] = [
-    ["Duration", `${generation.duration.toFixed(1)} s (asked ${generation.duration_requested} s)`],
+/** The parameters and figures of a track; a figure the service has not measured shows a dash. */
+export function detailRows(generation: Generation): [string, string][] {
+  const rtf = generation.realtime_factor === null ? "" : ` (${formatRtf(generation.realtime_factor)})`;
+  return [
+    ["Duration", `${formatSecondsUnit(generation.duration)} (asked ${generation.duration_requested} s)`],
     ["Model", `${generation.model} (${generation.backend})`],
     ["Device · precision", `${generation.device} · ${generation.precision}`],
     ["Seed", generation.seed === null ? "–" : String(generation.seed)],
     ["Top-k · top-p", `${generation.top_k} · ${generation.top_p}`],
-    ["Temperature", String(generation.temperature)],
-    ["Guidance", String(generation.cfg_coef)],
-    ["Sample rate", generation.sample_rate ? `${generation.sample_rate} Hz` : "–"],
-    ["Generated in", `${generation.generation_time.toFixed(2)} s (${generation.realtime_factor.toFixed(2)}× realtime)`],
-    ["File", formatBytes(generation.file_size_mb * 1024 * 1024)],
+    ["Temperature · guidance", `${generation.temperature} · ${generation.cfg_coef}`],
+    ["Sample rate", generation.sample_rate === null ? "–" : `${generation.sample_rate} Hz`],
+    ["Generated in", `${formatSecondsUnit(generation.generation_time, 2)}${rtf}`],
+    ["File", formatMegabytes(generation.file_size_mb)],
     ["Plays · downloads", `${generation.play_count} · ${generation.download_count}`],
     ["Created", formatDate(generation.created_at)],
   ];
+}
+
+function Details({ generation }: { generation: Generation }) {
   return (
-    <dl className="grid grid-cols-1 gap-x-6 gap-y-1 text-sm sm:grid-cols-2" data-testid="player-details">
-      {rows.map(([name, value]) => (
-        <div key={name} className="flex justify-between gap-3 border-b border-slate-100 py-1 dark:border-slate-800">
+    <dl className="grid grid-cols-1 gap-x-6 text-xs sm:grid-cols-2 lg:grid-cols-3" data-testid="player-details">
+      {detailRows(generation).map(([name, value]) => (
+        <div key={name} className="flex justify-between gap-3 border-b border-slate-100 py-0.5 dark:border-slate-800">
           <dt className="text-slate-500 dark:text-slate-400">{name}</dt>
           <dd className="text-right font-medium tabular-nums">{value}</dd>
         </div>
@@ -50,6 +54,7 @@ function Details({ generation }: { generation: Generation }) {
 
 function Downloader({ id }: { id: string }) {
   const ids = useId();
+  // The smallest file by default (typed against the service's enum of formats).
   const [format, setFormat] = useState<AudioFormat>("mp3");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -102,7 +107,7 @@ export function Player() {
   const currentId = useAppStore((s) => s.currentId);
   const generation = useAppStore((s) => (s.currentId ? s.generations[s.currentId] : undefined));
   const autoplay = useAppStore((s) => s.autoplay);
-  const modelInfo = useAppStore((s) => s.modelStatus?.info ?? null);
+  const loadedModel = useAppStore((s) => s.modelStatus?.model ?? null);
   const waveRef = useRef<HTMLDivElement>(null);
   const dockRef = useRef<HTMLElement>(null);
   const audioRef = useRef<HTMLAudioElement | null>(null);
@@ -167,8 +172,15 @@ export function Player() {
       counter.update(audio.currentTime, !audio.paused && !audio.seeking);
     };
     const onSeeking = () => counter.seeked(audio.currentTime);
-    const onPlay = () => setPlaying(true);
-    const onPause = () => setPlaying(false);
+    // The store mirrors the element: lists mark the track as playing, and their buttons pause it.
+    const onPlay = () => {
+      setPlaying(true);
+      useAppStore.getState().setPlaying(true);
+    };
+    const onPause = () => {
+      setPlaying(false);
+      useAppStore.getState().setPlaying(false);
+    };
     const onMeta = () => Number.isFinite(audio.duration) && setLength(audio.duration);
     const onError = () => setError(new ApiError(0, "media_error", "The audio could not be loaded: it may have been deleted, or the service is unreachable."));
     audio.addEventListener("timeupdate", onTime);
@@ -200,7 +212,10 @@ export function Player() {
       });
 
     if (useAppStore.getState().autoplay) {
-      audio.play().catch((e) => debugLog("autoplay refused", e));
+      audio.play().catch((e) => {
+        debugLog("autoplay refused", e);
+        useAppStore.getState().setPlaying(false);
+      });
     }
 
     return () => {
@@ -236,21 +251,28 @@ export function Player() {
     };
   }, [currentId]);
 
-  // A later request to play the same track (the Play button of a list).
+  // A later request to play or pause the same track (the play button of a list).
   useEffect(() => {
-    if (autoplay && audioRef.current?.paused) audioRef.current.play().catch(() => undefined);
+    const audio = audioRef.current;
+    if (!audio) return;
+    if (autoplay && audio.paused) audio.play().catch(() => useAppStore.getState().setPlaying(false));
+    else if (!autoplay && !audio.paused) audio.pause();
   }, [autoplay, currentId]);
 
   if (!generation) return null;
-  const random = isRandomModel(generation.model, generation.model === useAppStore.getState().modelStatus?.model ? modelInfo : null);
+  // The header warns about the loaded model once; a track of another random-weight model says so here.
+  const random = generation.model !== loadedModel && isRandomModel(generation.model);
 
   const toggle = () => {
     const audio = audioRef.current;
     if (!audio) return;
     if (audio.paused) {
       useAppStore.setState({ autoplay: true });
-      audio.play().catch((e) => setError(new ApiError(0, "media_error", `The browser would not play the audio: ${e instanceof Error ? e.message : e}`)));
-    } else audio.pause();
+      audio.play().catch((e) => {
+        useAppStore.getState().setPlaying(false);
+        setError(new ApiError(0, "media_error", `The browser would not play the audio: ${e instanceof Error ? e.message : e}`));
+      });
+    } else useAppStore.getState().pause();
   };
   const seekBy = (seconds: number) => {
     const audio = audioRef.current;
@@ -298,7 +320,7 @@ export function Player() {
             <span aria-hidden>{playing ? "❚❚" : "▶"}</span>
           </button>
           <div className="min-w-0 flex-1">
-            <p className="truncate text-sm font-semibold" title={generation.prompt} data-testid="player-prompt">
+            <p className="line-clamp-2 text-sm font-semibold break-words" title={generation.prompt} data-testid="player-prompt">
               {generation.prompt}
             </p>
             <p className="text-xs text-slate-500 tabular-nums dark:text-slate-400">
@@ -308,7 +330,10 @@ export function Player() {
           </div>
           <FavoriteButton id={generation.generation_id} />
           <button type="button" className={button.ghost} onClick={() => setOpen((o) => !o)} aria-expanded={open} aria-controls={`${ids}-details`}>
-            {open ? "Hide details" : "Details"}
+            <span aria-hidden className="sm:hidden">
+              ⓘ
+            </span>
+            <span className="sr-only sm:not-sr-only">{open ? "Hide details" : "Details"}</span>
           </button>
           <button type="button" className={button.ghost} onClick={() => useAppStore.getState().closePlayer()} aria-label="Close the player">
             ✕
@@ -347,12 +372,16 @@ export function Player() {
           {open && (
             <motion.div
               id={`${ids}-details`}
+              role="region"
+              aria-label="Track details"
+              tabIndex={0}
               initial={{ height: 0, opacity: 0 }}
               animate={{ height: "auto", opacity: 1 }}
               exit={{ height: 0, opacity: 0 }}
-              className="max-h-[35vh] space-y-3 overflow-y-auto"
+              className="max-h-[min(11rem,25vh)] space-y-2 overflow-y-auto rounded-md pr-1"
+              data-testid="player-details-panel"
             >
-              <p className="text-sm">
+              <p className="text-xs break-words">
                 <span className="font-medium">Prompt: </span>
                 {generation.prompt}
               </p>

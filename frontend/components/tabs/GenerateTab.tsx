@@ -1,18 +1,28 @@
 "use client";
 
-import { AnimatePresence } from "motion/react";
 import { type FormEvent, useId, useMemo, useState } from "react";
 
-import { JobCard } from "@/components/audio/JobCard";
+import { LatestGenerations } from "@/components/tabs/LatestGenerations";
 import { ErrorMessage, useCountdown } from "@/components/ui/ErrorMessage";
 import { button, card, field, fieldBase, label } from "@/components/ui/styles";
-import { ApiError, api } from "@/lib/api";
+import { startGeneration } from "@/lib/actions";
+import { ApiError } from "@/lib/api";
 import { EXAMPLE_PROMPTS } from "@/lib/examples";
-import { isRandomModel } from "@/lib/format";
-import { MAX_DURATION, MIN_DURATION, toRequest, validateDraft } from "@/lib/generateRequest";
+import {
+  type Bounds,
+  CFG_COEF,
+  DEFAULT_DRAFT,
+  DURATION,
+  PROMPT_MAX_LENGTH,
+  span,
+  TEMPERATURE,
+  TOP_K,
+  TOP_P,
+  toRequest,
+  validateDraft,
+} from "@/lib/generateRequest";
 import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
-import { DEFAULT_DRAFT, useAppStore } from "@/lib/store";
-import { track } from "@/lib/tracker";
+import { useAppStore } from "@/lib/store";
 import type { GenerateDraft } from "@/types";
 
 function NumberField(props: {
@@ -20,8 +30,7 @@ function NumberField(props: {
   text: string;
   hint: string;
   value: number;
-  min: number;
-  max: number;
+  bounds: Bounds;
   step: number;
   onChange: (value: number) => void;
 }) {
@@ -36,8 +45,8 @@ function NumberField(props: {
         inputMode="decimal"
         className={field}
         value={Number.isFinite(props.value) ? props.value : ""}
-        min={props.min}
-        max={props.max}
+        min={props.bounds.min}
+        max={props.bounds.max}
         step={props.step}
         onChange={(e) => props.onChange(e.target.value === "" ? Number.NaN : Number(e.target.value))}
         aria-describedby={`${props.id}-hint`}
@@ -52,7 +61,6 @@ function NumberField(props: {
 export function GenerateTab() {
   const draft = useAppStore((s) => s.draft);
   const setDraft = useAppStore((s) => s.setDraft);
-  const myJobs = useAppStore((s) => s.myJobs);
   const health = useAppStore((s) => s.health);
   const modelStatus = useAppStore((s) => s.modelStatus);
   const [error, setError] = useState<unknown>(null);
@@ -62,9 +70,7 @@ export function GenerateTab() {
 
   const placements = useMemo(() => offeredPlacements(modelStatus, health), [modelStatus, health]);
   const precisionChoices = precisionsFor(placements, draft.device || placements.defaultDevice);
-  const modelName = modelStatus?.model ?? (health?.model as { model?: string } | undefined)?.model;
   const modelState = (health?.model as { status?: string } | undefined)?.status;
-  const random = isRandomModel(modelName, modelStatus?.info ?? null);
   const invalid = validateDraft(draft);
 
   const update = (fields: Partial<GenerateDraft>) => setDraft(fields);
@@ -78,9 +84,7 @@ export function GenerateTab() {
     setSubmitting(true);
     setError(null);
     try {
-      const generation = await api.generate(toRequest(draft));
-      useAppStore.getState().addJob(generation);
-      track(generation.generation_id);
+      await startGeneration(toRequest(draft));
     } catch (e) {
       setError(e);
     } finally {
@@ -91,16 +95,9 @@ export function GenerateTab() {
   return (
     <div className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
       <form onSubmit={submit} className={`${card} space-y-5`} aria-labelledby={`${ids}-title`} noValidate>
-        <div className="flex flex-wrap items-baseline justify-between gap-2">
-          <h2 id={`${ids}-title`} className="text-lg font-semibold">
-            Describe your music
-          </h2>
-          {random && (
-            <p className="text-xs font-medium text-amber-700 dark:text-amber-300">
-              {modelName} has random weights: what it makes is noise.
-            </p>
-          )}
-        </div>
+        <h2 id={`${ids}-title`} className="text-lg font-semibold">
+          Describe your music
+        </h2>
 
         <div className="space-y-2">
           <label htmlFor={`${ids}-prompt`} className={label}>
@@ -110,13 +107,17 @@ export function GenerateTab() {
             id={`${ids}-prompt`}
             name="prompt"
             rows={3}
-            maxLength={2000}
+            maxLength={PROMPT_MAX_LENGTH}
             required
             className={`${field} resize-y`}
             placeholder="e.g. lo-fi hip hop beat with warm piano, 90 bpm"
             value={draft.prompt}
             onChange={(e) => update({ prompt: e.target.value })}
+            aria-describedby={`${ids}-prompt-count`}
           />
+          <p id={`${ids}-prompt-count`} className="text-right text-xs text-slate-500 tabular-nums dark:text-slate-400">
+            {draft.prompt.length}/{PROMPT_MAX_LENGTH} characters
+          </p>
           <div className="flex flex-wrap gap-2" role="group" aria-label="Example prompts">
             {EXAMPLE_PROMPTS.map((example) => (
               <button
@@ -134,15 +135,15 @@ export function GenerateTab() {
         <div className="space-y-2">
           <div className="flex items-center justify-between">
             <label htmlFor={`${ids}-duration`} className={label}>
-              Duration
+              Duration <span className="font-normal text-slate-500 dark:text-slate-400">({span(DURATION)} s)</span>
             </label>
             <div className="flex items-center gap-1.5 text-sm">
               <input
                 type="number"
                 aria-label="Duration in seconds"
                 className={`${fieldBase} w-20 py-1`}
-                min={MIN_DURATION}
-                max={MAX_DURATION}
+                min={DURATION.min}
+                max={DURATION.max}
                 step={1}
                 value={draft.duration}
                 onChange={(e) => update({ duration: Number(e.target.value) })}
@@ -154,10 +155,10 @@ export function GenerateTab() {
             id={`${ids}-duration`}
             type="range"
             className="w-full"
-            min={MIN_DURATION}
-            max={MAX_DURATION}
+            min={DURATION.min}
+            max={DURATION.max}
             step={1}
-            value={Math.min(MAX_DURATION, Math.max(MIN_DURATION, draft.duration || MIN_DURATION))}
+            value={Math.min(DURATION.max, Math.max(DURATION.min, draft.duration || DURATION.min))}
             onChange={(e) => update({ duration: Number(e.target.value) })}
             aria-valuetext={`${draft.duration} seconds`}
           />
@@ -207,10 +208,10 @@ export function GenerateTab() {
             Advanced settings
           </summary>
           <div className="mt-4 grid gap-4 sm:grid-cols-2">
-            <NumberField id={`${ids}-topk`} text="Top-k" hint="Sample from the k likeliest tokens (0 turns it off)." value={draft.top_k} min={0} max={2048} step={1} onChange={(top_k) => update({ top_k })} />
-            <NumberField id={`${ids}-topp`} text="Top-p" hint="Nucleus sampling, 0-1 (0 turns it off; above 0 it replaces top-k)." value={draft.top_p} min={0} max={1} step={0.05} onChange={(top_p) => update({ top_p })} />
-            <NumberField id={`${ids}-temp`} text="Temperature" hint="Higher is wilder; 0 is greedy." value={draft.temperature} min={0} max={10} step={0.05} onChange={(temperature) => update({ temperature })} />
-            <NumberField id={`${ids}-cfg`} text="Guidance" hint="How closely to follow the prompt, 1-20 (1 turns it off)." value={draft.cfg_coef} min={1} max={20} step={0.5} onChange={(cfg_coef) => update({ cfg_coef })} />
+            <NumberField id={`${ids}-topk`} text="Top-k" hint={`Sample from the k likeliest tokens, ${span(TOP_K)} (0 turns it off).`} value={draft.top_k} bounds={TOP_K} step={1} onChange={(top_k) => update({ top_k })} />
+            <NumberField id={`${ids}-topp`} text="Top-p" hint={`Nucleus sampling, ${span(TOP_P)} (0 turns it off; above 0 it replaces top-k).`} value={draft.top_p} bounds={TOP_P} step={0.05} onChange={(top_p) => update({ top_p })} />
+            <NumberField id={`${ids}-temp`} text="Temperature" hint={`Higher is wilder, ${span(TEMPERATURE)}; 0 is greedy.`} value={draft.temperature} bounds={TEMPERATURE} step={0.05} onChange={(temperature) => update({ temperature })} />
+            <NumberField id={`${ids}-cfg`} text="Guidance" hint={`How closely to follow the prompt, ${span(CFG_COEF)} (1 turns it off).`} value={draft.cfg_coef} bounds={CFG_COEF} step={0.5} onChange={(cfg_coef) => update({ cfg_coef })} />
             <div className="space-y-1 sm:col-span-2">
               <label htmlFor={`${ids}-seed`} className={label}>
                 Seed
@@ -256,24 +257,7 @@ export function GenerateTab() {
         </div>
       </form>
 
-      <section className={`${card} space-y-4`} aria-labelledby={`${ids}-jobs`}>
-        <h2 id={`${ids}-jobs`} className="text-lg font-semibold">
-          Your generations
-        </h2>
-        {myJobs.length === 0 ? (
-          <p className="text-sm text-slate-500 dark:text-slate-400">
-            Nothing yet. Pick an example or write a prompt, then press Generate: progress shows here and the result opens in the player.
-          </p>
-        ) : (
-          <ul className="space-y-3" aria-live="polite">
-            <AnimatePresence initial={false}>
-              {myJobs.map((id) => (
-                <JobCard key={id} id={id} />
-              ))}
-            </AnimatePresence>
-          </ul>
-        )}
-      </section>
+      <LatestGenerations />
     </div>
   );
 }

@@ -9,7 +9,10 @@ import { button, card, field } from "@/components/ui/styles";
 import { api } from "@/lib/api";
 import { useAppStore } from "@/lib/store";
 import { usePagedGenerations } from "@/lib/useList";
+import { API_PARAMETERS } from "@/types/api.constants";
 import { config } from "@/utils/config";
+
+const SEARCH_MAX_LENGTH = API_PARAMETERS["GET /search"].q.maxLength;
 
 function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value);
@@ -62,7 +65,7 @@ export function HistoryTab() {
             placeholder="Search prompts…"
             value={query}
             onChange={(e) => setQuery(e.target.value)}
-            maxLength={200}
+            maxLength={SEARCH_MAX_LENGTH}
           />
         </div>
         <label className="inline-flex cursor-pointer items-center gap-2 text-sm">
@@ -89,6 +92,10 @@ export function HistoryTab() {
             ))}
           </AnimatePresence>
         </ul>
+      )}
+
+      {shown.length > 0 && (
+        <p className="text-xs text-slate-500 dark:text-slate-400">Only the browser that created a generation can cancel or delete it.</p>
       )}
 
       {list.hasMore && (

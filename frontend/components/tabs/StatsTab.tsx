@@ -20,12 +20,15 @@ import {
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { card, fieldBase } from "@/components/ui/styles";
 import { api } from "@/lib/api";
-import { formatBytes, formatPercent, formatSeconds } from "@/lib/format";
+import { formatBytes, formatPercent, formatSeconds, formatSecondsUnit } from "@/lib/format";
+import { dailySeries, deviceRows, STATS_COLORS as COLORS, successSlices } from "@/lib/stats";
 import { useAppStore } from "@/lib/store";
 import type { Stats } from "@/types";
+import { API_PARAMETERS } from "@/types/api.constants";
 
-const COLORS = { succeeded: "#10b981", failed: "#f43f5e", canceled: "#94a3b8", time: "#8b5cf6", rtf: "#0ea5e9" };
-const DAY_CHOICES = [7, 30, 90, 365];
+const DAYS = API_PARAMETERS["GET /stats"].days;
+/** The periods offered: the service's default, a month, a quarter, and the most it analyses. */
+const DAY_CHOICES = [...new Set([DAYS.default, 30, 90, DAYS.maximum])].filter((days) => days >= DAYS.minimum && days <= DAYS.maximum);
 const tooltipStyle = {
   contentStyle: { borderRadius: 12, border: "1px solid #cbd5e1", background: "rgba(255,255,255,0.96)", color: "#0f172a", fontSize: 12 },
 };
@@ -42,11 +45,12 @@ function Tile({ label, value, hint, testId }: { label: string; value: string; hi
   );
 }
 
-function ChartCard({ title, children, empty }: { title: string; children: ReactNode; empty?: boolean }) {
+function ChartCard({ title, children, empty, note }: { title: string; children: ReactNode; empty?: boolean; note?: ReactNode }) {
   return (
     <figure className="rounded-xl border border-slate-200 p-3 dark:border-slate-800">
       <figcaption className="mb-2 text-sm font-medium">{title}</figcaption>
       {empty ? <p className="grid h-48 place-items-center text-sm text-slate-500">No data in this period yet.</p> : <div className="h-56 text-slate-500 dark:text-slate-400">{children}</div>}
+      {note && <p className="mt-2 text-xs text-slate-500 dark:text-slate-400">{note}</p>}
     </figure>
   );
 }
@@ -58,32 +62,23 @@ export function shortDate(iso: string): string {
 
 export function StatsView({ stats }: { stats: Stats }) {
   const { totals, storage } = stats;
-  const daily = stats.daily.map((day) => ({
-    date: shortDate(String(day.date)),
-    succeeded: day.successful_generations,
-    failed: day.failed_generations,
-    canceled: day.canceled_generations,
-    time: Math.round(day.avg_generation_time * 100) / 100,
-  }));
-  const devices = stats.by_device.map((row) => ({
-    name: `${row.device} · ${row.precision}`,
-    rtf: row.avg_realtime_factor ? Math.round(row.avg_realtime_factor * 100) / 100 : 0,
-    time: row.avg_generation_time ?? 0,
-    generations: row.generations,
-  }));
-  const outcome = [
-    { name: "Succeeded", value: totals.succeeded, color: COLORS.succeeded },
-    { name: "Failed", value: totals.failed, color: COLORS.failed },
-    { name: "Canceled", value: totals.canceled, color: COLORS.canceled },
-  ].filter((part) => part.value > 0);
+  const daily = dailySeries(stats.daily, shortDate);
+  const devices = deviceRows(stats.by_device);
+  const outcome = successSlices(totals);
+  const notInRate = totals.canceled + totals.queued + totals.running;
   const axis = { stroke: "currentColor", tick: { fill: "currentColor", fontSize: 11 } };
 
   return (
     <div className="space-y-5">
       <div className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5">
         <Tile label="Generations" value={String(totals.generations)} hint={`${totals.queued + totals.running} in progress`} testId="stat-generations" />
-        <Tile label="Success rate" value={formatPercent(totals.success_rate)} hint={`${totals.succeeded} ok · ${totals.failed} failed`} testId="stat-success-rate" />
-        <Tile label="Avg generation time" value={totals.avg_generation_time !== null ? `${totals.avg_generation_time.toFixed(1)} s` : "–"} />
+        <Tile
+          label="Success rate"
+          value={formatPercent(totals.success_rate)}
+          hint={`${totals.succeeded} ok · ${totals.failed} failed · ${totals.canceled} canceled`}
+          testId="stat-success-rate"
+        />
+        <Tile label="Avg generation time" value={formatSecondsUnit(totals.avg_generation_time)} />
         <Tile label="Avg realtime factor" value={totals.avg_realtime_factor !== null ? `${totals.avg_realtime_factor.toFixed(2)}×` : "–"} hint="audio s per wall s" />
         <Tile label="Audio generated" value={formatSeconds(totals.audio_seconds)} hint="min:s" />
         <Tile label="Plays" value={String(totals.plays)} testId="stat-plays" />
@@ -109,11 +104,19 @@ export function StatsView({ stats }: { stats: Stats }) {
           </ResponsiveContainer>
         </ChartCard>
 
-        <ChartCard title="Success rate" empty={outcome.length === 0}>
+        <ChartCard
+          title="Success rate (succeeded of succeeded + failed)"
+          empty={outcome.length === 0}
+          note={
+            <span data-testid="success-note">
+              {totals.canceled} canceled{notInRate > totals.canceled ? ` and ${notInRate - totals.canceled} in progress` : ""}: not part of the rate.
+            </span>
+          }
+        >
           <div className="relative h-full">
             <ResponsiveContainer width="100%" height="100%">
               <PieChart>
-                <Pie data={outcome} dataKey="value" nameKey="name" innerRadius="58%" outerRadius="85%" paddingAngle={2} isAnimationActive={false}>
+                <Pie data={outcome} dataKey="value" nameKey="name" innerRadius="58%" outerRadius="85%" paddingAngle={outcome.length > 1 ? 2 : 0} isAnimationActive={false}>
                   {outcome.map((part) => (
                     <Cell key={part.name} fill={part.color} />
                   ))}
@@ -122,25 +125,32 @@ export function StatsView({ stats }: { stats: Stats }) {
                 <Legend wrapperStyle={{ fontSize: 12 }} />
               </PieChart>
             </ResponsiveContainer>
-            <p className="pointer-events-none absolute inset-x-0 top-[42%] text-center text-2xl font-semibold text-slate-900 dark:text-slate-100">
+            <p
+              className="pointer-events-none absolute inset-x-0 top-[42%] text-center text-2xl font-semibold text-slate-900 dark:text-slate-100"
+              data-testid="success-donut-label"
+            >
               {formatPercent(totals.success_rate)}
             </p>
           </div>
         </ChartCard>
 
-        <ChartCard title="Average generation time per day (s)" empty={daily.every((d) => !d.time)}>
+        <ChartCard
+          title="Average generation time per day (s)"
+          empty={daily.every((d) => d.time === null)}
+          note="A gap is a day without a successful generation."
+        >
           <ResponsiveContainer width="100%" height="100%">
             <LineChart data={daily} margin={{ top: 4, right: 8, bottom: 0, left: -20 }}>
               <CartesianGrid strokeOpacity={0.15} vertical={false} />
               <XAxis dataKey="date" {...axis} />
               <YAxis {...axis} />
               <Tooltip {...tooltipStyle} />
-              <Line type="monotone" dataKey="time" name="Seconds" stroke={COLORS.time} strokeWidth={2} dot={{ r: 3 }} />
+              <Line type="monotone" dataKey="time" name="Seconds" stroke={COLORS.time} strokeWidth={2} dot={{ r: 3 }} connectNulls={false} />
             </LineChart>
           </ResponsiveContainer>
         </ChartCard>
 
-        <ChartCard title="Realtime factor by device and precision (higher is faster)" empty={devices.length === 0}>
+        <ChartCard title="Realtime factor by device and precision (higher is faster)" empty={devices.every((row) => row.rtf === null)}>
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={devices} layout="vertical" margin={{ top: 4, right: 16, bottom: 0, left: 8 }}>
               <CartesianGrid strokeOpacity={0.15} horizontal={false} />
@@ -170,8 +180,8 @@ export function StatsView({ stats }: { stats: Stats }) {
                 <tr key={row.name} className="border-t border-slate-200 dark:border-slate-800">
                   <td className="py-1.5 pr-4">{row.name}</td>
                   <td className="py-1.5 pr-4 tabular-nums">{row.generations}</td>
-                  <td className="py-1.5 pr-4 tabular-nums">{row.time ? `${row.time.toFixed(2)} s` : "–"}</td>
-                  <td className="py-1.5 tabular-nums">{row.rtf ? `${row.rtf}×` : "–"}</td>
+                  <td className="py-1.5 pr-4 tabular-nums">{formatSecondsUnit(row.time, 2)}</td>
+                  <td className="py-1.5 tabular-nums">{row.rtf === null ? "–" : `${row.rtf}×`}</td>
                 </tr>
               ))}
             </tbody>
@@ -216,7 +226,7 @@ export function StatsView({ stats }: { stats: Stats }) {
 export function StatsTab() {
   const ids = useId();
   const version = useAppStore((s) => s.libraryVersion);
-  const [days, setDays] = useState(7);
+  const [days, setDays] = useState<number>(DAYS.default);
   const [stats, setStats] = useState<Stats | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [nonce, setNonce] = useState(0);

@@ -1,4 +1,7 @@
-const STYLES: Record<string, string> = {
+import type { GenerationStatus } from "@/types";
+
+// Keyed by the service's status enum: a status it adds fails the type check until it has a look here.
+const STYLES: Record<GenerationStatus, string> = {
   queued: "bg-amber-100 text-amber-800 dark:bg-amber-950 dark:text-amber-300",
   running: "bg-sky-100 text-sky-800 dark:bg-sky-950 dark:text-sky-300",
   succeeded: "bg-emerald-100 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-300",
@@ -6,7 +9,7 @@ const STYLES: Record<string, string> = {
   canceled: "bg-slate-200 text-slate-700 dark:bg-slate-800 dark:text-slate-300",
 };
 
-const LABELS: Record<string, string> = {
+const LABELS: Record<GenerationStatus, string> = {
   queued: "Queued",
   running: "Generating",
   succeeded: "Ready",
@@ -14,7 +17,7 @@ const LABELS: Record<string, string> = {
   canceled: "Canceled",
 };
 
-export function StatusBadge({ status }: { status: string }) {
+export function StatusBadge({ status }: { status: GenerationStatus }) {
   return (
     <span
       data-status={status}
