@@ -14,6 +14,7 @@ from inference import Progress
 
 DEFAULT_WRITE_S_PER_AUDIO_S = 0.01
 SMOOTHING = 0.3
+ENGINE_SHARE_MAX = 0.999  # the engine's part of a job never reaches 1.0: the file is not on disk yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,8 @@ class ProgressTracker:
         write_s = self._write_s(generation_id)
         engine_total = progress.elapsed_s + progress.eta_s
         share = engine_total / (engine_total + write_s) if engine_total + write_s > 0 else 1.0
-        fraction = min(progress.fraction * share, _below_one(share))
+        fraction = min(progress.fraction * share, ENGINE_SHARE_MAX)
+        unknown = progress.eta_s == 0 and progress.fraction == 0  # an engine's very first report
         return self._keep(
             generation_id,
             JobProgress(
@@ -92,7 +94,7 @@ class ProgressTracker:
                 progress.total_steps,
                 fraction,
                 progress.elapsed_s,
-                progress.eta_s + write_s,
+                None if unknown else progress.eta_s + write_s,
             ),
         )
 
@@ -130,8 +132,3 @@ class ProgressTracker:
             )
         self._latest[generation_id] = progress
         return progress
-
-
-def _below_one(share: float) -> float:
-    """The engine's part never reaches 1.0: the file is not on disk yet."""
-    return min(share, 0.999)

@@ -46,11 +46,6 @@ def rate_limit_config(name: str, per_minute: int) -> RateLimitConfig:
     return RateLimitConfig(rate_limit=("minute", per_minute), store=f"rate_limit_{name}")
 
 
-def is_limited(opt: dict[str, object]) -> bool:
-    """Whether a handler with these options counts against a rate limit."""
-    return opt.get(OPT_KEY) is not None
-
-
 class RateLimits:
     """Middleware factory: each request goes through the limit its handler names (if any)."""
 
