@@ -7,6 +7,7 @@ import io
 import json
 import re
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import soundfile as sf
 
-from tests.integration.live import live_server
+from tests.integration.live import REPO, live_server
 
 
 def test_walkthrough_on_a_database_never_migrated(
@@ -131,3 +132,37 @@ def test_the_api_reference_loads_nothing_from_elsewhere(
         )
         assert '"/generate"' in page.text  # the document itself is in the page
         assert httpx.get(f"{server.base}/schema/openapi.json").status_code == 200
+
+
+def readme_walkthrough() -> str:
+    """The README's walk-through as a script: the commands of its "terminal 2", continuation lines joined."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("MODEL=tiny-random make run                      # terminal 1", 1)[1]
+    block = block.split("```", 1)[0]
+    return block.split("# terminal 2", 1)[1].split("\n", 1)[1]
+
+
+def test_the_readme_walkthrough_runs_as_written(
+    tmp_path: Path, model_cache_dir: Path, tiny_engine: object
+) -> None:
+    script = readme_walkthrough()
+    assert "curl" in script
+    assert "/model/status" not in script  # 10 a minute: a ready-loop on it would trip the limit
+    # The README's own rate limits stay on: the walk-through must not meet a 429.
+    with live_server(tmp_path / "data", model_cache_dir) as server:
+        run = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script.replace("http://127.0.0.1:8000", server.base)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        log = server.log()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert '"status":"succeeded"' in run.stdout.replace(" ", "")
+    assert (tmp_path / "song.mp3").stat().st_size > 10_000
+    assert " 429 " not in log
+    assert " 500 " not in log
+    deleted = re.search(r'"DELETE /generations/[0-9a-f]{32} HTTP/1.1" (\d{3})', log)
+    assert deleted is not None
+    assert deleted.group(1) == "204"  # the token the walk-through kept was accepted
