@@ -23,6 +23,7 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
+from app.lib.text import PATTERN_MEANINGS
 from inference import InferenceError
 
 log = logging.getLogger("app.errors")
@@ -168,7 +169,7 @@ def _validation_error(_: Request, exc: ValidationException) -> Response:
     details = [
         ErrorItem(
             field=_field_of(p),
-            source=str(p["source"]) if p.get("source") is not None else None,
+            source=_source(p.get("source")),
             message=_clean(str(p.get("message", ""))),
         )
         for p in problems
@@ -245,9 +246,22 @@ def _field_of(problem: dict[str, Any]) -> str | None:
     return match.group(1) if match else (str(key) if key else None)
 
 
+def _source(source: object) -> str | None:
+    """Where the input was: `body`, `query`, `path`, `header` (Litestar gives an enum member)."""
+    if source is None:
+        return None
+    return str(getattr(source, "value", source))
+
+
+_AT_PATH = re.compile(r" - at `\$[^`]*`$")
+
+
 def _clean(text: str | None) -> str:
-    """Litestar's messages without its internal wording (`Validation failed for POST ...`)."""
-    return (text or "").strip()
+    """msgspec's and Litestar's messages in words: what a pattern asks, not the regex; no JSON path."""
+    message = _AT_PATH.sub("", (text or "").strip())
+    for pattern, meaning in PATTERN_MEANINGS.items():
+        message = message.replace(f"Expected `str` matching regex {pattern!r}", meaning)
+    return message
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

@@ -85,6 +85,7 @@ async def test_nul_in_any_text_is_422_on_both_databases(service: Service) -> Non
         assert response.status_code == 422, (path, kwargs, response.text)
         assert response.json()["error_type"] == "validation_error"
         assert response.json()["field"] == field
+        assert "NUL" in response.json()["message"]  # said in words, not as a regex
     assert await count_rows(service) == 1
 
 

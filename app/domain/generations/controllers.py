@@ -39,7 +39,7 @@ from app.lib.auth import OWNER_OR_ADMIN, new_token, require_owner_or_admin
 from app.lib.errors import ApiError, error_responses, not_found
 from app.lib.ranges import RangeNotSatisfiable, parse_range, read_range
 from app.lib.storage import content_disposition, download_filename, new_generation_id
-from app.lib.text import NO_NUL
+from app.lib.text import TEXT
 from inference.audio import FORMATS
 
 MAX_WAIT_S = 60
@@ -63,7 +63,7 @@ PeakCount = Annotated[
 ]
 SearchText = Annotated[
     str,
-    QueryParameter(min_length=1, max_length=200, pattern=NO_NUL, description="Text the prompt contains."),
+    QueryParameter(min_length=1, max_length=200, pattern=TEXT, description="Text the prompt contains."),
 ]
 PreferHeader = Annotated[
     str | None,
@@ -158,8 +158,6 @@ class LibraryController(Controller):
         if jobs.engines.status == "error":
             raise ApiError(503, "model_unavailable", f"the model cannot generate: {jobs.engines.error}")
         prompt = data.prompt.strip()
-        if not prompt:
-            raise ApiError(422, "validation_error", "prompt: must not be blank", field="prompt")
         variant = jobs.engines.variant(data.device, data.precision)
         if data.user_id is not None and not await generations.user_exists(data.user_id):
             raise ApiError(
@@ -289,8 +287,6 @@ class LibraryController(Controller):
         offset: Offset = 0,
         favorite: Favorite = None,
     ) -> GenerationList:
-        if not q.strip():
-            raise ApiError(422, "validation_error", "q: must not be blank", field="q")
         rows, total = await generations.search(q.strip(), limit, offset, favorite)
         return _page(rows, total, offset, limit, jobs)
 

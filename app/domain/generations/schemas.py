@@ -21,13 +21,14 @@ from app.db.models import (
     MusicGeneration,
     Status,
 )
-from app.lib.text import NO_NUL
+from app.lib.text import NO_NUL, TEXT, describe_pattern
 from inference import DEVICES, MAX_DURATION_S, MAX_PROMPT_CHARS, PRECISIONS
 from inference import PHASES as ENGINE_PHASES
 from inference.audio import FORMATS
 
 MIN_DURATION_S = 5.0  # the seed's shortest track; the longest is the engine's MAX_DURATION_S
 DEVICE_PATTERN = rf"^({'|'.join(DEVICES)})$|^cuda:[0-9]{{1,3}}$"
+describe_pattern(DEVICE_PATTERN, f"must be one of {', '.join(DEVICES)} or cuda:N")
 PHASES = (QUEUED_PHASE, *ENGINE_PHASES, WRITING_PHASE, FINISHED_PHASE)
 DOWNLOAD_FORMATS = tuple(name for name in FORMATS if name != "wav-float")
 
@@ -39,7 +40,7 @@ Prompt = Annotated[
     Meta(
         min_length=1,
         max_length=MAX_PROMPT_CHARS,
-        pattern=NO_NUL,
+        pattern=TEXT,
         description=f"What the music should be (1-{MAX_PROMPT_CHARS} characters).",
     ),
 ]
