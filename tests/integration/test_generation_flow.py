@@ -46,9 +46,10 @@ async def test_prompt_to_downloaded_file(service: Service) -> None:
     assert steps[-1] == progress[-1]["total_steps"]
     # Honest progress: the phases in order, the fraction never goes back and is 1.0 only once the
     # file is written (the final record), the writing phase comes last.
+    # (The stream joins a job that may have started: its first phase can be over by then.)
     phases = [p["phase"] for p in progress]
     order = ["encoding_text", "generating", "decoding_audio", "writing"]
-    assert [p for p in order if p in phases] == order, phases
+    assert {"generating", "decoding_audio", "writing"} <= set(phases) <= set(order), phases
     assert [order.index(p) for p in phases] == sorted(order.index(p) for p in phases)
     fractions = [p["fraction"] for p in progress]
     assert fractions == sorted(fractions)
