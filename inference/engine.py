@@ -17,7 +17,8 @@ from inference import device as devices
 from inference import tuning
 from inference.audio import remove_dc
 from inference.backends.base import Backend
-from inference.errors import EngineNotLoadedError, GenerationCancelled
+from inference.errors import EngineNotLoadedError, GenerationCancelled, InvalidParameterError
+from inference.musicgen.windows import Window, frames_for, plan_windows
 from inference.progress import PhaseCosts, ProgressTracker
 from inference.registry import DEFAULT_CACHE_DIR, ModelSpec, model_spec, resolve_checkpoint
 from inference.types import EngineConfig, GenerationParams, GenerationResult, Progress, Timings
@@ -48,6 +49,10 @@ class Engine:
         config = config or EngineConfig()
         started = time.perf_counter()
         spec = model_spec(config.model)
+        if not 0 < config.window_stride_s <= spec.context_s:
+            raise InvalidParameterError(
+                "window_stride_s", f"must be above 0 and at most the model's context ({spec.context_s:g} s)"
+            )
         options = tuning.choices(config)  # one, unless backend or precision is "auto"
         if config.threads and options[0].placement.device_type == "cpu":
             torch.set_num_threads(config.threads)
@@ -103,10 +108,11 @@ class Engine:
             raise GenerationCancelled("canceled before it started")
         with self._lock:
             backend = self._require().backend
-            steps = backend.total_steps(params.duration)
+            windows = self.windows(params.duration)
+            steps = backend.total_steps(windows)
             tracker = ProgressTracker(self._costs, steps, params.duration, on_progress, cancel)
             tracker.start()
-            out = backend.generate(params, seed, tracker.on_step, tracker.on_chunk)
+            out = backend.generate(params, seed, windows, tracker.on_step, tracker.on_chunk)
             samples = round(params.duration * backend.sample_rate)
             audio = remove_dc(out.audio[:, :samples], backend.sample_rate)
             total_s = tracker.finish()
@@ -119,9 +125,20 @@ class Engine:
             device=loaded.placement.device,
             precision=loaded.placement.precision,
             steps=out.steps,
+            windows=out.windows,
             timings=Timings(out.text_encoding_s, out.decoder_loop_s, out.audio_decoding_s, total_s),
             params=params,
             codes=out.codes,
+        )
+
+    def windows(self, duration: float) -> list[Window]:
+        """The decoder windows a track of ``duration`` seconds takes here (one up to the context)."""
+        loaded = self._require()
+        rate = loaded.backend.frame_rate
+        return plan_windows(
+            frames_for(duration, rate),
+            frames_for(loaded.spec.context_s, rate),
+            frames_for(self.config.window_stride_s, rate),
         )
 
     def unload(self) -> None:

@@ -24,6 +24,8 @@ from inference.errors import ModelUnavailableError, UnknownModelError
 DEFAULT_CACHE_DIR = Path(os.environ.get("MODEL_CACHE_DIR", "./models"))
 PRESET_FORMAT_VERSION = 1
 MAX_DURATION_S = 120.0  # the longest track a model is asked for (one call of generate)
+CONTEXT_S = 30.0  # what MusicGen was trained on: longer tracks are made in windows of this length
+WINDOW_STRIDE_S = 18.0  # how far each next window moves on (AudioCraft's default extend_stride)
 _COMPLETE_MARKER = ".complete"
 _HUB_FILES = ["*.json", "*.safetensors", "spiece.model", "*.txt"]
 
@@ -37,6 +39,7 @@ class ModelSpec:
     source: str  # "preset" | "hub"
     random_weights: bool = False
     max_duration: float = MAX_DURATION_S
+    context_s: float = CONTEXT_S
     size: str = "small"
 
 

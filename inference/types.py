@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inference.errors import InvalidParameterError
+from inference.registry import WINDOW_STRIDE_S
 
 MAX_PROMPT_CHARS = 2000
 
@@ -31,6 +32,7 @@ class EngineConfig:
     threads: int | None = None
     hub_timeout_s: float = 5.0
     preferences: tuple[tuple[str, str], ...] | None = None
+    window_stride_s: float = WINDOW_STRIDE_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,8 @@ class GenerationResult:
     backend: str
     device: str
     precision: str
-    steps: int
+    steps: int  # calls into the decoder: every window's prefill and steps
+    windows: int  # decoder windows the track took: 1 up to the model's context, more beyond
     timings: Timings
     params: GenerationParams = field(repr=False)
     codes: np.ndarray | None = field(default=None, repr=False)  # codebooks x frames, the audio tokens

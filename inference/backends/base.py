@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import abc
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -15,12 +14,14 @@ from inference.backends.hf import Loaded
 from inference.device import Placement
 from inference.errors import UnknownBackendError
 from inference.musicgen.codec import ChunkCallback
+from inference.musicgen.loop import decoder_calls
 from inference.musicgen.pattern import DelayPattern
+from inference.musicgen.windows import Window
 from inference.types import GenerationParams
 
 StepCallback = Callable[[int, int], None]
-"""Called with (0, total_steps) once the text is encoded, then after each decoder step with
-(step, total_steps); may raise to stop generation."""
+"""Called with (0, total_steps) once the text is encoded, then after each call into the decoder with
+(calls done, total_steps), counting every window's prefill and steps; may raise to stop generation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,8 @@ class BackendOutput:
 
     audio: np.ndarray  # float32, channels x samples
     codes: np.ndarray  # int64, codebooks x frames: the audio tokens
-    steps: int
+    steps: int  # calls into the decoder, every window's prefill and steps
+    windows: int  # decoder windows the track took (1 up to the model's context)
     text_encoding_s: float
     decoder_loop_s: float
     audio_decoding_s: float
@@ -70,19 +72,20 @@ class Backend(abc.ABC):
         if loaded.decoder_layers is not None:
             self.parameters += loaded.decoder_layers.parameters()
 
-    def total_steps(self, duration: float) -> int:
-        """Decoder steps needed for ``duration`` seconds of audio."""
-        return self.pattern.steps_for(math.ceil(duration * self.frame_rate))
+    def total_steps(self, windows: Sequence[Window]) -> int:
+        """Calls into the decoder that ``windows`` take (a prefill counts as one)."""
+        return sum(decoder_calls(self.pattern, window) for window in windows)
 
     @abc.abstractmethod
     def generate(
         self,
         params: GenerationParams,
         seed: int,
+        windows: Sequence[Window],
         on_step: StepCallback,
         on_chunk: ChunkCallback | None = None,
     ) -> BackendOutput:
-        """Generate audio for ``params`` with a generator seeded by ``seed``.
+        """Generate audio for ``params`` in ``windows`` with a generator seeded by ``seed``.
 
         ``on_chunk`` follows audio decoding where the backend decodes in chunks (not ``reference``).
         """

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from inference.backends.hf import load_musicgen
-from inference.backends.torch_backend import MAX_STEPS, TorchBackend
+from inference.backends.torch_backend import TorchBackend
 from inference.device import Placement
 from inference.errors import DeviceUnavailableError
 from inference.native.step import NativeDecoderStep
@@ -41,7 +41,7 @@ class NativeBackend(TorchBackend):
             self.model,
             Path(cache_dir),
             torch.get_num_threads(),
-            max_steps=MAX_STEPS,
+            max_steps=self.window_steps,
             consume=True,
             layers=loaded.decoder_layers,
         )

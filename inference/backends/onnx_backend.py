@@ -9,25 +9,20 @@ I/O binding, which is not built.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import torch
 
-from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import load_musicgen
+from inference.backends.own_loop import OwnLoopBackend, WindowDecoder
 from inference.device import Placement
 from inference.errors import DeviceUnavailableError
 from inference.export import ExportedModel, ensure_exported
-from inference.musicgen.codec import ChunkCallback, decode_audio
-from inference.musicgen.loop import decode
-from inference.musicgen.sampling import SamplingConfig
-from inference.types import GenerationParams
 
 
-class OnnxBackend(Backend):
+class OnnxBackend(OwnLoopBackend):
     """ONNX Runtime sessions for the text encoder and decoder step; EnCodec stays in torch."""
 
     name = "onnx"
@@ -56,39 +51,21 @@ class OnnxBackend(Backend):
         self.model.decoder = None
         self.model.text_encoder = None
 
-    @torch.inference_mode()
-    def generate(
-        self,
-        params: GenerationParams,
-        seed: int,
-        on_step: StepCallback,
-        on_chunk: ChunkCallback | None = None,
-    ) -> BackendOutput:
-        started = time.perf_counter()
-        sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
-        inputs = self.processor(text=[params.prompt], truncation=True, max_length=512, return_tensors="np")
+    @property
+    def loop_device(self) -> torch.device:
+        return torch.device("cpu")
+
+    def encode_text(self, prompt: str) -> tuple[np.ndarray, np.ndarray]:
+        inputs = self.processor(text=[prompt], truncation=True, max_length=512, return_tensors="np")
         cross_keys, cross_values = self.text_session.run(
             None,
             {"input_ids": inputs["input_ids"].astype(np.int64), "attention_mask": inputs["attention_mask"]},
         )
-        encoded = time.perf_counter()
-        steps = self.total_steps(params.duration)
-        run_step = _BoundStep(self, steps, 2 if sampling.guided else 1, cross_keys, cross_values)
-        generator = torch.Generator().manual_seed(seed)
-        sequence = decode(
-            run_step, self.pattern, steps, sampling, generator, self.pad_id, torch.device("cpu"), on_step
-        )
-        codes = self.pattern.undelay(sequence)
-        looped = time.perf_counter()
-        audio = decode_audio(self.model, codes, self.channels, on_chunk)
-        return BackendOutput(
-            audio=audio.float().cpu().numpy(),
-            codes=codes.numpy(),
-            steps=steps,
-            text_encoding_s=encoded - started,
-            decoder_loop_s=looped - encoded,
-            audio_decoding_s=time.perf_counter() - looped,
-        )
+        return cross_keys, cross_values
+
+    def start_window(self, text: tuple[np.ndarray, np.ndarray], steps: int, guided: bool) -> WindowDecoder:
+        # The exported step takes one position per call: a window's prompt is fed step by step.
+        return WindowDecoder(_BoundStep(self, steps, 2 if guided else 1, *text))
 
     def close(self) -> None:
         del self.text_session, self.step_session, self.model

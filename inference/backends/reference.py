@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -13,15 +13,22 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import DecoderLayers, load_musicgen
 from inference.device import Placement
-from inference.musicgen.codec import ChunkCallback
+from inference.musicgen.codec import ChunkCallback, decode_audio
+from inference.musicgen.loop import decoder_calls
+from inference.musicgen.windows import Window
 from inference.types import GenerationParams
 
 
 class _StepReporter(StoppingCriteria):
-    """Hooks into generate's loop: called once per new token, never asks to stop by itself."""
+    """Hooks into generate's loop: called once per new token, never asks to stop by itself.
 
-    def __init__(self, prompt_length: int, total: int, on_step: StepCallback) -> None:
-        self.prompt_length = prompt_length
+    Counts decoder calls as our loop does: the windows before, then this window's prefill (which
+    transformers runs with its first token) and steps.
+    """
+
+    def __init__(self, before: int, window: Window, total: int, on_step: StepCallback) -> None:
+        self.before = before + (1 if window.prompt else 0)
+        self.known_columns = window.prompt + 1  # the start token and the prompt's frames
         self.total = total
         self.on_step = on_step
         self.last_step_at = time.perf_counter()
@@ -30,7 +37,7 @@ class _StepReporter(StoppingCriteria):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
         self.last_step_at = time.perf_counter()
         self.sequence = input_ids
-        self.on_step(input_ids.shape[-1] - self.prompt_length, self.total)
+        self.on_step(self.before + input_ids.shape[-1] - self.known_columns, self.total)
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
@@ -63,36 +70,62 @@ class ReferenceBackend(Backend):
         self,
         params: GenerationParams,
         seed: int,
+        windows: Sequence[Window],
         on_step: StepCallback,
         on_chunk: ChunkCallback | None = None,
     ) -> BackendOutput:
-        """transformers decodes the audio whole, inside ``generate``: ``on_chunk`` is never called."""
+        """transformers' ``generate`` once per window, prompted with the window's known frames as
+        ``decoder_input_ids`` (transformers prefills them and keeps them where the delay pattern puts
+        them). One window's audio is transformers' own decode, inside ``generate``: ``on_chunk`` is not
+        called; several windows' codes are decoded together afterwards (:func:`decode_audio`)."""
         device = self.placement.torch_device
         started = time.perf_counter()
         inputs = self.processor(text=[params.prompt], padding=True, return_tensors="pt").to(device)
-        total = self.total_steps(params.duration)
-        reporter = _StepReporter(prompt_length=1, total=total, on_step=on_step)
+        total = self.total_steps(windows)
+        codes = torch.empty((self.num_codebooks, 0), dtype=torch.long, device=device)
+        done, encoded_at, audio = 0, None, None
         self._on_encoded = lambda: on_step(0, total)
         try:
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 torch.manual_seed(seed)
-                audio = self.model.generate(
-                    **inputs,
-                    **_sampling_kwargs(params),
-                    max_new_tokens=total,
-                    stopping_criteria=StoppingCriteriaList([reporter]),
-                )
+                for window in windows:
+                    steps = self.pattern.steps_for(window.frames)
+                    reporter = _StepReporter(done, window, total, on_step)
+                    prompt = {}
+                    if window.prompt:
+                        known = codes[:, codes.shape[-1] - window.prompt :]
+                        start = torch.full(
+                            (self.num_codebooks, 1), self.pad_id, dtype=torch.long, device=device
+                        )
+                        prompt["decoder_input_ids"] = torch.cat([start, known], dim=-1)
+                    audio = self.model.generate(
+                        **inputs,
+                        **prompt,
+                        **_sampling_kwargs(params),
+                        max_new_tokens=steps - window.prompt,
+                        stopping_criteria=StoppingCriteriaList([reporter]),
+                    )
+                    self._on_encoded = None  # the text is encoded again per window: reported once
+                    encoded_at = encoded_at or self._encoder_done_at
+                    new = self.pattern.undelay(reporter.sequence[: self.num_codebooks])[:, window.prompt :]
+                    codes = torch.cat([codes, new], dim=-1)
+                    done += decoder_calls(self.pattern, window)
         finally:
             self._on_encoded = None
+        looped = time.perf_counter()
+        if len(windows) > 1:
+            audio = decode_audio(self.model, codes, self.channels, on_chunk)[None]
         finished = time.perf_counter()
-        encoded_at = self._encoder_done_at if self._encoder_done_at >= started else started
+        encoded_at = encoded_at if encoded_at and encoded_at >= started else started
+        last_step_at = reporter.last_step_at if len(windows) == 1 else looped
         return BackendOutput(
             audio=audio[0].float().cpu().numpy(),
-            codes=self.pattern.undelay(reporter.sequence).cpu().numpy(),
+            codes=codes.cpu().numpy(),
             steps=total,
+            windows=len(windows),
             text_encoding_s=encoded_at - started,
-            decoder_loop_s=reporter.last_step_at - encoded_at,
-            audio_decoding_s=finished - reporter.last_step_at,
+            decoder_loop_s=last_step_at - encoded_at,
+            audio_decoding_s=finished - last_step_at,
         )
 
     def close(self) -> None:

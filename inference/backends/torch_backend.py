@@ -7,27 +7,19 @@ mask), so one step is one graph launch and nothing waits for the GPU until the a
 
 from __future__ import annotations
 
-import contextlib
-import time
 from pathlib import Path
 
 import torch
 
-from inference.backends.base import Backend, BackendOutput, StepCallback
 from inference.backends.hf import load_musicgen
+from inference.backends.own_loop import OwnLoopBackend, WindowDecoder
 from inference.device import Placement
-from inference.musicgen.codec import ChunkCallback, decode_audio
 from inference.musicgen.conditioning import encode_text
 from inference.musicgen.decoder import MusicgenDecoderStep
 from inference.musicgen.graph import GraphedStep
-from inference.musicgen.loop import decode
-from inference.musicgen.sampling import SamplingConfig
-from inference.types import GenerationParams
-
-MAX_STEPS = 120 * 50 + 8  # 120 s at 50 frames per second, plus the delay pattern's tail
 
 
-class TorchBackend(Backend):
+class TorchBackend(OwnLoopBackend):
     """Our decode loop in torch; the parity oracle is the reference backend."""
 
     name = "torch"
@@ -47,7 +39,7 @@ class TorchBackend(Backend):
             device,
             placement.dtype,
             weights="int8" if int8 else "float",
-            max_steps=MAX_STEPS,
+            max_steps=self.window_steps,
             fixed_cache=cuda,
             consume=True,
             layers=loaded.decoder_layers,
@@ -56,43 +48,16 @@ class TorchBackend(Backend):
         self.model.decoder = None
         self.graphed = GraphedStep(self.step) if cuda else None
 
-    @torch.inference_mode()
-    def generate(
-        self,
-        params: GenerationParams,
-        seed: int,
-        on_step: StepCallback,
-        on_chunk: ChunkCallback | None = None,
-    ) -> BackendOutput:
-        device = self.placement.torch_device
-        started = time.perf_counter()
-        sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
-        states, mask = encode_text(self.model, self.processor, params.prompt, device)
-        steps = self.total_steps(params.duration)
-        self.step.start(states, mask, guided=sampling.guided, steps=steps)
-        encoded = time.perf_counter()
-        generator = torch.Generator(device=device).manual_seed(seed)
-        step_fn = self.graphed.prepare(guided=sampling.guided) if self.graphed else self.step
-        with self.loop_context():
-            sequence = decode(step_fn, self.pattern, steps, sampling, generator, self.pad_id, device, on_step)
-        codes = self.pattern.undelay(sequence)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        looped = time.perf_counter()
-        audio = decode_audio(self.model, codes, self.channels, on_chunk)
-        audio_np = audio.float().cpu().numpy()
-        return BackendOutput(
-            audio=audio_np,
-            codes=codes.cpu().numpy(),
-            steps=steps,
-            text_encoding_s=encoded - started,
-            decoder_loop_s=looped - encoded,
-            audio_decoding_s=time.perf_counter() - looped,
-        )
+    def encode_text(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return encode_text(self.model, self.processor, prompt, self.placement.torch_device)
 
-    def loop_context(self) -> contextlib.AbstractContextManager[None]:
-        """Entered around the decode loop (a hook for subclasses)."""
-        return contextlib.nullcontext()
+    def start_window(
+        self, text: tuple[torch.Tensor, torch.Tensor], steps: int, guided: bool
+    ) -> WindowDecoder:
+        states, mask = text
+        self.step.start(states, mask, guided=guided, steps=steps)
+        step_fn = self.graphed.prepare(guided=guided) if self.graphed else self.step
+        return WindowDecoder(step_fn, self.step.prefill)
 
     def close(self) -> None:
         del self.model, self.step, self.graphed

@@ -196,6 +196,38 @@ class MusicgenDecoderStep:
         logits = self.lm_heads(h)  # [B, 1, K*V]
         return logits.view(self.batch, self.num_codebooks, self.vocab)
 
+    def prefill(self, tokens: torch.Tensor) -> None:
+        """Run positions ``0..P-1`` of a window's known columns ``tokens`` ``[num_codebooks, P]`` in one
+        pass (causal attention among them): their keys/values go into the cache, as ``P`` steps would
+        leave them."""
+        count = tokens.shape[1]
+        codebooks = torch.arange(self.num_codebooks, device=self.device)[:, None]
+        x = self.embed[codebooks, tokens.to(self.device)].sum(0) + self.positions[:count]
+        x = x.expand(self.batch, count, self.hidden)
+        cross_mask = self.cross_mask[..., : self.text_len]
+        for index, layer in enumerate(self.layers):
+            h = F.layer_norm(x, (self.hidden,), *layer.self_ln)
+            q, k, v = (self._split(t) for t in layer.qkv(h).chunk(3, dim=-1))
+            self._keep(index, k, v)
+            att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + layer.self_out(self._merge(att))
+
+            h = F.layer_norm(x[:1], (self.hidden,), *layer.cross_ln)
+            ck = self.cross[index, 0, ..., : self.text_len, :]
+            cv = self.cross[index, 1, ..., : self.text_len, :]
+            att = F.scaled_dot_product_attention(self._split(layer.cross_q(h)), ck, cv, attn_mask=cross_mask)
+            cross = layer.cross_out(self._merge(att))
+            x = torch.cat([x[:1] + cross, x[1:]]) if self.batch == 2 else x + cross
+
+            h = F.layer_norm(x, (self.hidden,), *layer.ffn_ln)
+            x = x + layer.fc2(F.gelu(layer.fc1(h)))
+
+    def _keep(self, index: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Store a prefill's keys/values ``[batch, heads, P, head_dim]`` in cache slots ``0..P-1``."""
+        count = keys.shape[2]
+        self.cache[index, 0, : self.batch, :, :count] = keys
+        self.cache[index, 1, : self.batch, :, :count] = values
+
     def _split(self, t: torch.Tensor) -> torch.Tensor:
         """``[B, S, H]`` -> ``[B, heads, S, head_dim]``."""
         return t.view(t.shape[0], t.shape[1], self.heads, self.head_dim).transpose(1, 2)

@@ -40,7 +40,9 @@ class DynamicInt8Linear(Linear):
 class RowInt8Linear(Linear):
     """int8 weights, one float32 scale per output row (symmetric, -127..127), for the native step.
 
-    Called from torch (the text's cross-attention keys/values, once per request) it dequantises.
+    Called from torch (the text's cross-attention keys/values, a window's prefill) it dequantises.
+    ``offset`` is what the native library added to ``qweight`` in place when it took the matrix over
+    (128 with VNNI: unsigned bytes); torch takes it back out.
     """
 
     def __init__(self, weight: torch.Tensor) -> None:
@@ -48,9 +50,11 @@ class RowInt8Linear(Linear):
         self.scale = (w.abs().amax(dim=1).clamp(min=1e-12) / 127).contiguous()
         self.qweight = torch.round(w / self.scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
         self.out_features, self.in_features = w.shape
+        self.offset = 0
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x.float(), self.qweight.float() * self.scale[:, None]).to(x.dtype)
+        weight = self.qweight.view(torch.uint8).to(torch.int16) - self.offset if self.offset else self.qweight
+        return F.linear(x.float(), weight.float() * self.scale[:, None]).to(x.dtype)
 
 
 def make_linear(weight: torch.Tensor, dtype: torch.dtype, weights: str = "float") -> Linear:

@@ -42,6 +42,16 @@ class DelayPattern:
         last = steps - self.span + 1 + delay
         return (columns > delay) & (columns <= last)
 
+    def delayed(self, codes: torch.Tensor, sequence: torch.Tensor) -> torch.Tensor:
+        """Write frames ``codes`` ``[num_codebooks, P]`` into their columns of ``sequence``; where (bool)."""
+        known = torch.zeros(sequence.shape, dtype=torch.bool, device=sequence.device)
+        for k, delay in enumerate(self.delays()):
+            end = min(1 + delay + codes.shape[-1], sequence.shape[-1])
+            if end > 1 + delay:
+                sequence[k, 1 + delay : end] = codes[k, : end - 1 - delay]
+                known[k, 1 + delay : end] = True
+        return known
+
     def undelay(self, sequence: torch.Tensor) -> torch.Tensor:
         """Codes ``[num_codebooks, frames]`` from a token sequence ``[num_codebooks, steps + 1]``."""
         frames = self.frames_for(sequence.shape[-1] - 1)

@@ -119,6 +119,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.mg_model_free.restype = None
     lib.mg_model_threads.argtypes = [ptr]
     lib.mg_model_threads.restype = i32
+    lib.mg_weight_offset.argtypes = []
+    lib.mg_weight_offset.restype = i32
     lib.mg_set_layer.argtypes = [ptr, i32] + [ptr] * 18
     lib.mg_set_layer.restype = i32
     lib.mg_set_head.argtypes = [ptr] * 5

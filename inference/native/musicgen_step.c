@@ -615,6 +615,9 @@ void mg_model_free(model_t *m) {
 
 int mg_model_threads(const model_t *m) { return m->pool.threads; }
 
+/* What the library adds to the int8 weights it is handed (in place): 128 with VNNI, else 0. */
+int mg_weight_offset(void) { return UNSIGNED_WEIGHTS ? 128 : 0; }
+
 /*
  * Layer `index`'s layer norms (weight, bias) and int8 weights with their per-row scales. The weights
  * are taken over (see qmatrix): the caller keeps them alive and no longer reads them itself.

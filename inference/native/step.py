@@ -64,6 +64,11 @@ class NativeDecoderStep(MusicgenDecoderStep):
                 parts += self._quantized(linear)
             self.lib.mg_set_layer(handle, index, *(_ptr(t) for t in parts))
         self.lib.mg_set_head(handle, *(_ptr(t) for t in (*self.final_ln, *self._quantized(self.lm_heads))))
+        offset = int(self.lib.mg_weight_offset())  # the library now owns these matrices' bytes
+        for layer in self.layers:
+            for linear in (layer.qkv, layer.self_out, layer.cross_q, layer.cross_out, layer.fc1, layer.fc2):
+                linear.offset = offset
+        self.lm_heads.offset = offset
         self.lib.mg_set_embeddings(
             handle,
             _ptr(self.embed),
@@ -84,6 +89,26 @@ class NativeDecoderStep(MusicgenDecoderStep):
         shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
         self.cache_scales = torch.zeros(shape[:-1])
         return torch.zeros(shape, dtype=torch.int8)
+
+    def prefill(self, tokens: torch.Tensor) -> None:
+        """The window's known columns in one torch pass (on the step's threads; the pool sleeps)."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            super().prefill(tokens)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _keep(self, index: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """A prefill's keys/values into the int8 cache, one scale per row, as the C step stores them."""
+        count = keys.shape[2]
+        for kind, rows in enumerate((keys, values)):
+            peak = rows.abs().amax(dim=-1)
+            scale = peak / 127
+            inverse = torch.where(peak > 0, 127 / peak, torch.zeros_like(peak))
+            quantized = torch.round(rows * inverse[..., None]).clamp(-127, 127).to(torch.int8)
+            self.cache[index, kind, : self.batch, :, :count] = quantized
+            self.cache_scales[index, kind, : self.batch, :, :count] = scale
 
     @staticmethod
     def _quantized(linear: object) -> list[torch.Tensor]:
