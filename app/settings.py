@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from inference import WINDOW_STRIDE_S
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/musicgenie.db"
 
 
@@ -41,6 +43,11 @@ class Settings(BaseSettings):
         "auto", description="auto (fastest recorded by `musicgenie bench`), reference, torch, onnx, native."
     )
     engine_cache_size: int = Field(2, ge=1, le=8, description="Loaded model variants kept at once.")
+    window_stride_s: float = Field(
+        WINDOW_STRIDE_S,
+        gt=0,
+        description="Seconds each window of a long track moves on (the rest of the context is its prompt).",
+    )
     torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's).")
 
     # Access.

@@ -19,7 +19,7 @@ from inference.errors import (
     UnknownModelError,
     UnsupportedPrecisionError,
 )
-from inference.registry import MAX_DURATION_S
+from inference.registry import CONTEXT_S, MAX_DURATION_S, WINDOW_STRIDE_S
 from inference.types import (
     MAX_PROMPT_CHARS,
     PHASES,
@@ -33,11 +33,13 @@ from inference.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONTEXT_S",
     "DEVICES",
     "MAX_DURATION_S",
     "MAX_PROMPT_CHARS",
     "PHASES",
     "PRECISIONS",
+    "WINDOW_STRIDE_S",
     "BackendUnavailableError",
     "DeviceUnavailableError",
     "Engine",

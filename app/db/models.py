@@ -90,6 +90,7 @@ class MusicGeneration(BigIntBase):
     progress_phase: Mapped[str] = mapped_column(String(20), default=QUEUED_PHASE, server_default=QUEUED_PHASE)
     progress_fraction: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     token_hash: Mapped[str | None] = mapped_column(String(64), default=None)  # sha256 of the creator's token
+    windows: Mapped[int | None] = mapped_column(Integer, default=None)  # decoder windows the track took
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     user_id: Mapped[int | None] = mapped_column(

@@ -76,6 +76,7 @@ class EngineManager:
         self.precision = settings.precision
         self.cache_dir = str(settings.model_cache_dir)
         self.threads = settings.torch_threads
+        self.window_stride_s = settings.window_stride_s
         self.capacity = settings.engine_cache_size
         self._loader = loader
         self._unloader = unloader
@@ -222,6 +223,7 @@ class EngineManager:
             cache_dir=self.cache_dir,
             threads=self.threads,
             preferences=preferences,
+            window_stride_s=self.window_stride_s,
         )
         engine = await asyncio.to_thread(self._loader, config)
         if not request.tuned:

@@ -218,6 +218,7 @@ class Worker:
             "seed": result.seed,
             "generation_time": result.timings.total_s,
             "realtime_factor": stored.duration / result.timings.total_s if result.timings.total_s else 0.0,
+            "windows": result.windows,
             "progress_step": result.steps,
             "progress_total": result.steps,
             "progress_fraction": 1.0,

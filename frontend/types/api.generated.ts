@@ -410,6 +410,7 @@ export interface components {
             top_p: number;
             updated_at: string | null;
             user_id: number | null;
+            windows: number | null;
         };
         /** DayStats */
         DayStats: {
@@ -537,6 +538,7 @@ export interface components {
             top_p: number;
             updated_at: string | null;
             user_id: number | null;
+            windows: number | null;
         };
         /** GenerationList */
         GenerationList: {

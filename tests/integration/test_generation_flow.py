@@ -60,6 +60,7 @@ async def test_prompt_to_downloaded_file(service: Service) -> None:
     assert final["status"] == "succeeded", final
     assert final["progress"]["fraction"] == 1.0
     assert final["progress"]["phase"] == "finished"
+    assert final["windows"] == 1
     assert "token" not in final  # the token is never shown again
     assert final["sample_rate"] == 32000
     assert abs(final["duration"] - 5.0) < 0.01
@@ -93,6 +94,16 @@ async def test_prefer_wait_answers_with_the_finished_record(service: Service) ->
     assert record["status"] == "succeeded"
     assert record["seed"] is not None  # drawn by the engine and reported back
     assert service.jobs.storage.exists(record["generation_id"])
+
+
+async def test_a_track_past_the_context_records_its_windows(service: Service) -> None:
+    response = await service.client.post(
+        "/generate", json={"prompt": "a long drone", "duration": 35, "seed": 1}, headers={"Prefer": "wait=60"}
+    )
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert record["windows"] == 2  # 0-30 s, then 18-35 s prompted with 18-30 s
+    assert abs(record["duration"] - 35) < 0.01
 
 
 async def test_prefer_wait_shorter_than_the_job_answers_202(service: Service) -> None:

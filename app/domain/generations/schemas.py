@@ -90,8 +90,9 @@ class Progress(msgspec.Struct):
 class Generation(msgspec.Struct):
     """A generation job and, once it succeeded, its audio.
 
-    Figures of the audio (`sample_rate`, `file_size_mb`, `generation_time`, `realtime_factor`) are null
-    until the job succeeded.
+    Figures of the audio (`sample_rate`, `file_size_mb`, `generation_time`, `realtime_factor`, `windows`)
+    are null until the job succeeded. `windows` is how many decoder windows of the model's context the
+    track took: 1 up to the context (30 s), more beyond.
     """
 
     id: int
@@ -113,6 +114,7 @@ class Generation(msgspec.Struct):
     file_size_mb: float | None
     generation_time: float | None
     realtime_factor: float | None
+    windows: int | None
     audio_url: str | None
     download_url: str | None
     events_url: str
@@ -170,6 +172,7 @@ def record_fields(row: MusicGeneration, queue_position: int | None = None) -> di
         "file_size_mb": round(row.file_size_mb, 4) if done else None,
         "generation_time": round(row.generation_time, 3) if done else None,
         "realtime_factor": round(row.realtime_factor, 4) if done else None,
+        "windows": row.windows if done else None,
         "audio_url": row.audio_url if done else None,
         "download_url": f"/download/{gid}" if done else None,
         "events_url": f"/generations/{gid}/events",

@@ -33,6 +33,7 @@ export function detailRows(generation: Generation): [string, string][] {
     ["Temperature · guidance", `${generation.temperature} · ${generation.cfg_coef}`],
     ["Sample rate", generation.sample_rate === null ? "–" : `${generation.sample_rate} Hz`],
     ["Generated in", `${formatSecondsUnit(generation.generation_time, 2)}${rtf}`],
+    ["Decoder windows", generation.windows === null ? "–" : String(generation.windows)],
     ["File", formatMegabytes(generation.file_size_mb)],
     ["Plays · downloads", `${generation.play_count} · ${generation.download_count}`],
     ["Created", formatDate(generation.created_at)],
