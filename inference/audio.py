@@ -149,6 +149,20 @@ def write_audio(
     return target
 
 
+def read_audio(source: str | os.PathLike[str] | BinaryIO) -> tuple[np.ndarray, int]:
+    """Float32 samples ``[channels, samples]`` and the sample rate of a wav, flac, ogg or mp3 file.
+
+    Raises :class:`InvalidParameterError` (field ``prompt_audio``) for anything soundfile cannot read.
+    """
+    try:
+        data, sample_rate = sf.read(source, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise InvalidParameterError(
+            "prompt_audio", f"not a readable wav, flac, ogg or mp3 file: {exc}"
+        ) from None
+    return np.ascontiguousarray(data.T), int(sample_rate)
+
+
 def _write(handle: BinaryIO, audio: np.ndarray, sample_rate: int, spec: AudioFormat) -> None:
     """Encode in blocks of :data:`WRITE_BLOCK_FRAMES`: libsndfile's Vorbis encoder overflows its stack
     (a segfault) when one write hands it more than about a minute of audio."""

@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="generate music from a text prompt into a file")
     gen.add_argument("prompt")
     gen.add_argument("--duration", type=float, default=10.0, help="seconds of audio (default 10)")
+    gen.add_argument(
+        "--continue-from",
+        type=Path,
+        metavar="FILE",
+        help="an audio file (wav, flac, ogg, mp3) to continue: the result is it plus new music, "
+        "--duration seconds in all",
+    )
     gen.add_argument("--output", "-o", type=Path, help="file to write (default: generation-SEED.FORMAT)")
     gen.add_argument(
         "--format", choices=sorted(audio_io.FORMATS), help="default: the output's extension, else wav"
@@ -85,6 +92,9 @@ def _engine_args(parser: argparse.ArgumentParser) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    prompt_audio, prompt_rate = (
+        (None, None) if args.continue_from is None else audio_io.read_audio(args.continue_from)
+    )
     params = GenerationParams(
         prompt=args.prompt,
         duration=args.duration,
@@ -93,6 +103,8 @@ def _generate(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         cfg_coef=args.cfg_coef,
         seed=args.seed,
+        prompt_audio=prompt_audio,
+        prompt_sample_rate=prompt_rate,
     )
     params.validate()
     fmt = args.format or (args.output.suffix.lstrip(".") if args.output and args.output.suffix else "wav")

@@ -108,11 +108,15 @@ class Engine:
             raise GenerationCancelled("canceled before it started")
         with self._lock:
             backend = self._require().backend
-            windows = self.windows(params.duration)
+            prompt_codes = None
+            if params.prompt_audio is not None:
+                prompt_codes = backend.encode_audio(params.prompt_audio, params.prompt_sample_rate)
+            known = 0 if prompt_codes is None else prompt_codes.shape[-1]
+            windows = self.windows(params.duration, known)
             steps = backend.total_steps(windows)
             tracker = ProgressTracker(self._costs, steps, params.duration, on_progress, cancel)
             tracker.start()
-            out = backend.generate(params, seed, windows, tracker.on_step, tracker.on_chunk)
+            out = backend.generate(params, seed, windows, tracker.on_step, tracker.on_chunk, prompt_codes)
             samples = round(params.duration * backend.sample_rate)
             audio = remove_dc(out.audio[:, :samples], backend.sample_rate)
             total_s = tracker.finish()
@@ -131,14 +135,21 @@ class Engine:
             codes=out.codes,
         )
 
-    def windows(self, duration: float) -> list[Window]:
-        """The decoder windows a track of ``duration`` seconds takes here (one up to the context)."""
+    def windows(self, duration: float, prompt_frames: int = 0) -> list[Window]:
+        """The decoder windows a track of ``duration`` seconds takes here (one up to the context), after
+        ``prompt_frames`` known frames (continuation)."""
         loaded = self._require()
         rate = loaded.backend.frame_rate
+        total = frames_for(duration, rate)
+        if prompt_frames >= total:
+            raise InvalidParameterError(
+                "duration", "must exceed the audio to continue: it is the length of the whole result"
+            )
         return plan_windows(
-            frames_for(duration, rate),
+            total,
             frames_for(loaded.spec.context_s, rate),
             frames_for(self.config.window_stride_s, rate),
+            prompt_frames,
         )
 
     def unload(self) -> None:

@@ -41,6 +41,10 @@ class GenerationParams:
 
     ``top_p`` of 0 disables nucleus sampling; ``top_k`` of 0 disables top-k;
     ``temperature`` of 0 means greedy decoding; ``cfg_coef`` of 1 disables guidance.
+
+    ``prompt_audio`` (float samples ``[channels, samples]`` at ``prompt_sample_rate``) is continued:
+    the result is that audio (through the model's codec) followed by new music, ``duration`` seconds in
+    all, so ``duration`` must exceed the prompt's length.
     """
 
     prompt: str
@@ -50,6 +54,15 @@ class GenerationParams:
     temperature: float = 1.0
     cfg_coef: float = 3.0
     seed: int | None = None
+    prompt_audio: np.ndarray | None = field(default=None, repr=False, compare=False)
+    prompt_sample_rate: int | None = None
+
+    @property
+    def prompt_seconds(self) -> float:
+        """Length of ``prompt_audio`` in seconds (0 without one)."""
+        if self.prompt_audio is None or not self.prompt_sample_rate:
+            return 0.0
+        return self.prompt_audio.shape[-1] / self.prompt_sample_rate
 
     def validate(self, max_duration: float | None = None) -> None:
         """Raise :class:`InvalidParameterError` naming the first bad field."""
@@ -71,6 +84,26 @@ class GenerationParams:
             raise InvalidParameterError("cfg_coef", "must be >= 1 (1 disables classifier-free guidance)")
         if self.seed is not None and (not isinstance(self.seed, int) or not 0 <= self.seed < 2**63):
             raise InvalidParameterError("seed", "must be an integer between 0 and 2**63 - 1")
+        if self.prompt_audio is not None:
+            self._validate_prompt_audio()
+
+    def _validate_prompt_audio(self) -> None:
+        audio = self.prompt_audio
+        if not isinstance(audio, np.ndarray) or audio.ndim not in (1, 2) or audio.shape[-1] == 0:
+            raise InvalidParameterError("prompt_audio", "must be samples as [channels, samples]")
+        if audio.ndim == 2 and not 1 <= audio.shape[0] <= 2:
+            raise InvalidParameterError("prompt_audio", f"must be mono or stereo ({audio.shape[0]} channels)")
+        if not np.isfinite(audio).all():
+            raise InvalidParameterError("prompt_audio", "must hold finite samples")
+        rate = self.prompt_sample_rate
+        if not isinstance(rate, int) or not 1000 <= rate <= 384_000:
+            raise InvalidParameterError("prompt_sample_rate", "must be a sample rate in Hz (1000-384000)")
+        if self.prompt_seconds >= self.duration:
+            raise InvalidParameterError(
+                "duration",
+                f"must exceed the audio to continue ({self.prompt_seconds:.2f} s): it is the length of the "
+                "whole result",
+            )
 
 
 PHASES = ("encoding_text", "generating", "decoding_audio")

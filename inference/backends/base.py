@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import torch
 
 from inference.backends.hf import Loaded
 from inference.device import Placement
 from inference.errors import UnknownBackendError
-from inference.musicgen.codec import ChunkCallback
+from inference.musicgen.codec import ChunkCallback, encode_audio
 from inference.musicgen.loop import decoder_calls
 from inference.musicgen.pattern import DelayPattern
 from inference.musicgen.windows import Window
@@ -84,11 +86,34 @@ class Backend(abc.ABC):
         windows: Sequence[Window],
         on_step: StepCallback,
         on_chunk: ChunkCallback | None = None,
+        prompt_codes: torch.Tensor | None = None,
     ) -> BackendOutput:
         """Generate audio for ``params`` in ``windows`` with a generator seeded by ``seed``.
 
-        ``on_chunk`` follows audio decoding where the backend decodes in chunks (not ``reference``).
+        ``prompt_codes`` ``[codebooks, P]`` (:meth:`encode_audio`) come first: the first window is
+        prompted with them and the result's codes and audio start with them. ``on_chunk`` follows audio
+        decoding where the backend decodes in chunks (not ``reference``).
         """
+
+    def starting_codes(self, prompt_codes: torch.Tensor | None, device: torch.device) -> torch.Tensor:
+        """The codes a generation starts from: the prompt's, or none."""
+        if prompt_codes is None:
+            return torch.empty((self.num_codebooks, 0), dtype=torch.long, device=device)
+        return prompt_codes.to(device=device, dtype=torch.long)
+
+    def encode_audio(self, audio: np.ndarray, sample_rate: int) -> torch.Tensor:
+        """The model's codes ``[codebooks, frames]`` of audio ``[channels, samples]`` at ``sample_rate``."""
+        from scipy.signal import resample_poly
+
+        wav = np.asarray(audio, dtype=np.float32)
+        wav = wav[None] if wav.ndim == 1 else wav
+        if sample_rate != self.sample_rate:
+            divisor = math.gcd(sample_rate, self.sample_rate)
+            wav = resample_poly(wav, self.sample_rate // divisor, sample_rate // divisor, axis=-1)
+        tensor = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
+        codec_device = next(self.model.audio_encoder.parameters())
+        tensor = tensor.to(device=codec_device.device, dtype=codec_device.dtype)
+        return encode_audio(self.model, tensor, self.channels).long()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the backend holds beyond Python references."""

@@ -65,6 +65,7 @@ class OwnLoopBackend(Backend):
         windows: Sequence[Window],
         on_step: StepCallback,
         on_chunk: ChunkCallback | None = None,
+        prompt_codes: torch.Tensor | None = None,
     ) -> BackendOutput:
         device = self.loop_device
         started = time.perf_counter()
@@ -73,7 +74,7 @@ class OwnLoopBackend(Backend):
         encoded = time.perf_counter()
         generator = torch.Generator(device=device).manual_seed(seed)
         total = self.total_steps(windows)
-        codes = torch.empty((self.num_codebooks, 0), dtype=torch.long, device=device)
+        codes = self.starting_codes(prompt_codes, device)
         done = 0
         with self.loop_context():
             for window in windows:

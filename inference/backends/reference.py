@@ -73,6 +73,7 @@ class ReferenceBackend(Backend):
         windows: Sequence[Window],
         on_step: StepCallback,
         on_chunk: ChunkCallback | None = None,
+        prompt_codes: torch.Tensor | None = None,
     ) -> BackendOutput:
         """transformers' ``generate`` once per window, prompted with the window's known frames as
         ``decoder_input_ids`` (transformers prefills them and keeps them where the delay pattern puts
@@ -82,7 +83,7 @@ class ReferenceBackend(Backend):
         started = time.perf_counter()
         inputs = self.processor(text=[params.prompt], padding=True, return_tensors="pt").to(device)
         total = self.total_steps(windows)
-        codes = torch.empty((self.num_codebooks, 0), dtype=torch.long, device=device)
+        codes = self.starting_codes(prompt_codes, device)
         done, encoded_at, audio = 0, None, None
         self._on_encoded = lambda: on_step(0, total)
         try:
@@ -113,11 +114,11 @@ class ReferenceBackend(Backend):
         finally:
             self._on_encoded = None
         looped = time.perf_counter()
-        if len(windows) > 1:
+        if len(windows) > 1 or prompt_codes is not None:  # generate decoded the last window only
             audio = decode_audio(self.model, codes, self.channels, on_chunk)[None]
         finished = time.perf_counter()
         encoded_at = encoded_at if encoded_at and encoded_at >= started else started
-        last_step_at = reporter.last_step_at if len(windows) == 1 else looped
+        last_step_at = reporter.last_step_at if len(windows) == 1 and prompt_codes is None else looped
         return BackendOutput(
             audio=audio[0].float().cpu().numpy(),
             codes=codes.cpu().numpy(),

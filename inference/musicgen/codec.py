@@ -43,6 +43,19 @@ def decode_audio(
     return torch.cat([_decode(codec, stream, spans, chunk_done) for stream in streams])
 
 
+@torch.inference_mode()
+def encode_audio(model, audio: torch.Tensor, channels: int) -> torch.Tensor:
+    """Codes ``[codebooks, frames]`` (stereo interleaved, as :func:`decode_audio` reads them) of audio
+    ``[channels, samples]`` at the codec's rate; mono audio feeds both sides of a stereo model, and a
+    mono model hears the mean of stereo audio."""
+    codec = model.audio_encoder
+    streams = [audio.mean(dim=0, keepdim=True)] if channels == 1 else [audio[0:1], audio[-1:]]
+    codes = [codec.encode(stream[None], bandwidth=None).audio_codes[0, 0] for stream in streams]
+    if channels == 1:
+        return codes[0]
+    return torch.stack(codes, dim=1).flatten(0, 1)  # left 0, right 0, left 1, right 1, ...
+
+
 def _chunks(frames: int) -> list[tuple[int, int]]:
     """The (start, end) frames of each chunk: the whole clip when it is barely longer than one."""
     if frames <= CHUNK_FRAMES + 2 * MARGIN_FRAMES:

@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from inference import Engine, EngineConfig, GenerationParams, InvalidParameterError
+from inference.audio import remove_dc
+from inference.musicgen.codec import decode_audio
 from inference.musicgen.decoder import MusicgenDecoderStep
 from inference.musicgen.loop import decode, decoder_calls
 from inference.musicgen.pattern import DelayPattern
@@ -225,3 +227,57 @@ def test_a_stride_outside_the_context_is_refused(model_cache_dir: Path) -> None:
                     window_stride_s=stride,
                 )
             )
+
+
+def test_continuation_starts_with_the_codec_round_trip_of_the_prompt(engine: Engine) -> None:
+    backend = engine._require().backend
+    earlier = engine.generate(GenerationParams("the start", duration=10, seed=1))
+    params = GenerationParams(
+        "more of it", duration=25, seed=2, prompt_audio=earlier.audio, prompt_sample_rate=earlier.sample_rate
+    )
+    result = engine.generate(params)
+    known = backend.encode_audio(earlier.audio, earlier.sample_rate)
+    assert known.shape[-1] == 500
+    np.testing.assert_array_equal(result.codes[:, :500], known.numpy())  # the prompt's tokens, kept
+    assert result.codes.shape[-1] == 1250
+    assert result.audio.shape[-1] == 25 * result.sample_rate
+    assert result.windows == 1
+    # Up to the codec's receptive field before the seam, the audio is the prompt through the codec.
+    round_trip = remove_dc(decode_audio(backend.model, known, backend.channels).numpy(), result.sample_rate)
+    end = round_trip.shape[-1] - 16 * 640
+    np.testing.assert_allclose(result.audio[:, :end], round_trip[:, :end], atol=1e-5)
+
+
+def test_a_long_prompt_continues_in_windows(engine: Engine) -> None:
+    # 20 s of 44.1 kHz stereo noise into a mono 32 kHz model: resampled, mixed down, continued to 50 s.
+    prompt = np.random.default_rng(0).uniform(-0.3, 0.3, (2, 20 * 44_100)).astype(np.float32)
+    result = engine.generate(
+        GenerationParams("x", duration=50, seed=3, prompt_audio=prompt, prompt_sample_rate=44_100)
+    )
+    assert result.codes.shape[-1] == 2500
+    assert result.windows == 3  # the 20 s prompt and 10 s more (to 30 s), 30-48 s, 48-50 s
+    assert result.audio.shape == (1, 50 * result.sample_rate)
+
+
+def test_a_prompt_must_be_shorter_than_the_result(engine: Engine) -> None:
+    audio = np.zeros((1, 32_000 * 10), dtype=np.float32)
+    bad = [
+        ({"duration": 10, "prompt_audio": audio, "prompt_sample_rate": 32_000}, "duration"),
+        (
+            {"duration": 20, "prompt_audio": np.zeros((3, 100), np.float32), "prompt_sample_rate": 32_000},
+            "prompt_audio",
+        ),
+        (
+            {
+                "duration": 20,
+                "prompt_audio": np.full((1, 100), np.nan, np.float32),
+                "prompt_sample_rate": 32_000,
+            },
+            "prompt_audio",
+        ),
+        ({"duration": 20, "prompt_audio": audio, "prompt_sample_rate": 12}, "prompt_sample_rate"),
+    ]
+    for fields, field in bad:
+        with pytest.raises(InvalidParameterError) as caught:
+            engine.generate(GenerationParams("x", seed=1, **fields))
+        assert caught.value.field == field
