@@ -91,6 +91,9 @@ class MusicGeneration(BigIntBase):
     progress_fraction: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     token_hash: Mapped[str | None] = mapped_column(String(64), default=None)  # sha256 of the creator's token
     windows: Mapped[int | None] = mapped_column(Integer, default=None)  # decoder windows the track took
+    # A continuation: the generation it extends, and the seconds of that track's end it starts from.
+    parent_id: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
+    prompt_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     user_id: Mapped[int | None] = mapped_column(

@@ -134,6 +134,16 @@ class Worker:
     async def _generate(self, row: MusicGeneration) -> None:
         generation_id = row.generation_id
         cancel = self.queue.cancel_flag(generation_id)
+        prompt_audio, prompt_rate = None, None
+        if row.parent_id is not None:
+            try:
+                prompt_audio, prompt_rate = await asyncio.to_thread(
+                    self.storage.read_end, row.parent_id, row.prompt_seconds or 0.0
+                )
+            except (OSError, ValueError):  # deleted since: nothing to continue
+                message = f"the audio of {row.parent_id}, which this continues, is no longer on disk"
+                await self._finish(generation_id, FAILED, error=("file_missing", message))
+                return
         params = GenerationParams(
             prompt=row.prompt,
             duration=row.duration_requested,
@@ -142,6 +152,8 @@ class Worker:
             temperature=row.temperature,
             cfg_coef=row.cfg_coef,
             seed=row.seed,
+            prompt_audio=prompt_audio,
+            prompt_sample_rate=prompt_rate,
         )
         loop = asyncio.get_running_loop()
 

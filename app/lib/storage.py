@@ -113,6 +113,14 @@ class AudioStorage:
             path, path.stat().st_size, info.frames / info.samplerate, info.samplerate, info.channels
         )
 
+    def read_end(self, generation_id: str, seconds: float) -> tuple[np.ndarray, int]:
+        """The last ``seconds`` of a generation's audio, float32 ``[channels, samples]``, and its rate."""
+        with sf.SoundFile(str(self.path_for(generation_id))) as audio:
+            frames = min(audio.frames, round(seconds * audio.samplerate))
+            audio.seek(audio.frames - frames)
+            data = audio.read(frames, dtype="float32", always_2d=True)
+            return np.ascontiguousarray(data.T), audio.samplerate
+
     def read_as(self, generation_id: str, fmt: str) -> bytes:
         """The audio transcoded to `fmt` (wav, flac, ogg, mp3)."""
         path = self.path_for(generation_id)

@@ -28,6 +28,8 @@ export function generation(fields: Partial<Generation> = {}): Generation {
     generation_time: 2,
     realtime_factor: 2.5,
     windows: 1,
+    parent_id: null,
+    prompt_seconds: null,
     audio_url: `/generations/${id}/audio`,
     download_url: `/download/${id}`,
     events_url: `/generations/${id}/events`,

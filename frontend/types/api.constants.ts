@@ -22,6 +22,13 @@ export const API_SCHEMAS = {
       minimum: 1,
       maximum: 20,
     },
+    continue_from: {
+      minLength: 1,
+      maxLength: 100,
+    },
+    continue_seconds: {
+      maximum: 120,
+    },
     duration: {
       default: 10,
       minimum: 5,

@@ -393,10 +393,12 @@ export interface components {
             is_favorited: boolean;
             last_played: string | null;
             model: string;
+            parent_id: string | null;
             play_count: number;
             precision: string;
             progress: components["schemas"]["Progress"];
             prompt: string;
+            prompt_seconds: number | null;
             queue_position: number | null;
             realtime_factor: number | null;
             sample_rate: number | null;
@@ -469,6 +471,10 @@ export interface components {
              * @default 3
              */
             cfg_coef: number;
+            /** @description A generation's id. */
+            continue_from?: string | null;
+            /** @description How much of the end of `continue_from` to continue. */
+            continue_seconds?: number | null;
             /** @description auto, cpu, cuda, mps or cuda:N. */
             device?: string | null;
             /**
@@ -522,10 +528,12 @@ export interface components {
             is_favorited: boolean;
             last_played: string | null;
             model: string;
+            parent_id: string | null;
             play_count: number;
             precision: string;
             progress: components["schemas"]["Progress"];
             prompt: string;
+            prompt_seconds: number | null;
             queue_position: number | null;
             realtime_factor: number | null;
             sample_rate: number | null;
@@ -1036,6 +1044,33 @@ export interface operations {
             };
             /** @description The credential is wrong, or the request came from a page of another site (`forbidden`). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation is not in a state that allows this (`not_ready`); `status` says which it is in. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation's audio is no longer on disk (`file_missing`). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

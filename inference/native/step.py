@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from inference.musicgen.decoder import MusicgenDecoderStep
-from inference.musicgen.linear import RowInt8Linear
+from inference.musicgen.linear import RowInt8Linear, cpu_has_bfloat16
 from inference.native.build import NATIVE, NativeUnavailableError, load_library
 
 
@@ -64,10 +64,12 @@ class NativeDecoderStep(MusicgenDecoderStep):
                 parts += self._quantized(linear)
             self.lib.mg_set_layer(handle, index, *(_ptr(t) for t in parts))
         self.lib.mg_set_head(handle, *(_ptr(t) for t in (*self.final_ln, *self._quantized(self.lm_heads))))
-        offset = int(self.lib.mg_weight_offset())  # the library now owns these matrices' bytes
+        # The library now owns these matrices' bytes; torch reads them for a window's prefill only.
+        offset = int(self.lib.mg_weight_offset())
+        prefill_dtype = torch.bfloat16 if cpu_has_bfloat16() else torch.float32
         for layer in self.layers:
             for linear in (layer.qkv, layer.self_out, layer.cross_q, layer.cross_out, layer.fc1, layer.fc2):
-                linear.offset = offset
+                linear.offset, linear.compute_dtype = offset, prefill_dtype
         self.lm_heads.offset = offset
         self.lib.mg_set_embeddings(
             handle,

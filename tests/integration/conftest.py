@@ -188,7 +188,8 @@ class Service:
         values.update(fields)
         if values["status"] == "succeeded" and "file_path" not in values:
             rng = np.random.default_rng(len(self.jobs.queue.cancel_flags) + 1)
-            audio = (0.1 * rng.standard_normal((1, 32000))).astype(np.float32)
+            samples = round(32000 * float(values["duration"]))  # a real file of the row's duration
+            audio = (0.1 * rng.standard_normal((1, samples))).astype(np.float32)
             stored = self.jobs.storage.save(values["generation_id"], audio, 32000)
             values.update(
                 file_path=stored.path.name,

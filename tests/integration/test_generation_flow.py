@@ -275,3 +275,64 @@ async def test_shutting_down_service_refuses_new_jobs(service: Service) -> None:
     assert response.json()["error_type"] == "shutting_down"
     assert response.headers["retry-after"]
     assert await count_rows(service) == 0
+
+
+async def test_extend_a_finished_track(service: Service) -> None:
+    parent = await service.add_generation(prompt="the start", duration=1.0)  # 1 s of noise on disk
+    response = await service.client.post(
+        "/generate",
+        json={"prompt": "more of it", "duration": 6, "seed": 2, "continue_from": parent.generation_id},
+        headers={"Prefer": "wait=60"},
+    )
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert record["status"] == "succeeded", record
+    assert (record["parent_id"], record["prompt_seconds"]) == (parent.generation_id, 1.0)
+    assert abs(record["duration"] - 6) < 0.01
+    audio, _ = sf.read(
+        io.BytesIO((await service.client.get(f"/generations/{record['generation_id']}/audio")).content)
+    )
+    assert abs(len(audio) / 32000 - 6) < 0.01
+
+    tail = await service.client.post(
+        "/generate",
+        json={"prompt": "x", "duration": 5, "continue_from": parent.generation_id, "continue_seconds": 0.5},
+        headers={"Prefer": "wait=60"},
+    )
+    assert tail.status_code == 201, tail.text
+    assert tail.json()["prompt_seconds"] == 0.5
+
+
+async def test_what_cannot_be_extended_is_refused_before_any_row(service: Service) -> None:
+    finished = await service.add_generation(duration=6.0)
+    queued = await service.add_generation(status="queued")
+    gone = await service.add_generation(duration=1.0)
+    service.jobs.storage.delete(gone.generation_id)
+    cases = [
+        ({"continue_from": "0123456789abcdef0123456789abcdef"}, 404, "not_found", None),
+        ({"continue_from": queued.generation_id}, 409, "not_ready", None),
+        ({"continue_from": gone.generation_id}, 410, "file_missing", None),
+        ({"continue_from": finished.generation_id, "duration": 6}, 422, "validation_error", "duration"),
+        (
+            {"continue_from": finished.generation_id, "duration": 5, "continue_seconds": 5},
+            422,
+            "validation_error",
+            "duration",
+        ),
+        ({"continue_seconds": 2}, 422, "validation_error", "continue_seconds"),
+        (
+            {"continue_from": finished.generation_id, "continue_seconds": 0},
+            422,
+            "validation_error",
+            "continue_seconds",
+        ),
+    ]
+    before = await count_rows(service)
+    for extra, status, error_type, field in cases:
+        body = {"prompt": "x", "duration": 5, **extra}
+        response = await service.client.post("/generate", json=body)
+        assert response.status_code == status, (extra, response.text)
+        assert response.json()["error_type"] == error_type
+        if field:
+            assert response.json()["field"] == field
+    assert await count_rows(service) == before

@@ -137,7 +137,7 @@ class LibraryController(Controller):
         ),
         responses={
             HTTP_201_CREATED: ResponseSpec(CreatedGeneration, description="Finished within `Prefer: wait`."),
-            **error_responses(403, 415, 422, 429, 503),
+            **error_responses(403, 404, 409, 410, 415, 422, 429, 503),
         },
     )
     async def generate(
@@ -163,6 +163,7 @@ class LibraryController(Controller):
             raise ApiError(
                 422, "validation_error", f"user_id: no user with id {data.user_id}", field="user_id"
             )
+        prompt_seconds = await _prompt_seconds(data, generations, jobs)
         token, token_hash = new_token()
         try:
             with jobs.queue.reserve():
@@ -184,6 +185,8 @@ class LibraryController(Controller):
                         seed=data.seed,
                         user_id=data.user_id,
                         token_hash=token_hash,
+                        parent_id=data.continue_from,
+                        prompt_seconds=prompt_seconds,
                     ),
                     auto_commit=True,
                 )
@@ -483,6 +486,30 @@ class GenerationController(Controller):
             max=peaks.highs,
         )
         return Response(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+async def _prompt_seconds(
+    data: GenerateRequest, generations: GenerationService, jobs: JobRuntime
+) -> float | None:
+    """For a continuation: how many seconds of the parent's end it starts from (checked against it)."""
+    if data.continue_from is None:
+        if data.continue_seconds is not None:
+            raise ApiError(
+                422, "validation_error", "continue_seconds: needs continue_from", field="continue_seconds"
+            )
+        return None
+    parent = await _finished_row(generations, data.continue_from)
+    if not jobs.storage.exists(parent.generation_id):
+        raise _file_missing(parent.generation_id)
+    seconds = min(data.continue_seconds or parent.duration, parent.duration)
+    if data.duration <= seconds:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"duration: the whole result must be longer than the {seconds:g} s it continues",
+            field="duration",
+        )
+    return seconds
 
 
 def _file_missing(generation_id: str) -> ApiError:

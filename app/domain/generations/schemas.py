@@ -60,7 +60,11 @@ Int64 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
 class GenerateRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """`POST /generate`: the seed's parameters plus MusicGen's sampling controls."""
+    """`POST /generate`: the seed's parameters plus MusicGen's sampling controls.
+
+    `continue_from` extends a finished generation: the result starts with its audio (its last
+    `continue_seconds`, or all of it) and goes on; `duration` is the length of the whole result.
+    """
 
     prompt: Prompt
     duration: Duration = 10.0
@@ -72,6 +76,14 @@ class GenerateRequest(msgspec.Struct, forbid_unknown_fields=True):
     cfg_coef: Annotated[float, Meta(ge=1, le=20, description="Classifier-free guidance (1 disables).")] = 3.0
     seed: Annotated[int, Meta(ge=0, le=2**63 - 1, description="Same seed, same audio.")] | None = None
     user_id: Annotated[int, Meta(ge=1, le=2**63 - 1)] | None = None
+    continue_from: GenerationId | None = None
+    continue_seconds: (
+        Annotated[
+            float,
+            Meta(gt=0, le=MAX_DURATION_S, description="How much of the end of `continue_from` to continue."),
+        ]
+        | None
+    ) = None
 
 
 class Progress(msgspec.Struct):
@@ -115,6 +127,8 @@ class Generation(msgspec.Struct):
     generation_time: float | None
     realtime_factor: float | None
     windows: int | None
+    parent_id: str | None
+    prompt_seconds: float | None
     audio_url: str | None
     download_url: str | None
     events_url: str
@@ -173,6 +187,8 @@ def record_fields(row: MusicGeneration, queue_position: int | None = None) -> di
         "generation_time": round(row.generation_time, 3) if done else None,
         "realtime_factor": round(row.realtime_factor, 4) if done else None,
         "windows": row.windows if done else None,
+        "parent_id": row.parent_id,
+        "prompt_seconds": row.prompt_seconds,
         "audio_url": row.audio_url if done else None,
         "download_url": f"/download/{gid}" if done else None,
         "events_url": f"/generations/{gid}/events",
