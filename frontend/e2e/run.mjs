@@ -6,7 +6,8 @@
 // 100% before it succeeded) and keeps its token; draws its waveform from the service's peaks, plays it
 // (its row says so), favourites it, downloads it (the details panel stays compact), finds it by search
 // and in History after a reload (favourites filtered by the service); a generation of another browser
-// offers no delete, and a refused delete says why; sees it in Popular and counted in Stats; queues a job
+// offers no delete, and a refused delete says why; sees it in Popular and counted in Stats; extends it by
+// 5 s from the player (a 10 s track that says it extends the first, in its card and the player); queues a job
 // behind a running one (its place in line and the running one's phase shown), cancels both and deletes
 // one; at phone width (390 px) a long prompt wraps in History instead of being cut to a few letters.
 // Screenshots of every tab go to test-artifacts/ (ARTIFACTS_DIR). A missing browser is a failure.
@@ -314,6 +315,57 @@ try {
     await page.locator(".recharts-surface").first().waitFor();
     await page.waitForTimeout(600);
     await shot("stats");
+  });
+
+  await step("extend it by 5 s from the player: a 10 s continuation that says it extends the first track", async () => {
+    await openTab("History");
+    const card = page.locator(`[data-testid=generation-card][data-generation-id="${generationId}"]`);
+    await card.getByRole("button", { name: `Play ${prompt}` }).click();
+    const player = page.getByTestId("player");
+    await page.waitForFunction((id) => document.querySelector("[data-testid=player]")?.getAttribute("data-generation-id") === id, generationId);
+    await page.locator("audio[data-testid=player-audio]").evaluate((el) => el.pause());
+    await player.getByRole("button", { name: `Extend ${prompt}` }).click();
+    const form = player.getByTestId("extend-form");
+    const seconds = form.getByLabel("Seconds to add");
+    assert((await seconds.inputValue()) === "10", `the form offers ${await seconds.inputValue()} s`);
+    const parent = await (await page.request.get(`${BASE_URL}/generations/${generationId}`)).json();
+    assert(Number(await seconds.getAttribute("max")) === 120 - Math.round(parent.duration), `at most ${await seconds.getAttribute("max")} s more to a ${parent.duration} s track`);
+    await seconds.fill("5");
+    await form.getByTestId("extend-total").filter({ hasText: "→ 0:10 in all" }).waitFor();
+    const posted = page.waitForRequest((r) => r.url().endsWith("/generate") && r.method() === "POST");
+    await form.getByRole("button", { name: "Extend", exact: true }).click();
+    const body = JSON.parse((await posted).postData() ?? "{}");
+    assert(body.continue_from === generationId && body.duration === 10 && body.prompt === prompt && !("seed" in body), `POST /generate ${JSON.stringify(body)}`);
+    // The Generate tab shows the new job's progress, like one started from the form.
+    await page.getByRole("tab", { name: "Generate", selected: true }).waitFor();
+    const job = page.locator("[data-testid=job]").filter({ has: page.getByTestId("continuation") }).first();
+    await job.waitFor();
+    const id = await job.getAttribute("data-generation-id");
+    assert(id && id !== generationId, `the continuation is a new generation: ${id}`);
+    await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "succeeded", id, { timeout: 90_000 });
+    const label = `Extends “${prompt}” (continued from 0:05)`;
+    const jobLabel = await job.getByTestId("continuation").innerText();
+    assert(jobLabel.includes(label), `the job says "${jobLabel}"`);
+    assert(typeof (await storedTokens())[id] === "string", "the continuation's token is kept");
+    const record = await (await page.request.get(`${BASE_URL}/generations/${id}`)).json();
+    assert(record.status === "succeeded" && Math.abs(record.duration - 10) < 0.25, `the continuation is ${record.duration} s (${record.status})`);
+    assert(record.parent_id === generationId && Math.abs(record.prompt_seconds - parent.duration) < 0.01, `parent ${record.parent_id}, from ${record.prompt_seconds} s`);
+    console.log(`    ${parent.duration} s + 5 s: a ${record.duration} s track in ${record.windows} window(s)`);
+    // It opens in the player, whose details say what it extends.
+    await page.waitForFunction((gid) => document.querySelector("[data-testid=player]")?.getAttribute("data-generation-id") === gid, id);
+    await page.getByText("Loading waveform…").waitFor({ state: "detached", timeout: 30_000 });
+    await player.getByRole("button", { name: "Details" }).click();
+    const row = player.getByTestId("player-details").locator("div").filter({ hasText: /^Extends/ });
+    const rowText = await row.innerText();
+    assert(rowText.includes(`“${prompt}”, continued from 0:05`), `the player's details say "${rowText}"`);
+    assert(/0:10/.test(await job.getByTestId("progress-detail").innerText()), "the job says 0:10 of audio");
+    await page.waitForTimeout(400); // the list's and the details' animations
+    await shot("extend");
+    await player.getByRole("button", { name: "Hide details" }).click();
+    // History lists it with the same label.
+    await openTab("History");
+    const row2 = page.locator(`[data-testid=generation-card][data-generation-id="${id}"]`);
+    await row2.getByTestId("continuation").filter({ hasText: label }).waitFor();
   });
 
   await step("a job behind a running one shows its place in line; cancel both, delete one from History", async () => {

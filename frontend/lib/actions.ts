@@ -1,5 +1,6 @@
 // Actions on one generation that several places offer (Generate form, player, History, Popular).
 import { ApiError, api } from "@/lib/api";
+import { extendRequest, validateExtension } from "@/lib/extend";
 import { useAppStore } from "@/lib/store";
 import { forgetToken, rememberToken, tokenFor } from "@/lib/tokens";
 import { stop, track } from "@/lib/tracker";
@@ -14,6 +15,45 @@ export async function startGeneration(body: GenerateRequest): Promise<Generation
   track(record.generation_id);
   return record;
 }
+
+/**
+ * Extend a finished track by `added` seconds: queue its continuation (same prompt and sampling
+ * settings, a new seed), follow it like any job started here, and open the Generate tab, where its
+ * progress shows among the latest generations.
+ */
+export async function extendGeneration(generation: Generation, added: number): Promise<Generation> {
+  const invalid = validateExtension(generation, added);
+  if (invalid) throw new ApiError(422, "validation_error", invalid, { field: "duration" });
+  const record = await startGeneration(extendRequest(generation, added));
+  useAppStore.getState().setTab("generate");
+  return record;
+}
+
+/** The record of a generation the page has not seen (a continuation's parent), once per id. */
+const lookups = new Map<string, Promise<Generation | null>>();
+export function lookUpGeneration(id: string): Promise<Generation | null> {
+  const known = useAppStore.getState().generations[id];
+  if (known) return Promise.resolve(known);
+  let pending = lookups.get(id);
+  if (!pending) {
+    pending = api.generation(id).then(
+      (record) => {
+        useAppStore.getState().upsert(record);
+        return record;
+      },
+      (error) => {
+        // Gone (deleted): say "another track" from now on; unreachable: ask again next time.
+        if (!(error instanceof ApiError && error.status === 404)) lookups.delete(id);
+        return null;
+      },
+    );
+    lookups.set(id, pending);
+  }
+  return pending;
+}
+
+/** Forget the look-ups made so far (tests). */
+export const forgetLookUps = (): void => lookups.clear();
 
 /** Set the favourite flag (not a toggle: a repeated click cannot flip it back). */
 export async function setFavorite(id: string, favorite: boolean): Promise<boolean> {

@@ -536,6 +536,117 @@ describe("StatsView", () => {
   });
 });
 
+describe("extending a track", () => {
+  const services = (tracks: ReturnType<typeof generation>[], extra: Parameters<typeof fakeService>[0] = {}) =>
+    fakeService({
+      "GET /health": () => json(health({})),
+      "GET /model/status": () => json(modelStatus()),
+      "GET /recent": ({ url }) => page(tracks, url),
+      ...extra,
+    });
+  const cardOf = (id: string) => screen.getAllByTestId("generation-card").find((card) => card.getAttribute("data-generation-id") === id)!;
+
+  it("asks how many seconds to add, posts the continuation and follows it in the Generate tab", async () => {
+    const user = userEvent.setup();
+    const parent = generation({ generation_id: "p1", prompt: "lo-fi piano", duration: 5, top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5, seed: 7 });
+    const child = unfinished({ generation_id: "c1", id: 2, prompt: "lo-fi piano", duration_requested: 10, seed: null, parent_id: "p1", prompt_seconds: 5, queue_position: 1, created_at: "2026-01-02T04:00:00Z" });
+    const service = services([parent], { "POST /generate": () => json({ ...child, token: "t-c1" }, 202) });
+    useAppStore.setState({ tab: "history" });
+    render(<MusicGenieApp />);
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(1));
+    await user.click(within(cardOf("p1")).getByRole("button", { name: "Extend lo-fi piano" }));
+    const form = screen.getByTestId("extend-form");
+    const seconds = within(form).getByLabelText("Seconds to add");
+    expect(seconds).toHaveValue(10);
+    expect(seconds).toHaveAttribute("min", "1");
+    expect(seconds).toHaveAttribute("max", "115");
+    expect(within(form).getByTestId("extend-total")).toHaveTextContent("→ 0:15 in all");
+    fireEvent.change(seconds, { target: { value: "5" } });
+    expect(within(form).getByTestId("extend-total")).toHaveTextContent("→ 0:10 in all");
+    await user.click(within(form).getByRole("button", { name: "Extend" }));
+
+    const post = await waitFor(() => {
+      const call = service.calls.find((c) => c.method === "POST" && c.path === "/generate");
+      expect(call).toBeDefined();
+      return call!;
+    });
+    // The whole result's length, the parent's prompt and sampling settings, no seed (a new one).
+    expect(post.body).toEqual({ prompt: "lo-fi piano", duration: 10, continue_from: "p1", top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5 });
+    // Followed like a job started from the form: token kept, its events followed, the Generate tab open.
+    expect(tokenFor("c1")).toBe("t-c1");
+    expect(useAppStore.getState().myJobs[0]).toBe("c1");
+    expect(FakeEventSource.instances.some((source) => source.url.endsWith("/generations/c1/events"))).toBe(true);
+    expect(screen.getByRole("tab", { name: "Generate" })).toHaveAttribute("aria-selected", "true");
+    const job = await waitFor(() => screen.getAllByTestId("job").find((j) => j.getAttribute("data-generation-id") === "c1")!);
+    expect(job).toHaveAttribute("data-status", "queued");
+    expect(within(job).getByTestId("continuation")).toHaveTextContent("Extends “lo-fi piano” (continued from 0:05)");
+    expect(within(job).getByRole("button", { name: /Cancel the generation/ })).toBeEnabled();
+  });
+
+  it("keeps the whole track within the maximum, and says when a track cannot be extended", async () => {
+    const user = userEvent.setup();
+    const long = generation({ generation_id: "long", id: 1, prompt: "long drone", duration: 115 });
+    const full = generation({ generation_id: "full", id: 2, prompt: "full-length epic", duration: 120 });
+    const service = services([full, long]);
+    render(<HistoryTab />);
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(2));
+
+    await user.click(within(cardOf("long")).getByRole("button", { name: "Extend long drone" }));
+    const form = within(cardOf("long")).getByTestId("extend-form");
+    const seconds = within(form).getByLabelText("Seconds to add");
+    expect(seconds).toHaveValue(5); // ten would pass 2:00
+    expect(seconds).toHaveAttribute("max", "5");
+    fireEvent.change(seconds, { target: { value: "6" } });
+    await user.click(within(form).getByRole("button", { name: "Extend" }));
+    expect(within(form).getByRole("alert")).toHaveTextContent("Add a whole number of seconds, 1-5 (the whole track can be at most 120 s).");
+    expect(service.calls.some((c) => c.method === "POST")).toBe(false);
+
+    await user.click(within(cardOf("full")).getByRole("button", { name: "Extend full-length epic" }));
+    const note = within(cardOf("full")).getByTestId("extend-form");
+    expect(note).toHaveTextContent("This track is 2:00 long: the service makes tracks of at most 2:00, so it cannot be extended.");
+    expect(within(note).queryByLabelText("Seconds to add")).toBeNull();
+    expect(within(note).queryByRole("button", { name: "Extend" })).toBeNull();
+  });
+
+  it("shows the service's own message when it refuses", async () => {
+    const user = userEvent.setup();
+    const parent = generation({ generation_id: "p1", prompt: "lo-fi piano" });
+    services([parent], {
+      "POST /generate": () => json({ error_type: "file_missing", message: "the audio of p1 is no longer on disk", status_code: 410 }, 410),
+    });
+    useAppStore.setState({ tab: "history" });
+    render(<HistoryTab />);
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(1));
+    await user.click(screen.getByRole("button", { name: "Extend lo-fi piano" }));
+    await user.click(within(screen.getByTestId("extend-form")).getByRole("button", { name: "Extend" }));
+    const alert = await within(screen.getByTestId("extend-form")).findByRole("alert");
+    expect(alert).toHaveTextContent("Could not extend it");
+    expect(alert).toHaveTextContent("the audio of p1 is no longer on disk");
+    expect(useAppStore.getState().tab).toBe("history");
+    expect(useAppStore.getState().myJobs).toEqual([]);
+  });
+
+  it("labels a continuation with the track it extends (looked up once), or another track when that is gone", async () => {
+    const children = [
+      generation({ generation_id: "c1", id: 3, prompt: "ambient pads, longer", duration: 40, parent_id: "p0", prompt_seconds: 30 }),
+      generation({ generation_id: "c2", id: 2, prompt: "ambient pads, other ending", duration: 45, parent_id: "p0", prompt_seconds: 30 }),
+      generation({ generation_id: "c3", id: 1, prompt: "orphan", duration: 10, parent_id: "gone", prompt_seconds: 5 }),
+      generation({ generation_id: "plain", id: 0, prompt: "no parent" }),
+    ];
+    const service = services(children, {
+      "GET /generations/p0": () => json(generation({ generation_id: "p0", prompt: "ambient pads", duration: 30 })),
+    });
+    render(<HistoryTab />);
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(4));
+    await waitFor(() => expect(within(cardOf("c1")).getByTestId("continuation")).toHaveTextContent("Extends “ambient pads” (continued from 0:30)"));
+    expect(within(cardOf("c2")).getByTestId("continuation")).toHaveTextContent("Extends “ambient pads” (continued from 0:30)");
+    await waitFor(() => expect(service.calls.some((c) => c.path === "/generations/gone")).toBe(true));
+    expect(within(cardOf("c3")).getByTestId("continuation")).toHaveTextContent("Extends another track (continued from 0:05)");
+    expect(within(cardOf("plain")).queryByTestId("continuation")).toBeNull();
+    expect(service.calls.filter((c) => c.path === "/generations/p0")).toHaveLength(1);
+  });
+});
+
 describe("the app", () => {
   it("has four tabs that the keyboard moves between", async () => {
     fakeService({

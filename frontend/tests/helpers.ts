@@ -1,6 +1,7 @@
 // Test helpers: a fake service (fetch by method and path) and generation records.
 import { vi } from "vitest";
 
+import { forgetLookUps } from "@/lib/actions";
 import { INITIAL_SESSION, useAppStore } from "@/lib/store";
 import { useTokens } from "@/lib/tokens";
 import type { Generation } from "@/types";
@@ -129,6 +130,7 @@ export function resetStore() {
   useAppStore.setState(INITIAL_SESSION);
   useTokens.setState({ tokens: {} });
   localStorage.clear();
+  forgetLookUps();
 }
 
 /** This browser created these generations: it holds their tokens. */

@@ -1,8 +1,19 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import { detailRows } from "@/components/audio/Player";
-import { ONLY_THE_CREATOR, removeGeneration, startGeneration } from "@/lib/actions";
+import { ONLY_THE_CREATOR, extendGeneration, removeGeneration, startGeneration } from "@/lib/actions";
 import { ApiError, api, filenameFrom, parseRetryAfter } from "@/lib/api";
+import {
+  cannotExtend,
+  continuationLabel,
+  defaultExtension,
+  extendRequest,
+  extendedDuration,
+  maxExtension,
+  minExtension,
+  shortPrompt,
+  validateExtension,
+} from "@/lib/extend";
 import { formatEta, formatPercent, isRandomModel, outcomeText } from "@/lib/format";
 import { MAX_SEED, toRequest, validateDraft } from "@/lib/generateRequest";
 import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
@@ -234,6 +245,66 @@ describe("unknown figures", () => {
     const done = Object.fromEntries(detailRows(generation({ generation_time: 2, realtime_factor: 2.5, sample_rate: 32000 })));
     expect(done["Generated in"]).toBe("2.00 s (2.50× realtime)");
     expect(done["Sample rate"]).toBe("32000 Hz");
+  });
+});
+
+describe("extending a track", () => {
+  const MAX = API_SCHEMAS.GenerateRequest.duration.maximum;
+
+  it("asks for the whole result: same prompt and sampling settings, the parent's id, a new seed", () => {
+    const parent = generation({ generation_id: "p1", prompt: "lo-fi piano", duration: 5.02, top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5, seed: 7, device: "cuda:0", precision: "bfloat16" });
+    const body = extendRequest(parent, 10);
+    // Exactly these keys: no seed (a new one), no device or precision (the service's own), no continue_seconds (all of it).
+    expect(body).toEqual({ prompt: "lo-fi piano", duration: 15, continue_from: "p1", top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5 });
+    expect(extendRequest(generation({ duration: 4.6 }), 5).duration).toBe(10);
+    expect(Number.isInteger(extendRequest(generation({ duration: 7.35 }), 3).duration)).toBe(true);
+  });
+
+  it("keeps the whole result within the service's maximum", () => {
+    expect(MAX).toBe(120);
+    expect(maxExtension(5)).toBe(MAX - 5);
+    expect(maxExtension(4.6)).toBe(115); // 4.6 + 115 rounds to 120
+    expect(maxExtension(5.4)).toBe(115); // 120.4 rounds to 120
+    expect(maxExtension(5.6)).toBe(114); // 120.6 would round to 121
+    expect(maxExtension(119.4)).toBe(1);
+    expect(maxExtension(119.6)).toBe(0);
+    expect(maxExtension(MAX)).toBe(0);
+    for (const duration of [5, 5.49, 5.5, 29.99, 60.2, 110.5, 119.49]) {
+      const most = maxExtension(duration);
+      expect(extendedDuration(duration, most)).toBeLessThanOrEqual(MAX);
+      expect(extendedDuration(duration, most + 1)).toBeGreaterThan(MAX);
+      expect(extendedDuration(duration, minExtension(duration))).toBeGreaterThan(duration); // longer than what it continues
+    }
+    expect(defaultExtension(5)).toBe(10);
+    expect(defaultExtension(115)).toBe(5);
+    const track = generation({ duration: 5 });
+    expect(validateExtension(track, 10)).toBeNull();
+    expect(validateExtension(track, 115)).toBeNull();
+    expect(validateExtension(track, 116)).toMatch(/1-115/);
+    expect(validateExtension(track, 0)).toMatch(/1-115/);
+    expect(validateExtension(track, 2.5)).toMatch(/whole number/);
+    expect(validateExtension(track, Number.NaN)).toMatch(/whole number/);
+    expect(validateExtension(generation({ duration: MAX }), 1)).toBe(cannotExtend(MAX));
+    expect(cannotExtend(MAX)).toMatch(/2:00.*cannot be extended/);
+    expect(validateExtension(unfinished({ status: "running" }), 10)).toMatch(/finished/);
+  });
+
+  it("refuses out-of-bounds seconds without asking the service", async () => {
+    const service = fakeService({});
+    await expect(extendGeneration(generation({ duration: 110 }), 11)).rejects.toThrow(/1-10/);
+    expect(service.calls).toHaveLength(0);
+  });
+
+  it("says which track a continuation extends, and where its new music starts", () => {
+    expect(continuationLabel(generation({ parent_id: null, prompt_seconds: null }), "x")).toBeNull();
+    expect(continuationLabel(generation({ parent_id: "p1", prompt_seconds: 5 }), "lo-fi piano")).toBe("Extends “lo-fi piano” (continued from 0:05)");
+    expect(continuationLabel(generation({ parent_id: "p1", prompt_seconds: 30 }), null)).toBe("Extends another track (continued from 0:30)");
+    expect(continuationLabel(generation({ parent_id: "p1", prompt_seconds: null }), "lo-fi piano")).toBe("Extends “lo-fi piano”");
+    expect(shortPrompt("a".repeat(100))).toHaveLength(60);
+    expect(shortPrompt("a".repeat(100)).endsWith("…")).toBe(true);
+    const rows = Object.fromEntries(detailRows(generation({ parent_id: "p1", prompt_seconds: 5, duration: 10 }), "lo-fi piano"));
+    expect(rows.Extends).toBe("“lo-fi piano”, continued from 0:05");
+    expect(Object.fromEntries(detailRows(generation())).Extends).toBeUndefined();
   });
 });
 

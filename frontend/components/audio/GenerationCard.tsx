@@ -1,7 +1,9 @@
 "use client";
 
 import { motion } from "motion/react";
+import { useState } from "react";
 
+import { ContinuationNote, ExtendForm, ExtendToggle } from "@/components/audio/Extend";
 import { FavoriteButton } from "@/components/audio/FavoriteButton";
 import { JobOutcome, JobProgress } from "@/components/audio/JobStatus";
 import { NowPlaying, PlayToggle, usePlayerState } from "@/components/audio/PlayToggle";
@@ -50,6 +52,8 @@ function Card({ generation, rank }: { generation: Generation; rank?: number }) {
   const id = generation.generation_id;
   const { current } = usePlayerState(id);
   const removal = useRemoval(generation);
+  const [extending, setExtending] = useState(false);
+  const succeeded = generation.status === "succeeded";
 
   return (
     <motion.li
@@ -77,12 +81,14 @@ function Card({ generation, rank }: { generation: Generation; rank?: number }) {
               {generation.prompt}
             </p>
             <Facts generation={generation} />
+            <ContinuationNote generation={generation} />
           </div>
         </div>
         <div className="flex flex-wrap items-center gap-1 sm:shrink-0 sm:justify-end" data-testid="generation-actions">
           <NowPlaying id={id} />
           <StatusBadge status={generation.status} />
-          {generation.status === "succeeded" && <FavoriteButton id={id} />}
+          {succeeded && <FavoriteButton id={id} />}
+          {succeeded && <ExtendToggle generation={generation} open={extending} onToggle={() => setExtending((open) => !open)} />}
           {removal.allowed && (
             <button type="button" className={button.danger} onClick={removal.run} disabled={removal.busy} aria-label={`${removal.verb} ${generation.prompt}`}>
               {removal.verb}
@@ -90,6 +96,11 @@ function Card({ generation, rank }: { generation: Generation; rank?: number }) {
           )}
         </div>
       </div>
+      {succeeded && extending && (
+        <div className="mt-3">
+          <ExtendForm generation={generation} onClose={() => setExtending(false)} />
+        </div>
+      )}
       {isActive(generation.status) && (
         <div className="mt-3">
           <JobProgress generation={generation} />

@@ -2,6 +2,7 @@
 
 import { motion } from "motion/react";
 
+import { ContinuationNote } from "@/components/audio/Extend";
 import { JobOutcome, JobProgress } from "@/components/audio/JobStatus";
 import { NowPlaying, PlayToggle } from "@/components/audio/PlayToggle";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
@@ -47,6 +48,7 @@ function Job({ generation }: { generation: Generation }) {
             {formatSeconds(generation.duration_requested)} · {generation.device} · {generation.precision}
             {generation.seed !== null && ` · seed ${generation.seed}`}
           </p>
+          <ContinuationNote generation={generation} />
         </div>
         <div className="flex shrink-0 items-center gap-2">
           <NowPlaying id={id} />

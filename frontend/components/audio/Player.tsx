@@ -4,11 +4,13 @@ import { AnimatePresence, motion } from "motion/react";
 import { type KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import WaveSurfer from "wavesurfer.js";
 
+import { ExtendForm, ExtendToggle, useParentPrompt } from "@/components/audio/Extend";
 import { FavoriteButton } from "@/components/audio/FavoriteButton";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { button, fieldBase } from "@/components/ui/styles";
 import { downloadGeneration } from "@/lib/actions";
 import { api, ApiError } from "@/lib/api";
+import { continuationParts } from "@/lib/extend";
 import { formatDate, formatMegabytes, formatRtf, formatSeconds, formatSecondsUnit, isRandomModel } from "@/lib/format";
 import { loadPeaks } from "@/lib/peaks";
 import { PlayCounter } from "@/lib/playCounter";
@@ -21,11 +23,16 @@ const SKIP_S = 5;
 /** Slices of the waveform asked of the service (about two per pixel of a wide player). */
 const WAVEFORM_PEAKS = 1000;
 
-/** The parameters and figures of a track; a figure the service has not measured shows a dash. */
-export function detailRows(generation: Generation): [string, string][] {
+/**
+ * The parameters and figures of a track; a figure the service has not measured shows a dash. A
+ * continuation names the track it extends (its prompt when known) and where its new music starts.
+ */
+export function detailRows(generation: Generation, parentPrompt?: string | null): [string, string][] {
   const rtf = generation.realtime_factor === null ? "" : ` (${formatRtf(generation.realtime_factor)})`;
+  const origin = continuationParts(generation, parentPrompt);
   return [
     ["Duration", `${formatSecondsUnit(generation.duration)} (asked ${generation.duration_requested} s)`],
+    ...(origin ? [["Extends", origin.from ? `${origin.parent}, continued from ${origin.from}` : origin.parent] as [string, string]] : []),
     ["Model", `${generation.model} (${generation.backend})`],
     ["Device · precision", `${generation.device} · ${generation.precision}`],
     ["Seed", generation.seed === null ? "–" : String(generation.seed)],
@@ -41,9 +48,10 @@ export function detailRows(generation: Generation): [string, string][] {
 }
 
 function Details({ generation }: { generation: Generation }) {
+  const parentPrompt = useParentPrompt(generation.parent_id);
   return (
     <dl className="grid grid-cols-1 gap-x-6 text-xs sm:grid-cols-2 lg:grid-cols-3" data-testid="player-details">
-      {detailRows(generation).map(([name, value]) => (
+      {detailRows(generation, parentPrompt).map(([name, value]) => (
         <div key={name} className="flex justify-between gap-3 border-b border-slate-100 py-0.5 dark:border-slate-800">
           <dt className="text-slate-500 dark:text-slate-400">{name}</dt>
           <dd className="text-right font-medium tabular-nums">{value}</dd>
@@ -118,6 +126,9 @@ export function Player() {
   const [ready, setReady] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [open, setOpen] = useState(false);
+  // The extend form belongs to the track it was opened for (another track in the player closes it).
+  const [extendingId, setExtendingId] = useState<string | null>(null);
+  const extending = extendingId !== null && extendingId === currentId;
   const ids = useId();
   const playable = generation?.status === "succeeded";
 
@@ -364,6 +375,12 @@ export function Player() {
             <button type="button" className={button.secondary} onClick={() => useAppStore.getState().reuse(generation)}>
               ↻ Generate again with this seed
             </button>
+            <ExtendToggle generation={generation} open={extending} onToggle={() => setExtendingId(extending ? null : currentId)} />
+            {extending && (
+              <div className="basis-full">
+                <ExtendForm key={generation.generation_id} generation={generation} onClose={() => setExtendingId(null)} />
+              </div>
+            )}
           </div>
         )}
 
