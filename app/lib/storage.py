@@ -114,8 +114,14 @@ class AudioStorage:
         )
 
     def read_end(self, generation_id: str, seconds: float) -> tuple[np.ndarray, int]:
-        """The last ``seconds`` of a generation's audio, float32 ``[channels, samples]``, and its rate."""
-        with sf.SoundFile(str(self.path_for(generation_id))) as audio:
+        """The last ``seconds`` of a generation's audio, float32 ``[channels, samples]``, and its rate.
+
+        FileNotFoundError when the file is gone (libsndfile would say so with a RuntimeError of its own).
+        """
+        path = self.path_for(generation_id)
+        if not path.is_file():
+            raise FileNotFoundError(f"no audio file for {generation_id}")
+        with sf.SoundFile(str(path)) as audio:
             frames = min(audio.frames, round(seconds * audio.samplerate))
             audio.seek(audio.frames - frames)
             data = audio.read(frames, dtype="float32", always_2d=True)

@@ -23,6 +23,25 @@ async def test_rows_left_by_a_killed_process(service_factory: ServiceFactory) ->
         assert second.jobs.storage.exists(queued.generation_id)
 
 
+async def test_a_continuation_whose_track_is_gone_fails_instead_of_hanging(
+    service_factory: ServiceFactory,
+) -> None:
+    async with service_factory(wait_model=False) as first:
+        parent = await first.add_generation(duration=2.0)
+        child = await first.add_generation(
+            status="queued",
+            duration=5,
+            duration_requested=5,
+            parent_id=parent.generation_id,
+            prompt_seconds=2.0,
+        )
+        first.jobs.storage.delete(parent.generation_id)  # deleted after the continuation was queued
+    async with service_factory() as second:
+        done = await second.wait_status(child.generation_id, {"succeeded", "failed"})
+        assert (done["status"], done["error_type"]) == ("failed", "file_missing"), done
+        assert parent.generation_id in done["error_message"]
+
+
 async def test_interrupted_rows_are_requeued_when_configured(service_factory: ServiceFactory) -> None:
     async with service_factory(wait_model=False) as first:
         running = await first.add_generation(
