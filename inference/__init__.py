@@ -5,8 +5,9 @@
 >>> result = engine.generate(GenerationParams("lo-fi beat with warm piano, 90 bpm", duration=5, seed=7))
 """
 
+from inference.audio import StreamEncoder
 from inference.device import DEVICES, PRECISIONS
-from inference.engine import Engine, ProgressCallback
+from inference.engine import AudioCallback, Engine, ProgressCallback
 from inference.errors import (
     BackendUnavailableError,
     DeviceUnavailableError,
@@ -40,6 +41,7 @@ __all__ = [
     "PHASES",
     "PRECISIONS",
     "WINDOW_STRIDE_S",
+    "AudioCallback",
     "BackendUnavailableError",
     "DeviceUnavailableError",
     "Engine",
@@ -53,6 +55,7 @@ __all__ = [
     "ModelUnavailableError",
     "Progress",
     "ProgressCallback",
+    "StreamEncoder",
     "Timings",
     "UnknownBackendError",
     "UnknownModelError",

@@ -16,6 +16,7 @@ from inference.errors import InvalidParameterError
 
 STRATEGIES = ("peak", "loudness", "rms", "clip", "none")
 WRITE_BLOCK_FRAMES = 65_536  # about 2 s at 32 kHz per call into the encoder
+STREAM_MP3_COMPRESSION = 0.5  # libsndfile's 0 (best) to 1: about 160 kbit/s for stereo at 32 kHz
 DC_CUTOFF_HZ = 10.0  # remove_dc's high-pass corner: below music's lowest notes (E1 is 41 Hz)
 
 
@@ -92,19 +93,33 @@ def remove_dc(audio: np.ndarray, sample_rate: int, cutoff_hz: float = DC_CUTOFF_
 
     A causal 2nd-order Butterworth high-pass at ``cutoff_hz`` (-0.05 dB at 30 Hz for 10 Hz), started
     in the steady state of each channel's first sample, so a constant offset leaves no transient.
-    Causal, so it can run on audio decoded piece by piece.
+    Causal, so it can run on audio decoded piece by piece: see :class:`DcFilter`.
     """
-    from scipy import signal
+    return DcFilter(sample_rate, cutoff_hz)(audio)
 
-    wav = np.asarray(audio, dtype=np.float64)
-    if wav.ndim == 1:
-        wav = wav[None, :]
-    if wav.shape[-1] == 0:
-        return wav.astype(np.float32)
-    sos = signal.butter(2, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
-    initial = signal.sosfilt_zi(sos)[:, None, :] * wav[None, :, :1]  # sections x channels x 2
-    filtered, _ = signal.sosfilt(sos, wav, axis=-1, zi=initial)
-    return filtered.astype(np.float32)
+
+class DcFilter:
+    """:func:`remove_dc` piece by piece: the pieces filtered in order equal the whole clip filtered."""
+
+    def __init__(self, sample_rate: int, cutoff_hz: float = DC_CUTOFF_HZ) -> None:
+        from scipy import signal
+
+        self._sos = signal.butter(2, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
+        self._state: np.ndarray | None = None  # sections x channels x 2, once the first sample is seen
+
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        """The next piece ``[channels, samples]``, filtered (float32)."""
+        from scipy import signal
+
+        wav = np.asarray(audio, dtype=np.float64)
+        if wav.ndim == 1:
+            wav = wav[None, :]
+        if wav.shape[-1] == 0:
+            return wav.astype(np.float32)
+        if self._state is None:
+            self._state = signal.sosfilt_zi(self._sos)[:, None, :] * wav[None, :, :1]
+        filtered, self._state = signal.sosfilt(self._sos, wav, axis=-1, zi=self._state)
+        return filtered.astype(np.float32)
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
@@ -163,14 +178,86 @@ def read_audio(source: str | os.PathLike[str] | BinaryIO) -> tuple[np.ndarray, i
     return np.ascontiguousarray(data.T), int(sample_rate)
 
 
-def _write(handle: BinaryIO, audio: np.ndarray, sample_rate: int, spec: AudioFormat) -> None:
-    """Encode in blocks of :data:`WRITE_BLOCK_FRAMES`: libsndfile's Vorbis encoder overflows its stack
-    (a segfault) when one write hands it more than about a minute of audio."""
+class StreamEncoder:
+    """Encodes audio piece by piece into a file that can be sent while it grows (MP3 by default).
+
+    :meth:`write` returns the bytes the encoder has produced so far, :meth:`close` the last ones.
+    Whatever the encoder writes back over bytes already handed out when it closes (the MP3 header's
+    frame count) is left out: a player reading the stream as it comes does not need it. MP3 is
+    encoded at a constant bitrate, so that a reader can tell the length from the size without it.
+    """
+
+    def __init__(self, sample_rate: int, channels: int, fmt: str = "mp3") -> None:
+        self.format = spec = audio_format(fmt)
+        self._sink = _GrowingFile()
+        constant = {"compression_level": STREAM_MP3_COMPRESSION, "bitrate_mode": "CONSTANT"}
+        self._file = sf.SoundFile(
+            self._sink,
+            "w",
+            sample_rate,
+            channels,
+            spec.subtype,
+            format=spec.sf_format,
+            **(constant if spec.name == "mp3" else {}),
+        )
+
+    def write(self, audio: np.ndarray) -> bytes:
+        """Encode ``audio`` ``[channels, samples]``; the new bytes of the file (possibly none)."""
+        data = _interleaved(audio)
+        for start in range(0, data.shape[0], WRITE_BLOCK_FRAMES):
+            self._file.write(data[start : start + WRITE_BLOCK_FRAMES])
+        return self._sink.take()
+
+    def close(self) -> bytes:
+        """Flush the encoder: the file's last bytes."""
+        if not self._file.closed:
+            self._file.close()
+        return self._sink.take()
+
+
+class _GrowingFile:
+    """A write-only file for libsndfile that hands its bytes out as they come (see StreamEncoder)."""
+
+    def __init__(self) -> None:
+        self._pending = bytearray()
+        self._position = 0
+        self._sent = 0  # bytes written at the end of the file so far
+
+    def write(self, data: bytes) -> int:
+        if self._position == self._sent:
+            self._pending += data
+            self._sent += len(data)
+        self._position += len(data)  # a rewrite of bytes already sent is dropped
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._sent}[whence]
+        self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def take(self) -> bytes:
+        data, self._pending = bytes(self._pending), bytearray()
+        return data
+
+
+def _interleaved(audio: np.ndarray) -> np.ndarray:
+    """Samples x channels in [-1, 1], as soundfile writes them (encoders other than float WAV clip)."""
     wav = np.asarray(audio, dtype=np.float32)
     if wav.ndim == 1:
         wav = wav[None, :]
-    # soundfile wants samples x channels; encoders other than float WAV need [-1, 1].
-    data = np.ascontiguousarray(np.clip(wav, -1.0, 1.0).T)
+    return np.ascontiguousarray(np.clip(wav, -1.0, 1.0).T)
+
+
+def _write(handle: BinaryIO, audio: np.ndarray, sample_rate: int, spec: AudioFormat) -> None:
+    """Encode in blocks of :data:`WRITE_BLOCK_FRAMES`: libsndfile's Vorbis encoder overflows its stack
+    (a segfault) when one write hands it more than about a minute of audio."""
+    data = _interleaved(audio)
     with sf.SoundFile(handle, "w", sample_rate, data.shape[1], spec.subtype, format=spec.sf_format) as out:
         for start in range(0, data.shape[0], WRITE_BLOCK_FRAMES):
             out.write(data[start : start + WRITE_BLOCK_FRAMES])

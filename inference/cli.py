@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--top-p", type=float, default=defaults.top_p)
     gen.add_argument("--temperature", type=float, default=defaults.temperature)
     gen.add_argument("--cfg-coef", type=float, default=defaults.cfg_coef)
+    gen.add_argument(
+        "--negative-prompt",
+        metavar="TEXT",
+        help="what to steer away from: guidance pushes from this text to the prompt (needs --cfg-coef > 1)",
+    )
     _engine_args(gen)
     gen.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     gen.set_defaults(handler=_generate)
@@ -103,6 +108,7 @@ def _generate(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         cfg_coef=args.cfg_coef,
         seed=args.seed,
+        negative_prompt=args.negative_prompt,
         prompt_audio=prompt_audio,
         prompt_sample_rate=prompt_rate,
     )

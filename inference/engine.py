@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from inference import device as devices
 from inference import tuning
-from inference.audio import remove_dc
+from inference.audio import DcFilter
 from inference.backends.base import Backend
 from inference.errors import EngineNotLoadedError, GenerationCancelled, InvalidParameterError
 from inference.musicgen.windows import Window, frames_for, plan_windows
@@ -24,6 +25,7 @@ from inference.registry import DEFAULT_CACHE_DIR, ModelSpec, model_spec, resolve
 from inference.types import EngineConfig, GenerationParams, GenerationResult, Progress, Timings
 
 ProgressCallback = Callable[[Progress], None]
+AudioCallback = Callable[[np.ndarray], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +95,16 @@ class Engine:
         params: GenerationParams,
         on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        on_audio: AudioCallback | None = None,
     ) -> GenerationResult:
         """Generate ``params.duration`` seconds of audio, DC removed (:func:`inference.audio.remove_dc`).
 
         ``on_progress`` gets a :class:`~inference.types.Progress` at the start, after every decoder step
         and during audio decoding, the last with ``fraction`` 1.0 (see :mod:`inference.progress`).
         Setting ``cancel`` stops generation within one decoder step (or audio chunk) by raising
-        :class:`GenerationCancelled`.
+        :class:`GenerationCancelled`. ``on_audio`` streams the result: it gets each piece of the
+        audio ``[channels, samples]`` as soon as it is final (on backends with our own loop, while the
+        decoder runs; on ``reference``, at the end), and the pieces put together are ``result.audio``.
         """
         loaded = self._require()
         params.validate(max_duration=loaded.spec.max_duration)
@@ -116,9 +121,17 @@ class Engine:
             steps = backend.total_steps(windows)
             tracker = ProgressTracker(self._costs, steps, params.duration, on_progress, cancel)
             tracker.start()
-            out = backend.generate(params, seed, windows, tracker.on_step, tracker.on_chunk, prompt_codes)
-            samples = round(params.duration * backend.sample_rate)
-            audio = remove_dc(out.audio[:, :samples], backend.sample_rate)
+            output = _Output(round(params.duration * backend.sample_rate), backend.sample_rate, on_audio)
+            out = backend.generate(
+                params,
+                seed,
+                windows,
+                tracker.on_step,
+                tracker.on_chunk,
+                prompt_codes,
+                output.push if on_audio is not None else None,
+            )
+            audio = output.result(out.audio)
             total_s = tracker.finish()
         return GenerationResult(
             audio=audio,
@@ -165,6 +178,32 @@ class Engine:
         if self._loaded is None:
             raise EngineNotLoadedError("the engine was unloaded; load it again")
         return self._loaded
+
+
+class _Output:
+    """The backend's audio as the caller gets it: cut to the requested length, DC removed (causally,
+    so it is the same piece by piece as whole), and handed to ``on_audio`` as it comes."""
+
+    def __init__(self, samples: int, sample_rate: int, on_audio: AudioCallback | None) -> None:
+        self.samples = samples
+        self.filter = DcFilter(sample_rate)
+        self.on_audio = on_audio
+        self.pieces: list[np.ndarray] = []
+        self.seen = 0
+
+    def push(self, audio: np.ndarray) -> None:
+        piece = self.filter(audio[:, : max(0, self.samples - self.seen)])
+        self.seen += piece.shape[-1]
+        if piece.shape[-1]:
+            self.pieces.append(piece)
+            if self.on_audio is not None:
+                self.on_audio(piece)
+
+    def result(self, audio: np.ndarray) -> np.ndarray:
+        """The whole clip: the pieces handed out, or ``audio`` filtered when none were."""
+        if not self.pieces:
+            self.push(audio)
+        return np.concatenate(self.pieces, axis=-1) if self.pieces else audio[:, :0]
 
 
 def _quiet_transformers() -> None:

@@ -45,6 +45,11 @@ class GenerationParams:
     ``prompt_audio`` (float samples ``[channels, samples]`` at ``prompt_sample_rate``) is continued:
     the result is that audio (through the model's codec) followed by new music, ``duration`` seconds in
     all, so ``duration`` must exceed the prompt's length.
+
+    ``negative_prompt`` is what to steer away from: the unconditional half of classifier-free guidance
+    is conditioned on its text instead of on nothing (``logits = neg + cfg_coef * (cond - neg)``, as
+    AudioCraft and diffusers do), so it needs ``cfg_coef`` above 1. None (the default) is no negative
+    prompt: the output is exactly what it was before negative prompts existed.
     """
 
     prompt: str
@@ -56,6 +61,7 @@ class GenerationParams:
     seed: int | None = None
     prompt_audio: np.ndarray | None = field(default=None, repr=False, compare=False)
     prompt_sample_rate: int | None = None
+    negative_prompt: str | None = None
 
     @property
     def prompt_seconds(self) -> float:
@@ -84,8 +90,23 @@ class GenerationParams:
             raise InvalidParameterError("cfg_coef", "must be >= 1 (1 disables classifier-free guidance)")
         if self.seed is not None and (not isinstance(self.seed, int) or not 0 <= self.seed < 2**63):
             raise InvalidParameterError("seed", "must be an integer between 0 and 2**63 - 1")
+        if self.negative_prompt is not None:
+            self._validate_negative_prompt()
         if self.prompt_audio is not None:
             self._validate_prompt_audio()
+
+    def _validate_negative_prompt(self) -> None:
+        negative = self.negative_prompt
+        if not isinstance(negative, str) or not negative.strip():
+            raise InvalidParameterError("negative_prompt", "must be a non-empty text (or absent for none)")
+        if len(negative) > MAX_PROMPT_CHARS:
+            raise InvalidParameterError("negative_prompt", f"must be at most {MAX_PROMPT_CHARS} characters")
+        if self.cfg_coef <= 1.0:
+            raise InvalidParameterError(
+                "negative_prompt",
+                "needs cfg_coef above 1: it conditions the unconditional half of classifier-free guidance, "
+                "which cfg_coef 1 turns off",
+            )
 
     def _validate_prompt_audio(self) -> None:
         audio = self.prompt_audio

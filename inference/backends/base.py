@@ -25,6 +25,10 @@ StepCallback = Callable[[int, int], None]
 """Called with (0, total_steps) once the text is encoded, then after each call into the decoder with
 (calls done, total_steps), counting every window's prefill and steps; may raise to stop generation."""
 
+AudioCallback = Callable[[np.ndarray], None]
+"""Called with each piece of audio ``[channels, samples]`` (float32) as soon as it is final, in order:
+the pieces put together are the whole clip. May raise to stop generation."""
+
 
 @dataclass(frozen=True, slots=True)
 class BackendOutput:
@@ -87,12 +91,15 @@ class Backend(abc.ABC):
         on_step: StepCallback,
         on_chunk: ChunkCallback | None = None,
         prompt_codes: torch.Tensor | None = None,
+        on_audio: AudioCallback | None = None,
     ) -> BackendOutput:
         """Generate audio for ``params`` in ``windows`` with a generator seeded by ``seed``.
 
         ``prompt_codes`` ``[codebooks, P]`` (:meth:`encode_audio`) come first: the first window is
         prompted with them and the result's codes and audio start with them. ``on_chunk`` follows audio
-        decoding where the backend decodes in chunks (not ``reference``).
+        decoding where the backend decodes in chunks (not ``reference``). ``on_audio`` gets the audio
+        as it is made: piece by piece while the loop runs on backends with our own loop, whole at the
+        end on ``reference``.
         """
 
     def starting_codes(self, prompt_codes: torch.Tensor | None, device: torch.device) -> torch.Tensor:

@@ -63,9 +63,17 @@ class OnnxBackend(OwnLoopBackend):
         )
         return cross_keys, cross_values
 
-    def start_window(self, text: tuple[np.ndarray, np.ndarray], steps: int, guided: bool) -> WindowDecoder:
+    def start_window(
+        self,
+        text: tuple[np.ndarray, np.ndarray],
+        steps: int,
+        guided: bool,
+        negative: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> WindowDecoder:
         # The exported step takes one position per call: a window's prompt is fed step by step.
-        return WindowDecoder(_BoundStep(self, steps, 2 if guided else 1, *text))
+        if negative is None:
+            return WindowDecoder(_BoundStep(self, steps, 2 if guided else 1, *text))
+        return WindowDecoder(_BoundStep(self, steps, 2, *_text_rows(text, negative)))
 
     def close(self) -> None:
         del self.text_session, self.step_session, self.model
@@ -74,10 +82,37 @@ class OnnxBackend(OwnLoopBackend):
 MIN_SLOTS = 64
 
 
+def _text_rows(
+    text: tuple[np.ndarray, np.ndarray], negative: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The prompt's and the negative prompt's text keys/values ``[layers, 1, heads, T, head_dim]`` as
+    one batch of two rows padded with zeros to the longer length, and the additive mask ``[2, 1, 1, T]``
+    that hides each row's padding."""
+    length = max(text[0].shape[3], negative[0].shape[3])
+    mask = np.zeros((2, 1, 1, length), np.float32)
+    rows: list[list[np.ndarray]] = [[], []]
+    for row, (keys, values) in enumerate((text, negative)):
+        pad = ((0, 0), (0, 0), (0, 0), (0, length - keys.shape[3]), (0, 0))
+        rows[0].append(np.pad(keys, pad))
+        rows[1].append(np.pad(values, pad))
+        mask[row, ..., keys.shape[3] :] = np.finfo(np.float32).min
+    return np.concatenate(rows[0], axis=1), np.concatenate(rows[1], axis=1), mask
+
+
 class _BoundStep:
     """One request's decoder-step calls with every buffer bound once; see the module docstring."""
 
-    def __init__(self, backend: OnnxBackend, steps: int, batch: int, cross_keys, cross_values) -> None:
+    def __init__(
+        self,
+        backend: OnnxBackend,
+        steps: int,
+        batch: int,
+        cross_keys: np.ndarray,
+        cross_values: np.ndarray,
+        cross_mask: np.ndarray | None = None,
+    ) -> None:
+        """``cross_keys``/``cross_values`` ``[layers, R, heads, T, head_dim]``: the text rows that attend
+        (R = 1, or 2 with a negative prompt), ``cross_mask`` ``[R, 1, 1, T]`` (None: nothing hidden)."""
         exported = backend.exported
         self.steps = steps
         self.layers = exported.layers
@@ -85,7 +120,8 @@ class _BoundStep:
         self.values = np.zeros_like(self.keys)
         self.tokens = np.zeros(exported.num_codebooks, dtype=np.int64)
         self.position = np.zeros((), dtype=np.int64)
-        cross_mask = np.zeros((1, 1, 1, cross_keys.shape[3]), dtype=np.float32)
+        if cross_mask is None:
+            cross_mask = np.zeros((cross_keys.shape[1], 1, 1, cross_keys.shape[3]), dtype=np.float32)
         self.logits = np.zeros(
             (batch, exported.num_codebooks, backend.model.config.decoder.vocab_size), np.float32
         )

@@ -1,7 +1,8 @@
 """What every backend that runs our decode loop shares: text, windows, sampling, EnCodec, timings.
 
 A backend supplies how it encodes the text and, for each window, a decoder step over a fresh KV cache
-sized by that window (and a batched prefill of the window's known frames, where it has one).
+sized by that window (and a batched prefill of the window's known frames, where it has one). A
+negative prompt is encoded the same way and handed to the window's decoder for the unconditional row.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
-from inference.backends.base import Backend, BackendOutput, StepCallback
-from inference.musicgen.codec import ChunkCallback, decode_audio
-from inference.musicgen.loop import PrefillFn, StepFn, decode, decoder_calls
+from inference.backends.base import AudioCallback, Backend, BackendOutput, StepCallback
+from inference.errors import InvalidParameterError
+from inference.musicgen.codec import ChunkCallback, StreamingDecoder, decode_audio
+from inference.musicgen.loop import PrefillFn, StepFn, TokensFn, decode, decoder_calls
 from inference.musicgen.sampling import SamplingConfig
 from inference.musicgen.windows import Window, frames_for
 from inference.registry import CONTEXT_S
@@ -50,8 +53,12 @@ class OwnLoopBackend(Backend):
         """What the decoder attends to for ``prompt`` (computed once per generation)."""
 
     @abc.abstractmethod
-    def start_window(self, text: Any, steps: int, guided: bool) -> WindowDecoder:
-        """A decoder over a fresh KV cache for a window of ``steps`` steps."""
+    def start_window(self, text: Any, steps: int, guided: bool, negative: Any = None) -> WindowDecoder:
+        """A decoder over a fresh KV cache for a window of ``steps`` steps.
+
+        ``negative`` (what :meth:`encode_text` made of a negative prompt, with ``guided`` only) conditions
+        the unconditional row; None leaves it unconditioned.
+        """
 
     def loop_context(self) -> contextlib.AbstractContextManager[None]:
         """Entered around the decode loop (a hook for subclasses)."""
@@ -66,20 +73,29 @@ class OwnLoopBackend(Backend):
         on_step: StepCallback,
         on_chunk: ChunkCallback | None = None,
         prompt_codes: torch.Tensor | None = None,
+        on_audio: AudioCallback | None = None,
     ) -> BackendOutput:
         device = self.loop_device
         started = time.perf_counter()
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
         text = self.encode_text(params.prompt)
+        negative = None
+        if params.negative_prompt is not None:
+            if not sampling.guided:
+                raise InvalidParameterError("negative_prompt", "needs cfg_coef above 1")
+            negative = self.encode_text(params.negative_prompt)
         encoded = time.perf_counter()
         generator = torch.Generator(device=device).manual_seed(seed)
         total = self.total_steps(windows)
         codes = self.starting_codes(prompt_codes, device)
+        stream = _AudioStream(self, on_audio) if on_audio is not None else None
+        if stream is not None:
+            stream.push(codes)
         done = 0
         with self.loop_context():
             for window in windows:
                 steps = self.pattern.steps_for(window.frames)
-                decoder = self.start_window(text, steps, sampling.guided)
+                decoder = self.start_window(text, steps, sampling.guided, negative)
                 prompt = codes[:, codes.shape[-1] - window.prompt :] if window.prompt else None
                 sequence = decode(
                     decoder.step,
@@ -92,15 +108,21 @@ class OwnLoopBackend(Backend):
                     _counting(on_step, done, total),
                     prompt,
                     decoder.prefill,
+                    stream.follow(window) if stream is not None else None,
                 )
                 codes = torch.cat([codes, self.pattern.undelay(sequence)[:, window.prompt :]], dim=-1)
                 done += decoder_calls(self.pattern, window)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         looped = time.perf_counter()
-        audio = decode_audio(self.model, codes, self.channels, on_chunk)
+        if stream is not None:
+            audio = stream.finish()
+            if on_chunk is not None:
+                on_chunk(1, 1)
+        else:
+            audio = decode_audio(self.model, codes, self.channels, on_chunk).float().cpu().numpy()
         return BackendOutput(
-            audio=audio.float().cpu().numpy(),
+            audio=audio,
             codes=codes.cpu().numpy(),
             steps=total,
             windows=len(windows),
@@ -108,6 +130,44 @@ class OwnLoopBackend(Backend):
             decoder_loop_s=looped - encoded,
             audio_decoding_s=time.perf_counter() - looped,
         )
+
+
+class _AudioStream:
+    """Decodes frames as the loop makes them final and hands their audio to ``on_audio``."""
+
+    def __init__(self, backend: OwnLoopBackend, on_audio: AudioCallback) -> None:
+        self.pattern = backend.pattern
+        self.decoder = StreamingDecoder(backend.model, backend.channels)
+        self.on_audio = on_audio
+        self.pieces: list[np.ndarray] = []
+
+    def push(self, codes: torch.Tensor) -> None:
+        self._hand_out(self.decoder.push(codes))
+
+    def follow(self, window: Window) -> TokensFn:
+        """The loop's ``on_tokens`` for ``window``: pushes each frame once all its codebooks are in."""
+        pushed = window.prompt  # the window's prompt frames were pushed before it
+
+        def on_tokens(sequence: torch.Tensor, steps_done: int) -> None:
+            nonlocal pushed
+            final = min(self.pattern.frames_for(steps_done), window.frames)
+            if final > pushed:
+                # Columns pushed.. hold frames pushed..final-1 behind a column in place of the start one.
+                self.push(self.pattern.undelay(sequence[:, pushed : final + self.pattern.span]))
+                pushed = final
+
+        return on_tokens
+
+    def finish(self) -> np.ndarray:
+        """The whole clip: every piece handed out, in order."""
+        self._hand_out(self.decoder.finish())
+        return np.concatenate(self.pieces, axis=-1)
+
+    def _hand_out(self, audio: torch.Tensor) -> None:
+        if audio.shape[-1]:
+            piece = audio.float().cpu().numpy()
+            self.pieces.append(piece)
+            self.on_audio(piece)
 
 
 def _counting(on_step: StepCallback, before: int, total: int) -> StepCallback:

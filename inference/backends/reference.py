@@ -10,9 +10,10 @@ from pathlib import Path
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from inference.backends.base import Backend, BackendOutput, StepCallback
+from inference.backends.base import AudioCallback, Backend, BackendOutput, StepCallback
 from inference.backends.hf import DecoderLayers, load_musicgen
 from inference.device import Placement
+from inference.errors import InvalidParameterError
 from inference.musicgen.codec import ChunkCallback, decode_audio
 from inference.musicgen.loop import decoder_calls
 from inference.musicgen.windows import Window
@@ -74,19 +75,27 @@ class ReferenceBackend(Backend):
         on_step: StepCallback,
         on_chunk: ChunkCallback | None = None,
         prompt_codes: torch.Tensor | None = None,
+        on_audio: AudioCallback | None = None,
     ) -> BackendOutput:
         """transformers' ``generate`` once per window, prompted with the window's known frames as
         ``decoder_input_ids`` (transformers prefills them and keeps them where the delay pattern puts
         them). One window's audio is transformers' own decode, inside ``generate``: ``on_chunk`` is not
-        called; several windows' codes are decoded together afterwards (:func:`decode_audio`)."""
+        called; several windows' codes are decoded together afterwards (:func:`decode_audio`).
+        ``on_audio`` gets the whole clip at the end: transformers decodes no earlier."""
         device = self.placement.torch_device
         started = time.perf_counter()
         inputs = self.processor(text=[params.prompt], padding=True, return_tensors="pt").to(device)
         total = self.total_steps(windows)
         codes = self.starting_codes(prompt_codes, device)
         done, encoded_at, audio = 0, None, None
+        if params.negative_prompt is not None and params.cfg_coef <= 1:
+            raise InvalidParameterError("negative_prompt", "needs cfg_coef above 1")
+        if params.negative_prompt is not None and self.model.config.model_type == "musicgen_melody":
+            raise InvalidParameterError("negative_prompt", "is not supported by melody checkpoints")
         self._on_encoded = lambda: on_step(0, total)
         try:
+            if params.negative_prompt is not None:  # the texts are encoded here, once for every window
+                inputs = self._with_negative(params.prompt, params.negative_prompt, device)
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 torch.manual_seed(seed)
                 for window in windows:
@@ -117,10 +126,13 @@ class ReferenceBackend(Backend):
         if len(windows) > 1 or prompt_codes is not None:  # generate decoded the last window only
             audio = decode_audio(self.model, codes, self.channels, on_chunk)[None]
         finished = time.perf_counter()
+        clip = audio[0].float().cpu().numpy()
+        if on_audio is not None:
+            on_audio(clip)
         encoded_at = encoded_at if encoded_at and encoded_at >= started else started
         last_step_at = reporter.last_step_at if len(windows) == 1 and prompt_codes is None else looped
         return BackendOutput(
-            audio=audio[0].float().cpu().numpy(),
+            audio=clip,
             codes=codes.cpu().numpy(),
             steps=total,
             windows=len(windows),
@@ -128,6 +140,23 @@ class ReferenceBackend(Backend):
             decoder_loop_s=last_step_at - encoded_at,
             audio_decoding_s=finished - last_step_at,
         )
+
+    def _with_negative(self, prompt: str, negative: str, device: torch.device) -> dict[str, object]:
+        """``generate``'s text inputs for guidance against ``negative``: the batch ``[prompt, negative]``
+        encoded (padded, masked) as its unconditional half, where transformers would put zeros.
+
+        ``generate`` then takes the prompt's ids for the batch size and the precomputed states as
+        ``encoder_outputs``; its guidance splits the logits into the halves that AudioCraft does.
+        """
+        both = self.processor(text=[prompt, negative], padding=True, return_tensors="pt").to(device)
+        states = self.model.text_encoder(
+            input_ids=both.input_ids, attention_mask=both.attention_mask
+        ).last_hidden_state
+        return {
+            "input_ids": both.input_ids[:1],
+            "attention_mask": both.attention_mask,
+            "encoder_outputs": (states,),
+        }
 
     def close(self) -> None:
         del self.model

@@ -52,10 +52,14 @@ class TorchBackend(OwnLoopBackend):
         return encode_text(self.model, self.processor, prompt, self.placement.torch_device)
 
     def start_window(
-        self, text: tuple[torch.Tensor, torch.Tensor], steps: int, guided: bool
+        self,
+        text: tuple[torch.Tensor, torch.Tensor],
+        steps: int,
+        guided: bool,
+        negative: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> WindowDecoder:
         states, mask = text
-        self.step.start(states, mask, guided=guided, steps=steps)
+        self.step.start(states, mask, guided=guided, steps=steps, negative=negative)
         step_fn = self.graphed.prepare(guided=guided) if self.graphed else self.step
         return WindowDecoder(step_fn, self.step.prefill)
 

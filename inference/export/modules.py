@@ -37,11 +37,13 @@ class TextEncoder(nn.Module):
 class DecoderStep(nn.Module):
     """One decoder step over a masked, preallocated cache; see the module docstring.
 
-    Inputs: ``tokens [K]``, ``position []``, ``cross_mask [1, 1, 1, T]`` (additive), then per layer
+    Inputs: ``tokens [K]``, ``position []``, ``cross_mask [R, 1, 1, T]`` (additive), then per layer
     ``past_key``/``past_value`` ``[B, heads, S, head_dim]`` and ``cross_key``/``cross_value``
-    ``[1, heads, T, head_dim]``. Outputs: ``logits [B, K, V]`` and this step's ``keys``/``values``
+    ``[R, heads, T, head_dim]``. Outputs: ``logits [B, K, V]`` and this step's ``keys``/``values``
     ``[layers, B, heads, 1, head_dim]``.
     Only cache slots before ``position`` are attended; the current token's key/value come from this step.
+    The first ``R`` rows attend to their text: ``R`` is 1 (the conditional row; the unconditional one
+    would add exactly zero) or, with a negative prompt, 2 (both texts padded to one length ``T``).
     """
 
     def __init__(self, model: nn.Module) -> None:
@@ -74,7 +76,7 @@ class DecoderStep(nn.Module):
         count = len(self.layers)
         past_keys, past_values = caches[:count], caches[count : 2 * count]
         cross_keys, cross_values = caches[2 * count : 3 * count], caches[3 * count :]
-        batch = past_keys[0].shape[0]
+        batch, rows = past_keys[0].shape[0], cross_keys[0].shape[0]
         x = sum(self.embed[k](tokens[k]) for k in range(self.num_codebooks))
         x = (x + self.positions[position]).reshape(1, 1, self.hidden).expand(batch, 1, self.hidden)
         slots = torch.arange(past_keys[0].shape[2], device=tokens.device)
@@ -91,14 +93,14 @@ class DecoderStep(nn.Module):
             )
 
             cross = layer.encoder_attn
-            h = layer.encoder_attn_layer_norm(x[:1])
+            h = layer.encoder_attn_layer_norm(x[:rows])
             q = _heads(cross.q_proj(h), self.heads)
             att = F.scaled_dot_product_attention(
                 q, cross_keys[index], cross_values[index], attn_mask=cross_mask
             )
             out = cross.out_proj(_merge(att))
-            # Only the conditional row attends to the text: the unconditional one adds exactly zero.
-            x = x + F.pad(out, (0, 0, 0, 0, 0, batch - 1))
+            # Rows past R do not attend to a text: they add exactly zero.
+            x = x + F.pad(out, (0, 0, 0, 0, 0, batch - rows))
 
             h = layer.final_layer_norm(x)
             x = x + layer.fc2(F.gelu(layer.fc1(h)))

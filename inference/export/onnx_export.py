@@ -24,7 +24,8 @@ from pathlib import Path
 
 import torch
 
-EXPORT_FORMAT = 4
+# 5: the decoder step's text inputs have a row per attending guidance half (2 with a negative prompt).
+EXPORT_FORMAT = 5
 PRECISIONS = ("float32", "int8")
 TEXT_ENCODER = "text_encoder.onnx"
 DECODER_STEP = "decoder_step.onnx"
@@ -141,12 +142,14 @@ def _export_float32(model: torch.nn.Module, directory: Path) -> None:
         model.text_encoder.set_attn_implementation(attention)
 
     batch, slots = Dim("batch", min=1, max=2), Dim("slots", min=2, max=8192)
+    rows = Dim("text_rows", min=1, max=2)  # 2: a negative prompt's row beside the prompt's
     past = [torch.zeros(2, heads, 8, head_dim) for _ in range(2 * layers)]
-    cross = [cross_keys[i] for i in range(layers)] + [cross_values[i] for i in range(layers)]
+    cross = [torch.cat([cross_keys[i]] * 2) for i in range(layers)]
+    cross += [torch.cat([cross_values[i]] * 2) for i in range(layers)]
     args = (
         torch.full((config.num_codebooks,), config.pad_token_id),
         torch.tensor(3),
-        torch.zeros(1, 1, 1, cross_keys.shape[3]),
+        torch.zeros(2, 1, 1, cross_keys.shape[3]),
         *past,
         *cross,
     )
@@ -158,8 +161,8 @@ def _export_float32(model: torch.nn.Module, directory: Path) -> None:
     dynamic = (
         None,
         None,
-        {3: text},
-        tuple([{0: batch, 2: slots}] * (2 * layers) + [{2: text}] * (2 * layers)),
+        {0: rows, 3: text},
+        tuple([{0: batch, 2: slots}] * (2 * layers) + [{0: rows, 2: text}] * (2 * layers)),
     )
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")

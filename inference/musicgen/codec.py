@@ -7,6 +7,11 @@ small. The LSTM's state spans the whole clip, so everything up to it runs over a
 stack after it only sees a few frames on either side of a sample (its receptive field), so each
 chunk is decoded with a margin of frames on both sides that is cut away afterwards. The result is
 the whole-clip decode, up to float rounding.
+
+:class:`StreamingDecoder` decodes the same way while the codes are still being generated: the
+convolution before the LSTM and the stack after it each wait for a margin of frames to their right,
+and the LSTM carries its state from one piece to the next, so the pieces put together are the
+whole-clip decode, up to float rounding, at a delay of ``2 * STREAM_MARGIN_FRAMES`` frames.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import torch
 
 CHUNK_FRAMES = 250  # 5 s at 50 frames per second
 MARGIN_FRAMES = 8  # the upsampling stack's receptive field is under 2 frames either side
+# While streaming, every piece costs its margins again: the least that still covers the receptive
+# fields (the 7-tap convolution before the LSTM reaches 3 frames; the stack after it, under 2).
+STREAM_MARGIN_FRAMES = 3
 
 ChunkCallback = Callable[[int, int], None]
 """Called after each decoded chunk with (chunks done, chunks in all); may raise to stop decoding."""
@@ -54,6 +62,117 @@ def encode_audio(model, audio: torch.Tensor, channels: int) -> torch.Tensor:
     if channels == 1:
         return codes[0]
     return torch.stack(codes, dim=1).flatten(0, 1)  # left 0, right 0, left 1, right 1, ...
+
+
+class StreamingDecoder:
+    """EnCodec audio decoded piece by piece as frames of codes arrive (see the module docstring).
+
+    :meth:`push` takes new frames ``[codebooks, n]`` and returns the audio ``[channels, samples]`` that
+    is final by then (possibly none); :meth:`finish` returns the rest. Pushes shorter than
+    ``min_frames`` of new audio are held back, so that each call into the codec is worth its margins.
+    """
+
+    def __init__(self, model, channels: int, min_frames: int = 25) -> None:
+        self.codec = model.audio_encoder
+        self.channels = channels
+        self.min_frames = min_frames
+        layers = list(self.codec.decoder.layers)
+        recurrent = [i for i, layer in enumerate(layers) if _has_lstm(layer)]
+        split = recurrent[-1] + 1 if recurrent else 0
+        self._before = layers[: split - 1] if recurrent else []
+        self._lstm = layers[split - 1].lstm if recurrent else None
+        self._upsample = layers[split:]
+        self.hop = math.prod(self.codec.config.upsampling_ratios)
+        self._streams = [_Stream() for _ in range(channels)]
+        self.frames = 0  # frames pushed
+        self.emitted = 0  # frames whose audio has been returned
+
+    @torch.inference_mode()
+    def push(self, codes: torch.Tensor) -> torch.Tensor:
+        """Audio ``[channels, samples]`` final once ``codes`` ``[codebooks, n]`` follow the frames before."""
+        if codes.shape[-1]:
+            streams = [codes] if self.channels == 1 else [codes[0::2], codes[1::2]]
+            for stream, part in zip(self._streams, streams, strict=True):
+                stream.embeddings.append(self.codec.quantizer.decode(part[:, None]))
+            self.frames += codes.shape[-1]
+        return self._decode(final=False)
+
+    @torch.inference_mode()
+    def finish(self) -> torch.Tensor:
+        """The audio of the frames not returned yet: the whole clip is then decoded."""
+        return self._decode(final=True)
+
+    def _decode(self, final: bool) -> torch.Tensor:
+        ready = self.frames if final else self.frames - 2 * STREAM_MARGIN_FRAMES
+        if ready - self.emitted < (1 if final else self.min_frames):
+            return self._empty()
+        audio = torch.cat([self._decode_stream(stream, final) for stream in self._streams])
+        self.emitted += audio.shape[-1] // self.hop
+        return audio
+
+    def _decode_stream(self, stream: _Stream, final: bool) -> torch.Tensor:
+        # Through the LSTM: every frame with STREAM_MARGIN_FRAMES to its right (all of them at the end).
+        end = self.frames if final else self.frames - STREAM_MARGIN_FRAMES
+        if end > stream.recurrent.end:
+            start = stream.recurrent.end
+            first = max(0, start - STREAM_MARGIN_FRAMES)
+            states = _run(
+                self._before, stream.embeddings.window(first, min(self.frames, end + STREAM_MARGIN_FRAMES))
+            )
+            states = states[..., start - first : end - first]
+            if self._lstm is not None:
+                inputs = states.permute(2, 0, 1)
+                outputs, stream.lstm_state = self._lstm(inputs, stream.lstm_state)
+                states = (outputs + inputs).permute(1, 2, 0)
+            stream.recurrent.append(states)
+            stream.embeddings.keep_from(end - STREAM_MARGIN_FRAMES)
+        # Through the upsampling stack: every frame with STREAM_MARGIN_FRAMES of LSTM output to its right.
+        start, done = self.emitted, stream.recurrent.end
+        end = done if final else done - STREAM_MARGIN_FRAMES
+        first = max(0, start - STREAM_MARGIN_FRAMES)
+        audio = _run(self._upsample, stream.recurrent.window(first, min(done, end + STREAM_MARGIN_FRAMES)))
+        stream.recurrent.keep_from(end - STREAM_MARGIN_FRAMES)
+        return audio[0, ..., (start - first) * self.hop : (end - first) * self.hop]
+
+    def _empty(self) -> torch.Tensor:
+        weight = next(self.codec.parameters())
+        return torch.zeros((self.channels, 0), dtype=weight.dtype, device=weight.device)
+
+
+class _Frames:
+    """Frames ``[1, dim, n]`` of a growing sequence, from ``start`` to ``end``; older ones dropped."""
+
+    def __init__(self) -> None:
+        self.parts: list[torch.Tensor] = []
+        self.start = 0
+        self.end = 0
+
+    def append(self, frames: torch.Tensor) -> None:
+        self.parts.append(frames)
+        self.end += frames.shape[-1]
+
+    def window(self, first: int, last: int) -> torch.Tensor:
+        """Frames ``first..last-1`` (``first >= start``)."""
+        if len(self.parts) > 1:
+            self.parts = [torch.cat(self.parts, dim=-1)]
+        return self.parts[0][..., first - self.start : last - self.start]
+
+    def keep_from(self, first: int) -> None:
+        """Drop the frames before ``first``."""
+        drop = first - self.start
+        if drop > 0 and self.parts:
+            whole = torch.cat(self.parts, dim=-1) if len(self.parts) > 1 else self.parts[0]
+            self.parts = [whole[..., drop:]]
+            self.start = first
+
+
+class _Stream:
+    """One channel's decoding state: its code embeddings, LSTM state and outputs still needed."""
+
+    def __init__(self) -> None:
+        self.embeddings = _Frames()
+        self.recurrent = _Frames()
+        self.lstm_state: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def _chunks(frames: int) -> list[tuple[int, int]]:

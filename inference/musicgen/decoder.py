@@ -5,6 +5,11 @@ fused, lm heads stacked) and the step is plain torch, so it can run eagerly, und
 or captured in a CUDA graph. Both halves of classifier-free guidance travel as one batch of two, so
 each step reads the weights once. The unconditional half has all-zero (masked) text states, which
 makes its cross-attention output exactly zero: only the conditional row attends to the text.
+
+With a negative prompt the unconditional half is conditioned on that text instead: both rows attend,
+each to its own text, padded to the longer one's length and masked beyond its own (as MusicGen's
+forward pads a batch of prompts). The text keys/values of that second row are allocated on the first
+such request; without one, the step runs exactly as before (row 0 only, bit for bit).
 """
 
 from __future__ import annotations
@@ -95,12 +100,15 @@ class MusicgenDecoderStep:
         self.max_text = max_text
         self.fixed_cache = fixed_cache
         self.cache = self._empty_cache(max_steps if fixed_cache else 0)
-        # Preallocated once: CUDA graphs capture these addresses, so requests only write into them.
-        cross_shape = (len(self.layers), 2, 1, self.heads, max_text, self.head_dim)
-        self.cross = torch.zeros(cross_shape, device=device, dtype=dtype)
-        self.cross_mask = torch.zeros((1, 1, 1, max_text), device=device, dtype=dtype)
+        # Preallocated once (per number of text rows): CUDA graphs capture these addresses, so requests
+        # only write into them. Row 1 (a negative prompt's) is added by the first request that has one.
+        self.cross: torch.Tensor | None = None
+        self.cross_mask: torch.Tensor | None = None
+        self.text_buffers = 0  # counts allocations of the two above (an address may come back)
+        self._text_rows(1)
         self.text_len = 0
         self.batch = 2
+        self.cross_rows = 1  # the rows that attend to a text: 2 with a negative prompt
 
     @staticmethod
     def _layer(layer: torch.nn.Module, linear, ln) -> _Layer:
@@ -125,30 +133,64 @@ class MusicgenDecoderStep:
         shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
         return torch.zeros(shape, device=self.device, dtype=self.dtype)
 
-    def start(self, text_states: torch.Tensor, text_mask: torch.Tensor, guided: bool, steps: int) -> None:
+    def _text_rows(self, rows: int) -> None:
+        """Make room for ``rows`` rows of text keys/values ``[layers, 2, rows, heads, max_text, head_dim]``
+        and additive masks ``[rows, 1, 1, max_text]`` (never fewer than there are)."""
+        if self.cross is not None and self.cross.shape[2] >= rows:
+            return
+        self.cross = self.cross_mask = None  # free the old buffers first
+        shape = (len(self.layers), 2, rows, self.heads, self.max_text, self.head_dim)
+        self.cross = torch.zeros(shape, device=self.device, dtype=self.dtype)
+        self.cross_mask = torch.zeros((rows, 1, 1, self.max_text), device=self.device, dtype=self.dtype)
+        self.text_buffers += 1
+
+    def start(
+        self,
+        text_states: torch.Tensor,
+        text_mask: torch.Tensor,
+        guided: bool,
+        steps: int,
+        negative: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> None:
         """Prepare for a request of ``steps`` steps: the text's cross-attention keys/values, a KV cache.
 
-        ``text_states`` ``[1, T, H]`` are the projected, masked encoder states of the prompt.
+        ``text_states`` ``[1, T, H]`` are the projected, masked encoder states of the prompt and
+        ``text_mask`` ``[1, T]`` its mask. ``negative`` (states and mask of a negative prompt, likewise)
+        conditions the unconditional row: it needs ``guided``.
         """
-        length = text_states.shape[1]
-        if length > self.max_text:
-            raise ValueError(f"prompt of {length} tokens exceeds {self.max_text}")
+        lengths = [text_states.shape[1]] + ([] if negative is None else [negative[0].shape[1]])
+        if max(lengths) > self.max_text:
+            raise ValueError(f"prompt of {max(lengths)} tokens exceeds {self.max_text}")
         if steps > self.max_steps:
             raise ValueError(f"{steps} steps exceed the {self.max_steps} this decoder was built for")
+        if negative is not None and not guided:
+            raise ValueError("a negative prompt conditions the unconditional half: it needs guidance")
         if not self.fixed_cache:
             self.cache = None  # free the last request's cache before allocating this one
             self.cache = self._empty_cache(steps)
         self.batch = 2 if guided else 1
-        self.text_len = length
+        self.cross_rows = len(lengths)
+        self._text_rows(self.cross_rows)
+        # Both rows attend to the longer text's length; each row's mask hides what lies past its own.
+        self.text_len = max(lengths)
+        self._write_text(0, text_states, text_mask)
+        if negative is not None:
+            self._write_text(1, *negative)
+
+    def _write_text(self, row: int, text_states: torch.Tensor, text_mask: torch.Tensor) -> None:
+        """Text row ``row``'s keys/values and mask; zeros where it is padded to ``text_len`` (as MusicGen's
+        forward pads a batch of prompts), so no stale keys of an earlier request sit in attended slots."""
+        length = text_states.shape[1]
         states = text_states.to(device=self.device, dtype=self.dtype)
         for index, layer in enumerate(self.layers):
             k, v = layer.cross_kv(states).chunk(2, dim=-1)
-            self.cross[index, 0, :, :, :length] = self._split(k)
-            self.cross[index, 1, :, :, :length] = self._split(v)
+            self.cross[index, 0, row : row + 1, :, :length] = self._split(k)
+            self.cross[index, 1, row : row + 1, :, :length] = self._split(v)
+            self.cross[index, :, row, :, length : self.text_len] = 0
         keep = torch.zeros(self.max_text, dtype=torch.bool, device=self.device)
         keep[:length] = text_mask[0].to(self.device).bool()
-        self.cross_mask.copy_(
-            torch.zeros_like(self.cross_mask).masked_fill(~keep, torch.finfo(self.dtype).min)
+        self.cross_mask[row].copy_(
+            torch.zeros_like(self.cross_mask[row]).masked_fill(~keep, torch.finfo(self.dtype).min)
         )
 
     def __call__(
@@ -167,7 +209,8 @@ class MusicgenDecoderStep:
                 slots > position, torch.finfo(self.dtype).min
             )[None, None, None, :]
         text = slice(None) if static else slice(0, self.text_len)
-        cross_mask = self.cross_mask[..., text]
+        rows = self.cross_rows
+        cross_mask = self.cross_mask[:rows, ..., text]
         for index, layer in enumerate(self.layers):
             h = F.layer_norm(x, (self.hidden,), *layer.self_ln)
             q, k, v = (self._split(t) for t in layer.qkv(h).chunk(3, dim=-1))
@@ -183,12 +226,13 @@ class MusicgenDecoderStep:
                 att = F.scaled_dot_product_attention(q, cache_k[:, :, :end], cache_v[:, :, :end])
             x = x + layer.self_out(self._merge(att))
 
-            # Cross-attention: the conditional row only (the unconditional one adds exactly zero).
-            h = F.layer_norm(x[:1], (self.hidden,), *layer.cross_ln)
-            ck, cv = self.cross[index, 0, ..., text, :], self.cross[index, 1, ..., text, :]
+            # Cross-attention: the conditional row only (the unconditional one adds exactly zero), or
+            # both rows with a negative prompt.
+            h = F.layer_norm(x[:rows], (self.hidden,), *layer.cross_ln)
+            ck, cv = self.cross[index, 0, :rows, ..., text, :], self.cross[index, 1, :rows, ..., text, :]
             att = F.scaled_dot_product_attention(self._split(layer.cross_q(h)), ck, cv, attn_mask=cross_mask)
             cross = layer.cross_out(self._merge(att))
-            x = torch.cat([x[:1] + cross, x[1:]]) if self.batch == 2 else x + cross
+            x = torch.cat([x[:rows] + cross, x[rows:]]) if self.batch > rows else x + cross
 
             h = F.layer_norm(x, (self.hidden,), *layer.ffn_ln)
             x = x + layer.fc2(F.gelu(layer.fc1(h)))
@@ -204,7 +248,8 @@ class MusicgenDecoderStep:
         codebooks = torch.arange(self.num_codebooks, device=self.device)[:, None]
         x = self.embed[codebooks, tokens.to(self.device)].sum(0) + self.positions[:count]
         x = x.expand(self.batch, count, self.hidden)
-        cross_mask = self.cross_mask[..., : self.text_len]
+        rows = self.cross_rows
+        cross_mask = self.cross_mask[:rows, ..., : self.text_len]
         for index, layer in enumerate(self.layers):
             h = F.layer_norm(x, (self.hidden,), *layer.self_ln)
             q, k, v = (self._split(t) for t in layer.qkv(h).chunk(3, dim=-1))
@@ -212,12 +257,12 @@ class MusicgenDecoderStep:
             att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             x = x + layer.self_out(self._merge(att))
 
-            h = F.layer_norm(x[:1], (self.hidden,), *layer.cross_ln)
-            ck = self.cross[index, 0, ..., : self.text_len, :]
-            cv = self.cross[index, 1, ..., : self.text_len, :]
+            h = F.layer_norm(x[:rows], (self.hidden,), *layer.cross_ln)
+            ck = self.cross[index, 0, :rows, ..., : self.text_len, :]
+            cv = self.cross[index, 1, :rows, ..., : self.text_len, :]
             att = F.scaled_dot_product_attention(self._split(layer.cross_q(h)), ck, cv, attn_mask=cross_mask)
             cross = layer.cross_out(self._merge(att))
-            x = torch.cat([x[:1] + cross, x[1:]]) if self.batch == 2 else x + cross
+            x = torch.cat([x[:rows] + cross, x[rows:]]) if self.batch > rows else x + cross
 
             h = F.layer_norm(x, (self.hidden,), *layer.ffn_ln)
             x = x + layer.fc2(F.gelu(layer.fc1(h)))

@@ -19,6 +19,9 @@ StepFn = Callable[[torch.Tensor, int], torch.Tensor]
 """``logits [batch, codebooks, vocab] = step(tokens [codebooks], position)``."""
 PrefillFn = Callable[[torch.Tensor], None]
 """``prefill(tokens [codebooks, P])``: run positions ``0..P-1`` and keep their keys/values."""
+TokensFn = Callable[[torch.Tensor, int], None]
+"""``on_tokens(sequence, steps_done)``: after each step, the sequence with its first ``steps_done + 1``
+columns final."""
 
 
 def decode(
@@ -32,6 +35,7 @@ def decode(
     on_step: Callable[[int, int], None] | None = None,
     prompt: torch.Tensor | None = None,
     prefill: PrefillFn | None = None,
+    on_tokens: TokensFn | None = None,
 ) -> torch.Tensor:
     """Run ``steps`` decoder steps; return the token sequence ``[codebooks, steps + 1]``.
 
@@ -41,7 +45,8 @@ def decode(
     and the loop starts at column ``P``. Nothing here waits for the device.
 
     ``on_step`` gets ``(0, n)`` before the first step (the text is encoded by then), then ``(i, n)``
-    after the ``i``-th of the ``n`` calls into the decoder (the prefill counts as one).
+    after the ``i``-th of the ``n`` calls into the decoder (the prefill counts as one). ``on_tokens``
+    follows the sequence as it fills (streaming).
     """
     sequence = torch.full((pattern.num_codebooks, steps + 1), pad_id, dtype=torch.long, device=device)
     valid = pattern.valid_mask(steps, device)
@@ -70,6 +75,8 @@ def decode(
         chosen = select(scores, sampling, generator)
         column = torch.where(known[:, t + 1], sequence[:, t + 1], chosen)
         sequence[:, t + 1] = torch.where(valid[:, t + 1], column, pad)
+        if on_tokens is not None:
+            on_tokens(sequence, t + 1)
         done += 1
         if on_step is not None:
             on_step(done, calls)

@@ -127,7 +127,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.mg_set_head.restype = None
     lib.mg_set_embeddings.argtypes = [ptr, ptr, i32, i32, ptr, i32]
     lib.mg_set_embeddings.restype = None
-    lib.mg_step.argtypes = [ptr, ptr, i32, i32, ptr, ptr, i32, ptr, ptr, i32, i32, ptr]
+    lib.mg_step.argtypes = [ptr, ptr, i32, i32, ptr, ptr, i32, ptr, ptr, i32, i32, i32, i32, ptr]
     lib.mg_step.restype = i32
     lib.mg_read_bandwidth.argtypes = [ctypes.c_size_t, i32, i32]
     lib.mg_read_bandwidth.restype = ctypes.c_double

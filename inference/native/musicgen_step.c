@@ -12,7 +12,9 @@
  *   self KV cache  int8 [layers][2 (k, v)][2 (batch)][heads][slots][head_dim], with one float32
  *                  scale per (layer, k/v, batch, head, slot) in [layers][2][2][heads][slots]: a
  *                  quarter of float32's bytes, which is what a long clip's attention reads
- *   cross K/V      [layers][2 (k, v)][1][heads][max_text][head_dim], additive mask [max_text]
+ *   cross K/V      [layers][2 (k, v)][cross_batch][heads][max_text][head_dim], additive masks
+ *                  [cross_batch][max_text]: row 0 the prompt's; row 1 a negative prompt's, when the
+ *                  unconditional half attends to one (cross_rows 2), both padded to the longer text
  */
 #include <immintrin.h>
 #include <math.h>
@@ -395,10 +397,11 @@ typedef struct {
     const void *k, *v; /* [batch][heads][slots][head_dim], float32, or int8 with scales */
     const float *k_scale, *v_scale; /* [batch][heads][slots] for int8, else NULL */
     int slots, length, heads, head_dim;
-    const float *mask; /* additive, [length], or NULL */
+    const float *mask; /* additive, [batch][mask_stride] (row b at b * mask_stride), or NULL */
     float *scores;     /* [batch * heads][length] */
     float *out;        /* [batch][out_stride] */
     int out_stride;
+    int mask_stride;
 } attention_t;
 
 static inline void prefetch_row(const void *base, size_t index, int int8) {
@@ -438,8 +441,8 @@ static inline __m256 hsum8(const __m256 v[8]) {
     return _mm256_add_ps(lo, hi);
 }
 
-/* s[j] = q . k_j * scale + mask[j] for j < length; returns the maximum. */
-static float attention_scores(const attention_t *a, const float *q, size_t head, float *s) {
+/* s[j] = q . k_j * scale + mask[j] for j < length (mask may be NULL); returns the maximum. */
+static float attention_scores(const attention_t *a, const float *q, size_t head, const float *mask, float *s) {
     const int d = a->head_dim, int8 = a->k_scale != NULL;
     const float *k_scale = int8 ? a->k_scale + head / d : NULL;
     const __m256 scale = _mm256_set1_ps(1.0f / sqrtf((float)d));
@@ -456,7 +459,7 @@ static float attention_scores(const attention_t *a, const float *q, size_t head,
         }
         __m256 score = _mm256_mul_ps(hsum8(acc), scale);
         if (int8) score = _mm256_mul_ps(score, _mm256_loadu_ps(k_scale + j));
-        if (a->mask) score = _mm256_add_ps(score, _mm256_loadu_ps(a->mask + j));
+        if (mask) score = _mm256_add_ps(score, _mm256_loadu_ps(mask + j));
         _mm256_storeu_ps(s + j, score);
         max = _mm256_max_ps(max, score);
     }
@@ -465,7 +468,7 @@ static float attention_scores(const attention_t *a, const float *q, size_t head,
         __m256 acc = _mm256_setzero_ps();
         for (int i = 0; i < d; i += 8)
             acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(a->k, head + (size_t)j * d + i, int8), acc);
-        s[j] = hsum_ps(acc) / sqrtf((float)d) * (int8 ? k_scale[j] : 1.0f) + (a->mask ? a->mask[j] : 0.0f);
+        s[j] = hsum_ps(acc) / sqrtf((float)d) * (int8 ? k_scale[j] : 1.0f) + (mask ? mask[j] : 0.0f);
         if (s[j] > top) top = s[j];
     }
     return top;
@@ -496,7 +499,8 @@ static void attention_range(void *raw, int begin, int end) {
         const float *q = a->q + (size_t)b * a->q_stride + h * d;
         const size_t head = (size_t)(b * a->heads + h) * a->slots * d;
         float *s = a->scores + (size_t)task * a->length;
-        const __m256 inv = _mm256_set1_ps(1.0f / softmax_numerators(s, a->length, attention_scores(a, q, head, s)));
+        const float *mask = a->mask ? a->mask + (size_t)b * a->mask_stride : NULL;
+        const __m256 inv = _mm256_set1_ps(1.0f / softmax_numerators(s, a->length, attention_scores(a, q, head, mask, s)));
         if (int8) {
             /* Each value row's scale folds into its weight. */
             const float *v_scale = a->v_scale + head / d;
@@ -679,7 +683,7 @@ static void gemv(model_t *m, const qmatrix_t *w, int batch, float *out, int out_
 }
 
 static int attend(model_t *m, const float *q, int q_stride, const void *k, const void *v, const float *k_scale,
-                  const float *v_scale, int slots, int length, const float *mask, int batch) {
+                  const float *v_scale, int slots, int length, const float *mask, int mask_stride, int batch) {
     size_t need = (size_t)batch * m->heads * length;
     if (need > m->scores_capacity) {
         free(m->scores);
@@ -687,8 +691,8 @@ static int attend(model_t *m, const float *q, int q_stride, const void *k, const
         m->scores_capacity = m->scores ? need : 0;
         if (!m->scores) return -1;
     }
-    attention_t a = {q,      q_stride, k,         v,         k_scale, v_scale, slots,    length,
-                     m->heads, m->head_dim, mask, m->scores, m->att,  m->hidden};
+    attention_t a = {q,        q_stride,    k,    v,         k_scale, v_scale,   slots,      length,
+                     m->heads, m->head_dim, mask, m->scores, m->att,  m->hidden, mask_stride};
     pool_run(&m->pool, attention_range, &a, batch * m->heads, 1);
     return 0;
 }
@@ -696,17 +700,20 @@ static int attend(model_t *m, const float *q, int q_stride, const void *k, const
 /*
  * One decoder step for tokens [codebooks] (the same input for every batch row) at `position`. The
  * step's keys/values are quantised into cache slot `position` (of `slots`), then attended with
- * slots 0..position. Row 0 (the conditional half) attends to the text's `text_len` keys/values.
+ * slots 0..position. Rows 0..cross_rows-1 attend to their text's first `text_len` keys/values (of
+ * `cross_batch` rows laid out): row 0 (the conditional half) always, row 1 (the unconditional half)
+ * only with a negative prompt; without one it adds exactly zero and is skipped.
  * Writes logits [batch][outputs]. Returns 0, or -1 on bad arguments / out of memory.
  */
 int mg_step(model_t *m, const int64_t *tokens, int batch, int position, int8_t *cache, float *cache_scales, int slots,
-            const float *cross, const float *cross_mask, int max_text, int text_len, float *logits) {
+            const float *cross, const float *cross_mask, int cross_batch, int cross_rows, int max_text, int text_len,
+            float *logits) {
     if (batch < 1 || batch > MAX_BATCH || position < 0 || position >= slots || position >= m->num_positions ||
-        text_len > max_text || !m->embed)
+        text_len > max_text || cross_rows < 0 || cross_rows > batch || cross_rows > cross_batch || !m->embed)
         return -1;
     const int H = m->hidden, heads = m->heads, d = m->head_dim;
     const size_t kv_block = (size_t)MAX_BATCH * heads * slots * d; /* one of k or v, one layer */
-    const size_t cross_block = (size_t)heads * max_text * d;
+    const size_t cross_block = (size_t)cross_batch * heads * max_text * d;
     memcpy(m->x, m->positions + (size_t)position * H, sizeof(float) * H);
     for (int c = 0; c < m->codebooks; c++) {
         if (tokens[c] < 0 || tokens[c] >= m->entries) return -1;
@@ -729,18 +736,19 @@ int mg_step(model_t *m, const int64_t *tokens, int batch, int position, int8_t *
                 value_scales[row] = quantize_short_row(v, values + row * d, d);
             }
         }
-        if (attend(m, m->qkv, 3 * H, keys, values, key_scales, value_scales, slots, position + 1, NULL, batch))
+        if (attend(m, m->qkv, 3 * H, keys, values, key_scales, value_scales, slots, position + 1, NULL, 0, batch))
             return -1;
         quantize_rows(m, m->att, batch, H);
         gemv(m, &l->self_out, batch, m->x, H, ADD);
 
-        if (text_len > 0) {
+        if (text_len > 0 && cross_rows > 0) {
             const float *ck = cross + (size_t)index * 2 * cross_block, *cv = ck + cross_block;
-            norm_and_quantize(m, m->x, 1, l->cross_ln_w, l->cross_ln_b);
-            gemv(m, &l->cross_q, 1, m->qkv, H, STORE);
-            if (attend(m, m->qkv, H, ck, cv, NULL, NULL, max_text, text_len, cross_mask, 1)) return -1;
-            quantize_rows(m, m->att, 1, H);
-            gemv(m, &l->cross_out, 1, m->x, H, ADD);
+            norm_and_quantize(m, m->x, cross_rows, l->cross_ln_w, l->cross_ln_b);
+            gemv(m, &l->cross_q, cross_rows, m->qkv, H, STORE);
+            if (attend(m, m->qkv, H, ck, cv, NULL, NULL, max_text, text_len, cross_mask, max_text, cross_rows))
+                return -1;
+            quantize_rows(m, m->att, cross_rows, H);
+            gemv(m, &l->cross_out, cross_rows, m->x, H, ADD);
         }
 
         norm_and_quantize(m, m->x, batch, l->ffn_ln_w, l->ffn_ln_b);

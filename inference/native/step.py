@@ -117,15 +117,25 @@ class NativeDecoderStep(MusicgenDecoderStep):
         assert isinstance(linear, RowInt8Linear)
         return [linear.qweight, linear.scale]
 
-    def start(self, text_states: torch.Tensor, text_mask: torch.Tensor, guided: bool, steps: int) -> None:
-        super().start(text_states, text_mask, guided, steps)
-        # The per-step call's arguments, fixed for the request (ctypes converts them once here).
+    def start(
+        self,
+        text_states: torch.Tensor,
+        text_mask: torch.Tensor,
+        guided: bool,
+        steps: int,
+        negative: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> None:
+        super().start(text_states, text_mask, guided, steps, negative)
+        # The per-step call's arguments, fixed for the request (ctypes converts them once here); the
+        # text buffers are taken after ``start``, which grows them for a first negative prompt.
         self._args = (
             _ptr(self.cache),
             _ptr(self.cache_scales),
             self.cache.shape[4],
             _ptr(self.cross),
             _ptr(self.cross_mask),
+            self.cross.shape[2],
+            self.cross_rows,
             self.max_text,
             self.text_len,
             _ptr(self.logits),
