@@ -32,6 +32,7 @@ from app.lib.frontend import frontend_router
 from app.lib.rate_limits import RateLimits
 from app.lib.schema import StrictStructSchemaPlugin
 from app.lib.storage import AudioStorage
+from app.lib.uploads import UploadLimits
 from app.plugin import ServicePlugin
 from app.settings import Settings, get_settings
 
@@ -63,6 +64,7 @@ def create_app(
         middleware.append(partial(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies))
     if settings.rate_limits_enabled:
         middleware.append(RateLimits(settings))
+    middleware.append(UploadLimits(settings))  # body limits of uploads, after the rate limits count
     level = "DEBUG" if settings.debug else "INFO"
     return Litestar(
         route_handlers=[*handlers, docs_assets_router(), frontend_router()],  # the UI last

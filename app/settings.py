@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     metrics_interval_s: float = Field(60.0, gt=0, description="Seconds between system_metrics samples.")
     metrics_retention_days: int = Field(7, ge=1, description="Days of system_metrics kept.")
 
+    # Uploads.
+    max_upload_mb: float = Field(
+        20.0, gt=0, le=1024, description="Largest audio file POST /generate takes (MiB); 413 above."
+    )
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
@@ -91,6 +96,10 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
         return value
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
 
     @property
     def is_sqlite(self) -> bool:

@@ -59,6 +59,7 @@ class Measurement:
     generation_time: float
     load_time: float
     peak_memory_mb: float | None
+    first_audio_s: float | None
     vs_reference: float | None
     vs_reference_float32: float | None
     versions: dict[str, str]
@@ -155,14 +156,14 @@ def _run_variant(
             for clip in options.durations:
                 results = []
                 for repeat in range(options.repeats):
-                    results.append(engine.generate(GenerationParams(PROMPT, duration=clip, seed=1 + repeat)))
+                    results.append(_timed(engine, GenerationParams(PROMPT, duration=clip, seed=1 + repeat)))
                     bar.update(1)
                     done += 1
                 if backend == REFERENCE:
-                    reference[(precision, clip)] = fmean(r.realtime_factor for r in results)
+                    reference[(precision, clip)] = fmean(r.realtime_factor for r, _ in results)
                 rows = [
-                    _measurement(report, r, clip, i, load_time, memory.peak_mb(), reference)
-                    for i, r in enumerate(results)
+                    _measurement(report, r, first, clip, i, load_time, memory.peak_mb(), reference)
+                    for i, (r, first) in enumerate(results)
                 ]
                 report.measurements.extend(rows)
                 if record is not None:
@@ -177,9 +178,23 @@ def _run_variant(
     return done
 
 
+def _timed(engine: Engine, params: GenerationParams) -> tuple[GenerationResult, float]:
+    """One generation as the service runs it (streamed) and the seconds to its first piece of audio."""
+    started = time.perf_counter()
+    first: list[float] = []
+
+    def on_audio(_: object) -> None:
+        if not first:
+            first.append(time.perf_counter() - started)
+
+    result = engine.generate(params, on_audio=on_audio)
+    return result, first[0]
+
+
 def _measurement(
     report: BenchReport,
     result: GenerationResult,
+    first_audio_s: float,
     clip: float,
     repeat: int,
     load_time: float,
@@ -207,6 +222,7 @@ def _measurement(
         generation_time=result.timings.total_s,
         load_time=load_time,
         peak_memory_mb=round(peak_mb, 1),
+        first_audio_s=round(first_audio_s, 3),
         vs_reference=rtf / same if same else None,
         vs_reference_float32=rtf / f32 if f32 else None,
         versions=report.versions,

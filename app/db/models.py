@@ -94,6 +94,7 @@ class MusicGeneration(BigIntBase):
     # A continuation: the generation it extends, and the seconds of that track's end it starts from.
     parent_id: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
     prompt_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    negative_prompt: Mapped[str | None] = mapped_column(Text, default=None)  # what guidance steers from
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     user_id: Mapped[int | None] = mapped_column(
@@ -159,6 +160,7 @@ class BenchmarkRun(BigIntBase):
     generation_time: Mapped[float] = mapped_column(Float)
     load_time: Mapped[float] = mapped_column(Float)
     peak_memory_mb: Mapped[float | None] = mapped_column(Float, default=None)
+    first_audio_s: Mapped[float | None] = mapped_column(Float, default=None)  # to the first streamed audio
     vs_reference: Mapped[float | None] = mapped_column(Float, default=None)  # / reference, same precision
     vs_reference_float32: Mapped[float | None] = mapped_column(Float, default=None)
     versions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

@@ -17,6 +17,7 @@ from app.jobs.engines import EngineManager
 from app.jobs.events import EventHub, JobEvent
 from app.jobs.metrics import SystemSampler
 from app.jobs.queue import JobQueue
+from app.jobs.streams import AudioStream, AudioStreams
 from app.jobs.worker import Worker, queue_event, record_event
 from app.lib.storage import AudioStorage
 from app.settings import Settings
@@ -39,7 +40,8 @@ class JobRuntime:
         self.sessions = sessions
         self.queue = JobQueue(settings.queue_max_size, on_change=self.publish_positions)
         self.hub = EventHub()
-        self.worker = Worker(self.queue, engines, storage, self.hub, sessions)
+        self.streams = AudioStreams()
+        self.worker = Worker(self.queue, engines, storage, self.hub, sessions, self.streams)
         self.sampler = SystemSampler(
             sessions, self.queue, storage, settings.metrics_interval_s, settings.metrics_retention_days
         )
@@ -49,8 +51,9 @@ class JobRuntime:
     async def start(self) -> None:
         """Create AUDIO_DIR, recover what a previous process left, start loading, working, sampling."""
         self.storage.ensure()
-        await self.recover()
+        queued = await self.recover()
         await asyncio.to_thread(self.storage.remove_partial_files)
+        await asyncio.to_thread(self.storage.remove_prompts, set(queued))  # uploads of jobs that are over
         self.engines.start()
         self.worker.start()
         self.sampler.start()
@@ -73,6 +76,7 @@ class JobRuntime:
                 self.worker.stop(self.settings.shutdown_grace_s), name="jobs-shutdown"
             )
             self.hub.close_all()
+            self.streams.close_all()
 
     async def stop(self) -> None:
         """Shut down (see `begin_shutdown`) and wait for it; then stop sampling and unload the engines."""
@@ -82,8 +86,11 @@ class JobRuntime:
         await self.sampler.stop()
         await self.engines.close()
 
-    async def recover(self) -> None:
-        """Rows left `running` fail as `interrupted` (or are requeued); rows left `queued` queue again."""
+    async def recover(self) -> list[str]:
+        """Rows left `running` fail as `interrupted` (or are requeued); rows left `queued` queue again.
+
+        Returns the ids queued again.
+        """
         async with self.sessions() as session:
             service = GenerationService(session=session)
             for generation_id in await service.ids_with_status(RUNNING):
@@ -108,6 +115,7 @@ class JobRuntime:
             await self.queue.put(generation_id)
         if queued:
             log.info("requeued %d job(s) left waiting by the previous run", len(queued))
+        return queued
 
     def publish_positions(self) -> None:
         """Tell the followers of every waiting job its place in the queue (a `progress` event)."""
@@ -134,12 +142,28 @@ class JobRuntime:
             await _until_terminal(events, deadline)
         return await self.load(generation_id)
 
+    async def audio_stream(self, generation_id: str) -> AudioStream | None:
+        """The audio stream of a job, once it runs (waiting while it is queued); None if it ended first
+        or the service shuts down."""
+        with self.hub.subscribe(generation_id) as events:
+            while not self.draining:
+                if (stream := self.streams.get(generation_id)) is not None:
+                    return stream
+                row = await self.load(generation_id)
+                if row is None or row.status in FINISHED:
+                    return None
+                event = await events.get()  # the worker opens the stream before it says `running`
+                if event.closing:
+                    return None
+        return None
+
     async def cancel(self, service: GenerationService, generation_id: str) -> MusicGeneration | None:
         """Cancel a queued or running job; the row afterwards (None if it vanished)."""
         canceled = await service.cancel_if_queued(generation_id)
         if canceled is not None:
             self.queue.remove(generation_id)
             self.queue.forget(generation_id)
+            await asyncio.to_thread(self.storage.delete_prompt, generation_id)
             self.hub.publish(record_event(canceled))
             return canceled
         with self.hub.subscribe(generation_id) as events:

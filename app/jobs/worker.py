@@ -25,6 +25,7 @@ from app.jobs.engines import EngineManager
 from app.jobs.events import EventHub, JobEvent
 from app.jobs.progress import JobProgress, ProgressTracker, waiting
 from app.jobs.queue import JobQueue
+from app.jobs.streams import STREAM_FORMAT, AudioStream, AudioStreams
 from app.lib.storage import AudioStorage, StoredAudio
 from inference import (
     EngineNotLoadedError,
@@ -33,6 +34,7 @@ from inference import (
     GenerationResult,
     InferenceError,
     Progress,
+    StreamEncoder,
 )
 
 log = logging.getLogger("app.worker")
@@ -63,11 +65,13 @@ class Worker:
         storage: AudioStorage,
         hub: EventHub,
         sessions: SessionFactory,
+        streams: AudioStreams,
     ) -> None:
         self.queue = queue
         self.engines = engines
         self.storage = storage
         self.hub = hub
+        self.streams = streams
         self.sessions = sessions
         self._task: asyncio.Task[None] | None = None
         self._current: asyncio.Task[None] | None = None
@@ -123,15 +127,17 @@ class Worker:
             self.queue.forget(generation_id)
             return
         started = time.perf_counter()
+        stream = self.streams.open(generation_id)  # before the `running` event its listeners wait for
         self.hub.publish(record_event(row))
         try:
-            await self._generate(row)
+            await self._generate(row, stream)
         finally:
+            self.streams.drop(generation_id)
             self.queue.running = None
             self.queue.forget(generation_id)
             self.queue.record_job_time(time.perf_counter() - started)
 
-    async def _generate(self, row: MusicGeneration) -> None:
+    async def _generate(self, row: MusicGeneration, stream: AudioStream) -> None:
         generation_id = row.generation_id
         cancel = self.queue.cancel_flag(generation_id)
         prompt_audio, prompt_rate = None, None
@@ -144,8 +150,16 @@ class Worker:
                 message = f"the audio of {row.parent_id}, which this continues, is no longer on disk"
                 await self._finish(generation_id, FAILED, error=("file_missing", message))
                 return
+        elif row.prompt_seconds is not None:  # an uploaded file, kept until the job ends
+            try:
+                prompt_audio, prompt_rate = await asyncio.to_thread(self.storage.read_prompt, generation_id)
+            except (OSError, ValueError, RuntimeError):  # gone (or unreadable): nothing to continue
+                message = "the uploaded audio this continues is no longer on disk"
+                await self._finish(generation_id, FAILED, error=("file_missing", message))
+                return
         params = GenerationParams(
             prompt=row.prompt,
+            negative_prompt=row.negative_prompt,
             duration=row.duration_requested,
             top_k=row.top_k,
             top_p=row.top_p,
@@ -162,7 +176,7 @@ class Worker:
 
         self.progress.begin(generation_id, row.duration_requested)
         try:
-            await self._generate_and_save(row, params, on_progress, cancel)
+            await self._generate_and_save(row, params, on_progress, cancel, stream)
         finally:
             self.progress.end(generation_id)
 
@@ -172,10 +186,11 @@ class Worker:
         params: GenerationParams,
         on_progress: Callable[[Progress], None],
         cancel: Any,
+        stream: AudioStream,
     ) -> None:
         generation_id = row.generation_id
         try:
-            result = await self._run_engine(row, params, on_progress, cancel)
+            result = await self._run_engine(row, params, on_progress, cancel, stream)
         except GenerationCancelled as exc:
             if generation_id in self._requeue:
                 await self._finish(generation_id, QUEUED, error=None, requeue=True)
@@ -243,17 +258,31 @@ class Worker:
         params: GenerationParams,
         on_progress: Callable[[Progress], None],
         cancel: Any,
+        stream: AudioStream,
     ) -> GenerationResult:
-        for attempt in range(2):
-            engine = await self.engines.get(row.device, row.precision)
-            try:
-                return await asyncio.to_thread(
-                    engine.generate, params, on_progress=on_progress, cancel=cancel
-                )
-            except EngineNotLoadedError:  # retired by a reload between get() and generate()
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        loop = asyncio.get_running_loop()
+        try:
+            for attempt in range(2):
+                engine = await self.engines.get(row.device, row.precision)
+                info = engine.info()
+                encoder = StreamEncoder(info["sample_rate"], info["channels"], STREAM_FORMAT)
+
+                def on_audio(piece: Any, encoder: StreamEncoder = encoder) -> None:  # the engine's thread
+                    loop.call_soon_threadsafe(stream.append, encoder.write(piece))
+
+                try:
+                    result = await asyncio.to_thread(
+                        engine.generate, params, on_progress=on_progress, cancel=cancel, on_audio=on_audio
+                    )
+                except EngineNotLoadedError:  # retired by a reload between get() and generate()
+                    if attempt:
+                        raise
+                    continue
+                stream.append(encoder.close())
+                return result
+            raise AssertionError("unreachable")
+        finally:
+            stream.close()
 
     def _cancel_message(self, generation_id: str, exc: GenerationCancelled) -> str:
         """What the record says of a cancel: the step it stopped at, as its progress shows."""
@@ -305,6 +334,8 @@ class Worker:
                 fields.update(progress_step=latest.step, progress_fraction=round(latest.fraction, 4))
             if error is not None:
                 fields.update(error_type=error[0], error_message=error[1][:2000])
+        if not requeue:  # the uploaded audio it continued, if any, is done with (gone before it says so)
+            await asyncio.to_thread(self.storage.delete_prompt, generation_id)
         async with self.sessions() as session:
             row = await GenerationService(session=session).set_fields(generation_id, **fields)
             if row is not None and not requeue:

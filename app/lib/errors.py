@@ -59,14 +59,17 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     404: "Nothing has this id (`not_found`).",
     409: "The generation is not in a state that allows this (`not_ready`); `status` says which it is in.",
     410: "The generation's audio is no longer on disk (`file_missing`).",
-    413: "The request body is too large (`payload_too_large`).",
-    415: "The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`.",
+    413: "The request body is too large (`payload_too_large`), or the uploaded file is larger than "
+    "MAX_UPLOAD_MB (`upload_too_large`); refused before it is read.",
+    415: "The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json` (or, "
+    "where the endpoint takes a file, `multipart/form-data`).",
     416: "The range lies outside the file (`range_not_satisfiable`); `Content-Range` gives its size.",
     422: "An input is out of bounds (`validation_error`, with `field`) or cannot be served "
-    "(`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`).",
+    "(`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded "
+    "file is not audio the service reads (`unsupported_audio`).",
     429: "Too many requests (`rate_limited`) or a full queue (`queue_full`); retry after `Retry-After` s.",
-    503: "The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason) or the "
-    "service is shutting down (`shutting_down`).",
+    503: "The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason), the "
+    "service is shutting down (`shutting_down`), or it cannot store an upload (`storage_error`).",
 }
 
 

@@ -1,5 +1,8 @@
 """Audio files on disk: one `{AUDIO_DIR}/{generation_id}.wav` per finished generation.
 
+An uploaded audio file to continue waits beside them as `{generation_id}.prompt.flac` while its job is
+queued or running (so a queued job survives a restart); it goes when the job finishes.
+
 Ids are checked against a strict pattern before any path is built, so no id reaches outside AUDIO_DIR.
 """
 
@@ -11,6 +14,7 @@ import re
 import shutil
 import unicodedata
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -21,8 +25,11 @@ import soundfile as sf
 from inference.audio import encode, normalize, write_audio
 
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
-# What `inference.audio.write_audio` leaves when the process dies mid-write: `.{id}.wav.XXXX.part`.
-PARTIAL_FILE = re.compile(r"\.[0-9a-f]{32}\.wav\..+\.part")
+# What `inference.audio.write_audio` leaves when the process dies mid-write: `.{id}.wav.XXXX.part`
+# (or `.{id}.prompt.flac.XXXX.part`).
+PARTIAL_FILE = re.compile(r"\.[0-9a-f]{32}(\.wav|\.prompt\.flac)\..+\.part")
+PROMPT_SUFFIX = ".prompt.flac"
+PROMPT_FILE = re.compile(r"([0-9a-f]{32})\.prompt\.flac")
 WAV_HEADER_BYTES = 44
 SLACK_BYTES = 1 << 20
 
@@ -95,6 +102,48 @@ class AudioStorage:
         if path.parent != self.root:  # belt and braces: the pattern already rules this out
             raise ValueError(f"not a generation id: {generation_id!r}")
         return path
+
+    def prompt_path_for(self, generation_id: str) -> Path:
+        """The uploaded audio a generation continues (while its job waits or runs)."""
+        return self.path_for(generation_id).with_name(f"{generation_id}{PROMPT_SUFFIX}")
+
+    def save_prompt(self, generation_id: str, audio: np.ndarray, sample_rate: int) -> Path:
+        """Keep an upload to continue (float ``[channels, samples]``) as FLAC, written atomically."""
+        self.ensure()
+        return write_audio(self.prompt_path_for(generation_id), audio, sample_rate, "flac")
+
+    def read_prompt(self, generation_id: str) -> tuple[np.ndarray, int]:
+        """The stored upload of a generation, float32 ``[channels, samples]``, and its rate.
+
+        FileNotFoundError when it is gone.
+        """
+        path = self.prompt_path_for(generation_id)
+        if not path.is_file():
+            raise FileNotFoundError(f"no uploaded audio for {generation_id}")
+        data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
+        return np.ascontiguousarray(data.T), sample_rate
+
+    def delete_prompt(self, generation_id: str) -> bool:
+        """Remove the stored upload of a generation; False when there was none."""
+        try:
+            self.prompt_path_for(generation_id).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def remove_prompts(self, keep: Collection[str]) -> int:
+        """Delete the stored uploads of every generation but `keep` (at start-up: the queued jobs)."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        for path in self.root.iterdir():
+            match = PROMPT_FILE.fullmatch(path.name)
+            if match and match.group(1) not in keep and path.is_file():
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.info("removed %d uploaded audio file(s) of finished or deleted jobs", removed)
+        return removed
 
     def exists(self, generation_id: str) -> bool:
         return is_valid_id(generation_id) and self.path_for(generation_id).is_file()
@@ -181,8 +230,9 @@ class AudioStorage:
         return StorageSpace(free_bytes=free, needed_bytes=needed, writable=writable)
 
     def delete(self, generation_id: str) -> bool:
-        """Remove the file; False when there was none."""
+        """Remove the file (and any upload it continued); False when there was no file."""
         path = self.path_for(generation_id)
+        self.delete_prompt(generation_id)
         try:
             path.unlink()
         except FileNotFoundError:

@@ -7,7 +7,8 @@
 // (its row says so), favourites it, downloads it (the details panel stays compact), finds it by search
 // and in History after a reload (favourites filtered by the service); a generation of another browser
 // offers no delete, and a refused delete says why; sees it in Popular and counted in Stats; extends it by
-// 5 s from the player (a 10 s track that says it extends the first, in its card and the player); queues a job
+// 5 s from the player (a 10 s track that says it extends the first, in its card and the player); continues a
+// WAV of its own made here (its length shown, sent as a form, a 5 s track that says so); queues a job
 // behind a running one (its place in line and the running one's phase shown), cancels both and deletes
 // one; at phone width (390 px) a long prompt wraps in History instead of being cut to a few letters.
 // Screenshots of every tab go to test-artifacts/ (ARTIFACTS_DIR). A missing browser is a failure.
@@ -92,6 +93,28 @@ const prompt = `e2e lo-fi piano ${Date.now().toString(36)}`;
 // prompt long enough to wrap on a phone.
 const longPrompt = `another browser's long prompt: ${"warm analog synth pads over a slow breakbeat, tape hiss, distant vocal chops, ".repeat(4).trim()}`;
 const TOKENS_KEY = "music-genie-tokens";
+/** A `seconds`-long mono 16-bit WAV of a gliding tone: a file of the user's own to continue. */
+function toneWav(seconds, rate = 32_000) {
+  const frames = Math.round(seconds * rate);
+  const wav = Buffer.alloc(44 + frames * 2);
+  wav.write("RIFF", 0);
+  wav.writeUInt32LE(36 + frames * 2, 4);
+  wav.write("WAVEfmt ", 8);
+  wav.writeUInt32LE(16, 16); // PCM, mono, `rate` Hz, 16-bit
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write("data", 36);
+  wav.writeUInt32LE(frames * 2, 40);
+  for (let i = 0; i < frames; i++) {
+    const t = i / rate;
+    wav.writeInt16LE(Math.round(9000 * Math.sin(2 * Math.PI * 220 * t * (1 + t))), 44 + 2 * i);
+  }
+  return wav;
+}
 const storedTokens = () => page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? "{}").state?.tokens ?? {}, TOKENS_KEY);
 let generationId = null;
 let exitCode = 0;
@@ -368,6 +391,34 @@ try {
     await row2.getByTestId("continuation").filter({ hasText: label }).waitFor();
   });
 
+  await step("continue my own audio: a 1.5 s WAV, its length shown, sent as a form, a 5 s track that starts with it", async () => {
+    await openTab("Generate");
+    const mine = `${prompt} from my file`;
+    await page.getByLabel("Prompt", { exact: true }).fill(mine);
+    await page.getByLabel("Duration in seconds").fill("5");
+    await page.getByLabel(/Continue my audio/).setInputFiles({ name: "my-intro.wav", mimeType: "audio/wav", buffer: toneWav(1.5) });
+    const chosen = page.getByTestId("prompt-audio");
+    await chosen.filter({ hasText: "my-intro.wav" }).filter({ hasText: "1.5 s" }).waitFor(); // read by the browser
+    await shot("generate-upload");
+    const posted = page.waitForRequest((r) => r.url().endsWith("/generate") && r.method() === "POST");
+    await page.getByRole("button", { name: "Generate", exact: true }).click();
+    const type = (await posted).headers()["content-type"] ?? "";
+    assert(type.startsWith("multipart/form-data; boundary="), `POST /generate sent ${type}`);
+    const job = page.locator("[data-testid=job]").filter({ hasText: mine });
+    await job.waitFor();
+    const id = await job.getAttribute("data-generation-id");
+    await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "succeeded", id, { timeout: 90_000 });
+    const note = await job.getByTestId("continuation").innerText();
+    assert(note.includes("Continues an uploaded file"), `the job says "${note}"`);
+    assert(typeof (await storedTokens())[id] === "string", "the job's token is kept");
+    const record = await (await page.request.get(`${BASE_URL}/generations/${id}`)).json();
+    assert(record.status === "succeeded" && Math.abs(record.duration - 5) < 0.25, `a ${record.duration} s track (${record.status})`);
+    assert(record.parent_id === null && Math.abs(record.prompt_seconds - 1.5) < 0.01, `parent ${record.parent_id}, from ${record.prompt_seconds} s`);
+    // The file stays chosen until removed: the next generations are plain ones.
+    await page.getByRole("button", { name: "Remove my-intro.wav" }).click();
+    await chosen.waitFor({ state: "detached" });
+  });
+
   await step("a job behind a running one shows its place in line; cancel both, delete one from History", async () => {
     await openTab("Generate");
     const other = `${prompt} to cancel`;
@@ -385,6 +436,17 @@ try {
     assert(percent >= 0 && percent < 100, `a running job at ${percent}%`);
     await page.waitForTimeout(500); // the list's entry animation
     await shot("generate-running");
+
+    // Listen while it generates: the stream plays from the start while the job still runs.
+    await job.getByRole("button", { name: /while it generates$/ }).click();
+    const live = job.getByTestId("live-audio");
+    await live.waitFor();
+    await page.waitForFunction((gid) => {
+      const audio = document.querySelector(`[data-testid=job][data-generation-id="${gid}"] [data-testid=live-audio]`);
+      return audio instanceof HTMLAudioElement && audio.currentTime > 0.5 && !audio.paused;
+    }, id, { timeout: 30_000 });
+    assert((await job.getAttribute("data-status")) === "running", "the stream played while the job ran");
+    await shot("generate-listening");
 
     const behind = `${prompt} waiting`;
     await page.getByLabel("Prompt", { exact: true }).fill(behind);

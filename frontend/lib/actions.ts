@@ -7,9 +7,9 @@ import { stop, track } from "@/lib/tracker";
 import type { AudioFormat, GenerateRequest, Generation } from "@/types";
 import { isActive } from "@/types";
 
-/** Queue a generation, keep its token (only its creator gets one), and follow it. */
-export async function startGeneration(body: GenerateRequest): Promise<Generation> {
-  const { token, ...record } = await api.generate(body);
+/** Queue a generation (continuing `audio`, when given), keep its token (only its creator gets one), and follow it. */
+export async function startGeneration(body: GenerateRequest, audio?: File): Promise<Generation> {
+  const { token, ...record } = await api.generate(body, audio);
   rememberToken(record.generation_id, token);
   useAppStore.getState().addJob(record);
   track(record.generation_id);

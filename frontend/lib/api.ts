@@ -86,7 +86,8 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
   try {
     response = await fetch(url, {
       ...init,
-      headers: { Accept: "application/json", ...(init.body ? { "Content-Type": "application/json" } : {}), ...init.headers },
+      // A form sets its own Content-Type (multipart, with its boundary); every other body is JSON.
+      headers: { Accept: "application/json", ...(init.body && !(init.body instanceof FormData) ? { "Content-Type": "application/json" } : {}), ...init.headers },
     });
   } catch (error) {
     if (error instanceof DOMException && error.name === "AbortError") throw error;
@@ -99,6 +100,19 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
 }
 
 const json = (body: unknown): RequestInit => ({ method: "POST", body: JSON.stringify(body) });
+
+/**
+ * POST /generate's body as a multipart form: the same fields as the JSON body (as text; the service
+ * reads the numbers from it) plus the audio file to continue, as `audio`.
+ */
+export function generateForm(body: GenerateRequest, audio: File): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(body)) {
+    if (value !== undefined && value !== null) form.append(name, String(value));
+  }
+  form.append("audio", audio, audio.name);
+  return form;
+}
 
 /** What narrows a list: where the page starts, one status, favourites only (or only the others). */
 export interface ListOptions {
@@ -116,8 +130,12 @@ function listQuery(limit: number, options: ListOptions, extra: Record<string, st
 }
 
 export const api = {
-  /** Queues a generation; the answer carries the creator's token, which cancel and delete need. */
-  generate: (body: GenerateRequest) => request<CreatedGeneration>("/generate", json(body)),
+  /**
+   * Queues a generation; the answer carries the creator's token, which cancel and delete need. With
+   * `audio`, the track continues that file (sent as a multipart form).
+   */
+  generate: (body: GenerateRequest, audio?: File) =>
+    request<CreatedGeneration>("/generate", audio ? { method: "POST", body: generateForm(body, audio) } : json(body)),
   generation: (id: string) => request<Generation>(`/generations/${encodeURIComponent(id)}`),
   /**
    * Cancels a queued or running job (answers the record) or deletes a finished one (answers nothing).
@@ -142,6 +160,8 @@ export const api = {
   modelStatus: () => request<ModelStatus>("/model/status"),
   audioUrl: (id: string) => apiUrl(`/generations/${encodeURIComponent(id)}/audio`),
   eventsUrl: (id: string) => apiUrl(`/generations/${encodeURIComponent(id)}/events`),
+  /** The audio while it is made (MP3, from the start); the whole track once finished. */
+  streamUrl: (id: string) => apiUrl(`/generations/${encodeURIComponent(id)}/stream`),
   async download(id: string, format: AudioFormat): Promise<{ blob: Blob; filename: string }> {
     const path = `/download/${encodeURIComponent(id)}?format=${format}`;
     let response: Response;

@@ -88,10 +88,14 @@ export function continuationParts(
 /**
  * What a continuation says about its origin: `Extends “lo-fi piano” (continued from 0:05)`, the time
  * being where the new music starts (the seconds of the parent it began with). Null for a track that
- * extends nothing; "another track" while (or when) the parent's prompt is unknown.
+ * extends nothing; "another track" while (or when) the parent's prompt is unknown; for a track that continues
+ * an uploaded file, says so.
  */
 export function continuationLabel(generation: Pick<Generation, "parent_id" | "prompt_seconds">, parentPrompt?: string | null): string | null {
   const parts = continuationParts(generation, parentPrompt);
-  if (!parts) return null;
+  if (!parts) {
+    const seconds = generation.prompt_seconds; // no parent: it continues an uploaded file
+    return seconds === null || seconds === undefined ? null : `Continues an uploaded file (new music from ${formatSeconds(seconds)})`;
+  }
   return `Extends ${parts.parent}${parts.from ? ` (continued from ${parts.from})` : ""}`;
 }

@@ -1,5 +1,6 @@
 // From the Generate form to the body of POST /generate (and what is wrong with the form, if anything).
 // Every bound and default is the service's own, from its OpenAPI document (types/api.constants.ts).
+import { formatSecondsUnit } from "@/lib/format";
 import { API_SCHEMAS } from "@/types/api.constants";
 import type { GenerateDraft, GenerateRequest } from "@/types";
 import { isPrecision } from "@/types";
@@ -12,6 +13,7 @@ export interface Bounds {
 }
 
 export const PROMPT_MAX_LENGTH = FIELDS.prompt.maxLength;
+export const NEGATIVE_PROMPT_MAX_LENGTH = FIELDS.negative_prompt.maxLength;
 export const DURATION: Bounds = { min: FIELDS.duration.minimum, max: FIELDS.duration.maximum };
 export const TOP_K: Bounds = { min: FIELDS.top_k.minimum, max: FIELDS.top_k.maximum };
 export const TOP_P: Bounds = { min: FIELDS.top_p.minimum, max: FIELDS.top_p.maximum };
@@ -27,6 +29,7 @@ const within = (value: number, { min, max }: Bounds): boolean => value >= min &&
 /** A fresh form: the service's defaults, no prompt, the server's device and precision, a random seed. */
 export const DEFAULT_DRAFT: GenerateDraft = {
   prompt: "",
+  negative_prompt: "",
   duration: FIELDS.duration.default,
   device: "",
   precision: "",
@@ -45,6 +48,8 @@ export function validateDraft(draft: GenerateDraft): string | null {
   if (!within(draft.top_p, TOP_P)) return `Top-p must be ${span(TOP_P)}.`;
   if (!within(draft.temperature, TEMPERATURE)) return `Temperature must be ${span(TEMPERATURE)}.`;
   if (!within(draft.cfg_coef, CFG_COEF)) return `Guidance must be ${span(CFG_COEF)}.`;
+  if (draft.negative_prompt.length > NEGATIVE_PROMPT_MAX_LENGTH) return `The negative prompt can be at most ${NEGATIVE_PROMPT_MAX_LENGTH} characters.`;
+  if (draft.negative_prompt.trim() && !(draft.cfg_coef > 1)) return "A negative prompt needs guidance above 1: guidance is what steers away from it.";
   if (draft.precision && !isPrecision(draft.precision)) return `The service does not know the precision ${draft.precision}.`;
   const seed = draft.seed.trim();
   if (seed && !(/^\d+$/.test(seed) && Number(seed) <= MAX_SEED)) return `The seed must be a whole number 0-${MAX_SEED}, or empty for a random one.`;
@@ -53,8 +58,10 @@ export function validateDraft(draft: GenerateDraft): string | null {
 
 export function toRequest(draft: GenerateDraft): GenerateRequest {
   const seed = draft.seed.trim();
+  const negative = draft.negative_prompt.trim();
   return {
     prompt: draft.prompt.trim(),
+    ...(negative ? { negative_prompt: negative } : {}),
     duration: draft.duration,
     ...(draft.device ? { device: draft.device } : {}),
     ...(isPrecision(draft.precision) ? { precision: draft.precision } : {}),
@@ -64,4 +71,19 @@ export function toRequest(draft: GenerateDraft): GenerateRequest {
     cfg_coef: draft.cfg_coef,
     ...(seed ? { seed: Number(seed) } : {}),
   };
+}
+
+/** The shortest whole-second duration that continues `seconds` of audio: the track must be longer. */
+export function minDurationFor(seconds: number | null | undefined): number {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return DURATION.min;
+  return Math.max(DURATION.min, Math.floor(seconds) + 1);
+}
+
+/** What is wrong with continuing `seconds` of audio to a `duration`-second track, if anything. */
+export function validatePromptAudio(duration: number, seconds: number | null | undefined): string | null {
+  if (seconds === null || seconds === undefined) return null; // the browser could not tell: the service checks
+  const length = formatSecondsUnit(seconds);
+  if (seconds >= DURATION.max) return `Your audio is ${length}: it must be shorter than ${DURATION.max} s, the longest track.`;
+  if (!(duration > seconds)) return `The duration is the whole track, your ${length} included: make it more than ${length}.`;
+  return null;
 }

@@ -116,6 +116,7 @@ export const useAppStore = create<AppState>()(
           draft: {
             ...state.draft,
             prompt: g.prompt,
+            negative_prompt: g.negative_prompt ?? "",
             duration: Math.round(g.duration_requested || g.duration),
             device: state.draft.device,
             precision: state.draft.precision,

@@ -10,12 +10,16 @@ import { StatsView } from "@/components/tabs/StatsTab";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { ModelBadge, StatusBanner } from "@/components/ui/StatusBanner";
 import { ApiError } from "@/lib/api";
+import { readAudioSeconds } from "@/lib/audioFile";
 import { useAppStore } from "@/lib/store";
 import { TOKENS_KEY, tokenFor } from "@/lib/tokens";
 import type { Health, ModelStatus, Stats } from "@/types";
 import { API_SCHEMAS } from "@/types/api.constants";
 
 import { FakeEventSource, fakeService, generation, json, ownTokens, page, resetStore, unfinished } from "./helpers";
+
+// jsdom reads no audio: each test says how long the picked file is (tests/logic.test.ts tests the reading).
+vi.mock("@/lib/audioFile", () => ({ readAudioSeconds: vi.fn(async () => null) }));
 
 function health(model: Record<string, unknown>, fields: Partial<Health> = {}): Health {
   return {
@@ -122,6 +126,23 @@ describe("StatusBanner and ModelBadge", () => {
 });
 
 describe("GenerateTab", () => {
+  it("sends a negative prompt, and refuses one without guidance", async () => {
+    const user = userEvent.setup();
+    const service = fakeService({ ...emptyRecent, "POST /generate": () => json({ ...unfinished({ generation_id: "n1" }), token: "t" }, 202) });
+    useAppStore.setState({ health: health({}) });
+    render(<GenerateTab />);
+    await user.type(screen.getByLabelText("Prompt", { selector: "textarea" }), "ambient pads");
+    await user.click(screen.getByText("Advanced settings"));
+    await user.type(screen.getByLabelText("Negative prompt"), "drums");
+    fireEvent.change(screen.getByLabelText("Guidance"), { target: { value: "1" } });
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+    expect(await screen.findByText(/negative prompt needs guidance above 1/)).toBeInTheDocument();
+    expect(service.calls.find((c) => c.method === "POST")).toBeUndefined();
+    fireEvent.change(screen.getByLabelText("Guidance"), { target: { value: "3" } });
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+    await waitFor(() => expect(service.calls.find((c) => c.method === "POST")?.body).toMatchObject({ prompt: "ambient pads", negative_prompt: "drums", cfg_coef: 3 }));
+  });
+
   it("queues a generation with the chosen settings, keeps its token and follows its phases", async () => {
     const user = userEvent.setup();
     const queued = unfinished({ generation_id: "new1", prompt: "calm acoustic guitar fingerpicking, campfire mood", seed: 42, queue_position: 2 });
@@ -355,6 +376,37 @@ describe("JobCard", () => {
     expect(screen.getByTestId("job")).toHaveTextContent("waiting in the queue");
   });
 
+  it("plays a running job's stream, then hands the finished file to the player", async () => {
+    useAppStore.setState({ generations: { l1: unfinished({ generation_id: "l1", status: "running" }) }, currentId: null });
+    render(
+      <ul>
+        <JobCard id="l1" />
+      </ul>,
+    );
+    await userEvent.click(screen.getByRole("button", { name: /Listen to .* while it generates/ }));
+    const live = screen.getByTestId("live-audio");
+    expect(live.getAttribute("src")).toMatch(/\/generations\/l1\/stream$/);
+    expect(useAppStore.getState().currentId).toBeNull(); // the stream plays on its own until the end
+    act(() => useAppStore.getState().patch("l1", { status: "succeeded" }));
+    expect(screen.queryByTestId("live-audio")).toBeNull();
+    expect(useAppStore.getState().currentId).toBe("l1");
+    expect(useAppStore.getState().autoplay).toBe(true);
+  });
+
+  it("ends the stream without playing anything when the job is canceled", async () => {
+    useAppStore.setState({ generations: { l2: unfinished({ generation_id: "l2", status: "running" }) }, currentId: null });
+    render(
+      <ul>
+        <JobCard id="l2" />
+      </ul>,
+    );
+    await userEvent.click(screen.getByRole("button", { name: /while it generates/ }));
+    act(() => useAppStore.getState().patch("l2", { status: "canceled" }));
+    expect(screen.queryByTestId("live-audio")).toBeNull();
+    expect(screen.queryByRole("button", { name: /while it generates/ })).toBeNull();
+    expect(useAppStore.getState().currentId).toBeNull();
+  });
+
   it("shows why a job failed", () => {
     useAppStore.setState({ generations: { f1: unfinished({ generation_id: "f1", status: "failed", error_type: "model_unavailable", error_message: "the model could not be loaded" }) } });
     render(
@@ -533,6 +585,97 @@ describe("StatsView", () => {
     expect(screen.getByTestId("success-donut-label")).toHaveTextContent("100%");
     expect(screen.getByTestId("success-note")).toHaveTextContent("2 canceled: not part of the rate.");
     expect(screen.getByTestId("stat-success-rate").parentElement).toHaveTextContent("3 ok · 0 failed · 2 canceled");
+  });
+});
+
+describe("continuing my audio", () => {
+  const intro = () => new File([new Uint8Array(4096)], "intro.wav", { type: "audio/wav" });
+  const pick = (user: ReturnType<typeof userEvent.setup>, file: File) => user.upload(screen.getByLabelText(/Continue my audio/), file);
+
+  it("shows the file and its length, keeps the track longer than it and sends the fields with the file as a form", async () => {
+    vi.mocked(readAudioSeconds).mockResolvedValue(12.4);
+    const user = userEvent.setup();
+    const queued = unfinished({ generation_id: "up1", prompt: "more of this", duration: 13, duration_requested: 13, prompt_seconds: 12.4 });
+    const service = fakeService({ ...emptyRecent, "POST /generate": () => json({ ...queued, token: "secret-up1" }, 202) });
+    useAppStore.setState({ health: health({}) });
+    render(<GenerateTab />);
+    await user.type(screen.getByLabelText("Prompt", { selector: "textarea" }), "more of this");
+    await pick(user, intro());
+    const chosen = await screen.findByTestId("prompt-audio");
+    expect(chosen).toHaveTextContent("intro.wav");
+    await waitFor(() => expect(chosen).toHaveTextContent("12.4 s"));
+    expect(screen.getByText(/the duration is the whole track, so it must be more than 12.4 s/)).toBeInTheDocument();
+    // The default 10 s would not reach past the audio: the track now ends at 13 s, the least allowed.
+    const duration = screen.getByLabelText("Duration in seconds");
+    expect(duration).toHaveValue(13);
+    expect(duration).toHaveAttribute("min", "13");
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+
+    const post = service.calls.find((c) => c.method === "POST");
+    const form = post?.body as FormData;
+    expect(form).toBeInstanceOf(FormData);
+    expect(Object.fromEntries([...form.entries()].filter(([name]) => name !== "audio"))).toEqual({
+      prompt: "more of this",
+      duration: "13",
+      top_k: "250",
+      top_p: "0",
+      temperature: "1",
+      cfg_coef: "3",
+    });
+    expect((form.get("audio") as File).name).toBe("intro.wav");
+    // The browser sets the multipart Content-Type (with its boundary): the page must not say JSON.
+    const init = service.mock.mock.calls.find(([, options]) => options?.method === "POST")?.[1];
+    expect(new Headers(init?.headers).get("Content-Type")).toBeNull();
+    const job = await screen.findByTestId("job");
+    expect(job).toHaveTextContent("Continues an uploaded file (new music from 0:12)");
+    expect(tokenFor("up1")).toBe("secret-up1");
+    await screen.findByTestId("latest-list");
+  });
+
+  it("explains why a track must be longer than the audio, and sends JSON again once the file is removed", async () => {
+    vi.mocked(readAudioSeconds).mockResolvedValue(30.2);
+    const user = userEvent.setup();
+    const service = fakeService({ ...emptyRecent, "POST /generate": () => json({ ...unfinished({ generation_id: "j1" }), token: "t" }, 202) });
+    render(<GenerateTab />);
+    await user.type(screen.getByLabelText("Prompt", { selector: "textarea" }), "more");
+    await pick(user, intro());
+    await waitFor(() => expect(screen.getByLabelText("Duration in seconds")).toHaveValue(31));
+    fireEvent.change(screen.getByLabelText("Duration in seconds"), { target: { value: "20" } });
+    const problem = screen.getByText("The duration is the whole track, your 30.2 s included: make it more than 30.2 s.");
+    expect(problem).toBeInTheDocument();
+    expect(screen.getByLabelText(/Continue my audio/)).toHaveAttribute("aria-invalid", "true");
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+    expect(service.calls.some((c) => c.method === "POST")).toBe(false);
+    expect(screen.getByRole("alert")).toHaveTextContent("make it more than 30.2 s");
+
+    await user.click(screen.getByRole("button", { name: "Remove intro.wav" }));
+    expect(screen.queryByTestId("prompt-audio")).not.toBeInTheDocument();
+    expect(screen.getByLabelText("Duration in seconds")).toHaveAttribute("min", String(API_SCHEMAS.GenerateRequest.duration.minimum));
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+    const post = service.calls.find((c) => c.method === "POST");
+    expect(post?.body).toEqual({ prompt: "more", duration: 20, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3 });
+    await screen.findByTestId("latest-list");
+  });
+
+  it("says when the audio is too long for any track, and shows the service's refusal of a file", async () => {
+    vi.mocked(readAudioSeconds).mockResolvedValue(150);
+    const user = userEvent.setup();
+    fakeService({
+      ...emptyRecent,
+      "POST /generate": () =>
+        json({ error_type: "unsupported_audio", field: "audio", status_code: 422, message: "audio: not audio this service can read (Format not recognised); send WAV, FLAC, OGG (Vorbis or Opus) or MP3" }, 422),
+    });
+    render(<GenerateTab />);
+    await user.type(screen.getByLabelText("Prompt", { selector: "textarea" }), "more");
+    await pick(user, intro());
+    expect(await screen.findByText(`Your audio is 150.0 s: it must be shorter than ${API_SCHEMAS.GenerateRequest.duration.maximum} s, the longest track.`)).toBeInTheDocument();
+
+    vi.mocked(readAudioSeconds).mockResolvedValue(null); // a file this browser cannot read: the service decides
+    await pick(user, new File(["not audio"], "notes.txt.wav", { type: "audio/wav" }));
+    await waitFor(() => expect(screen.getByTestId("prompt-audio")).toHaveTextContent("length unknown"));
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("send WAV, FLAC, OGG (Vorbis or Opus) or MP3");
+    await latestLoaded();
   });
 });
 

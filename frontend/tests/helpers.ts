@@ -12,6 +12,7 @@ export function generation(fields: Partial<Generation> = {}): Generation {
     id: 1,
     generation_id: id,
     prompt: "lo-fi piano",
+    negative_prompt: null,
     status: "succeeded",
     duration: 5,
     duration_requested: 5,
@@ -34,6 +35,7 @@ export function generation(fields: Partial<Generation> = {}): Generation {
     audio_url: `/generations/${id}/audio`,
     download_url: `/download/${id}`,
     events_url: `/generations/${id}/events`,
+    stream_url: `/generations/${id}/stream`,
     play_count: 0,
     download_count: 0,
     is_favorited: false,
@@ -92,7 +94,8 @@ export function fakeService(routes: Record<string, Handler>) {
   const mock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
     const url = new URL(String(input), "http://127.0.0.1:8000");
     const method = (init.method ?? "GET").toUpperCase();
-    const body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+    // A JSON body parsed; a form (an upload) as the FormData the page built.
+    const body = typeof init.body === "string" ? JSON.parse(init.body) : init.body instanceof FormData ? init.body : undefined;
     calls.push({ method, path: url.pathname + url.search, body });
     const handler = routes[`${method} ${url.pathname}`];
     if (!handler) return json({ error_type: "not_found", message: `nothing at ${method} ${url.pathname}`, status_code: 404 }, 404);

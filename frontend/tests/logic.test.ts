@@ -2,7 +2,8 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import { detailRows } from "@/components/audio/Player";
 import { ONLY_THE_CREATOR, extendGeneration, removeGeneration, startGeneration } from "@/lib/actions";
-import { ApiError, api, filenameFrom, parseRetryAfter } from "@/lib/api";
+import { ApiError, api, filenameFrom, generateForm, parseRetryAfter } from "@/lib/api";
+import { readAudioSeconds } from "@/lib/audioFile";
 import {
   cannotExtend,
   continuationLabel,
@@ -15,7 +16,7 @@ import {
   validateExtension,
 } from "@/lib/extend";
 import { formatEta, formatPercent, isRandomModel, outcomeText } from "@/lib/format";
-import { MAX_SEED, toRequest, validateDraft } from "@/lib/generateRequest";
+import { MAX_SEED, minDurationFor, toRequest, validateDraft, validatePromptAudio } from "@/lib/generateRequest";
 import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
 import { computePeaks } from "@/lib/peaks";
 import { PlayCounter } from "@/lib/playCounter";
@@ -150,6 +151,8 @@ describe("the Generate form", () => {
       precision: "int8",
       seed: 42,
     });
+    expect(toRequest({ ...DEFAULT_DRAFT, prompt: "x", negative_prompt: "  " })).not.toHaveProperty("negative_prompt");
+    expect(toRequest({ ...DEFAULT_DRAFT, prompt: "x", negative_prompt: " vocals " })).toMatchObject({ negative_prompt: "vocals" });
   });
 
   it("starts from the service's defaults", () => {
@@ -180,6 +183,84 @@ describe("the Generate form", () => {
     expect(validateDraft({ ...ok, seed: "99999999999999999999" })).toMatch(/seed/);
     expect(validateDraft({ ...ok, seed: String(MAX_SEED) })).toBeNull();
     expect(validateDraft(ok)).toBeNull();
+    expect(validateDraft({ ...ok, negative_prompt: "vocals", cfg_coef: 1 })).toMatch(/negative prompt needs guidance above 1/);
+    expect(validateDraft({ ...ok, negative_prompt: "z".repeat(fields.negative_prompt.maxLength + 1) })).toMatch(/negative prompt can be at most/);
+    expect(validateDraft({ ...ok, negative_prompt: "vocals" })).toBeNull();
+  });
+});
+
+describe("continuing an uploaded file", () => {
+  const { minimum, maximum } = API_SCHEMAS.GenerateRequest.duration;
+
+  it("keeps the whole track longer than the audio, and within the longest track", () => {
+    expect(minDurationFor(null)).toBe(minimum);
+    expect(minDurationFor(2.5)).toBe(minimum);
+    expect(minDurationFor(12)).toBe(13);
+    expect(minDurationFor(12.4)).toBe(13);
+    expect(validatePromptAudio(13, 12.4)).toBeNull();
+    expect(validatePromptAudio(12, 12.4)).toMatch(/make it more than 12.4 s/);
+    expect(validatePromptAudio(12.4, 12.4)).toMatch(/make it more than 12.4 s/);
+    expect(validatePromptAudio(maximum, maximum)).toMatch(`must be shorter than ${maximum} s`);
+    expect(validatePromptAudio(5, null)).toBeNull(); // unknown length: the service checks it
+  });
+
+  it("sends the same fields as the JSON body, as text, plus the file", () => {
+    const file = new File(["x"], "intro.flac");
+    const form = generateForm({ ...toRequest({ ...DEFAULT_DRAFT, prompt: "more", duration: 13, seed: "7" }), precision: undefined }, file);
+    expect([...form.keys()]).toEqual(["prompt", "duration", "top_k", "top_p", "temperature", "cfg_coef", "seed", "audio"]);
+    expect(form.get("duration")).toBe("13");
+    expect((form.get("audio") as File).name).toBe("intro.flac");
+  });
+
+  describe("reading a file's length", () => {
+    const file = new File([new Uint8Array(16)], "intro.wav", { type: "audio/wav" });
+    const urls = { made: 0, revoked: 0 };
+    beforeEach(() => {
+      urls.made = urls.revoked = 0;
+      Object.defineProperty(URL, "createObjectURL", { configurable: true, value: () => `blob:${++urls.made}` });
+      Object.defineProperty(URL, "revokeObjectURL", { configurable: true, value: () => void urls.revoked++ });
+    });
+    /** <audio> elements that answer `event` (with `duration`) once their src is set. */
+    const audioElements = (event: string, duration = Number.NaN) => {
+      const create = document.createElement.bind(document);
+      vi.spyOn(document, "createElement").mockImplementation((tag: string) => {
+        const element = create(tag);
+        if (tag === "audio") {
+          Object.defineProperty(element, "duration", { value: duration });
+          Object.defineProperty(element, "src", { set: () => setTimeout(() => element.dispatchEvent(new Event(event))) });
+        }
+        return element;
+      });
+    };
+
+    it("takes it from the <audio> element's metadata and lets go of the file", async () => {
+      audioElements("loadedmetadata", 12.4);
+      expect(await readAudioSeconds(file)).toBe(12.4);
+      expect(urls).toEqual({ made: 1, revoked: 1 });
+      vi.restoreAllMocks();
+    });
+
+    it("decodes the file when the element cannot tell, and says null when nothing can", async () => {
+      audioElements("error");
+      vi.stubGlobal(
+        "AudioContext",
+        class {
+          decodeAudioData = async () => ({ duration: 3.5 });
+          close = async () => undefined;
+        },
+      );
+      expect(await readAudioSeconds(file)).toBe(3.5);
+      vi.stubGlobal(
+        "AudioContext",
+        class {
+          decodeAudioData = async () => Promise.reject(new Error("cannot decode"));
+          close = async () => undefined;
+        },
+      );
+      expect(await readAudioSeconds(file)).toBeNull();
+      expect(urls.made).toBe(urls.revoked);
+      vi.restoreAllMocks();
+    });
   });
 });
 

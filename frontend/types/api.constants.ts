@@ -34,6 +34,10 @@ export const API_SCHEMAS = {
       minimum: 5,
       maximum: 120,
     },
+    negative_prompt: {
+      minLength: 1,
+      maxLength: 2000,
+    },
     precision: {
       enum: ["auto", "float32", "bfloat16", "float16", "int8"],
     },

@@ -72,7 +72,7 @@ export interface paths {
         put?: never;
         /**
          * Queue a generation
-         * @description Writes a `queued` record and answers 202 with it, `Location: /generations/{id}` and the creator's `token` (shown once: send it as `X-Generation-Token` to cancel or delete). `Prefer: wait=N` waits up to N seconds (at most 60): 201 with the finished record, else 202. A full queue answers 429 with `Retry-After` and writes nothing.
+         * @description Writes a `queued` record and answers 202 with it, `Location: /generations/{id}` and the creator's `token` (shown once: send it as `X-Generation-Token` to cancel or delete). `Prefer: wait=N` waits up to N seconds (at most 60): 201 with the finished record, else 202. A full queue answers 429 with `Retry-After` and writes nothing. The body is JSON, or the same fields as a multipart form with an `audio` file to continue (the record's `prompt_seconds` is its length); a refused upload writes nothing.
          */
         post: operations["GenerateGenerate"];
         delete?: never;
@@ -154,6 +154,26 @@ export interface paths {
          * @description For players that draw the waveform before (or without) downloading the audio: `max` is the top half, `min` the bottom half, `duration` the length in seconds.
          */
         get: operations["GenerationsGenerationIdPeaksGenerationPeaks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/generations/{generation_id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Listen while it generates: the audio as MP3, from its start, as it is made
+         * @description For a queued or running job, an MP3 stream (chunked) that a player can start at once: it begins at the start of the track whenever the client joins, grows while the decoder runs and ends when the job ends (a cancel ends it early). It holds the audio before loudness normalisation: the stored file replaces it once the job has succeeded. A waiting job's stream starts when the job does. For a finished track, the whole track as MP3.
+         */
+        get: operations["GenerationsGenerationIdStreamGenerationStream"];
         put?: never;
         post?: never;
         delete?: never;
@@ -332,6 +352,7 @@ export interface components {
             device: string;
             device_name: string;
             device_type: string;
+            first_audio_s: number | null;
             generation_time: number;
             host: string;
             id: number;
@@ -393,6 +414,7 @@ export interface components {
             is_favorited: boolean;
             last_played: string | null;
             model: string;
+            negative_prompt: string | null;
             parent_id: string | null;
             play_count: number;
             precision: string;
@@ -406,6 +428,7 @@ export interface components {
             started_at: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "canceled";
+            stream_url: string;
             temperature: number;
             token: string;
             top_k: number;
@@ -482,6 +505,8 @@ export interface components {
              * @default 10
              */
             duration: number;
+            /** @description What the music should not be (1-2000 characters): guidance steers away from it. Needs `cfg_coef` above 1. */
+            negative_prompt?: string | null;
             /** @enum {null|string} */
             precision?: "auto" | "float32" | "bfloat16" | "float16" | "int8" | null;
             /** @description What the music should be (1-2000 characters). */
@@ -528,6 +553,7 @@ export interface components {
             is_favorited: boolean;
             last_played: string | null;
             model: string;
+            negative_prompt: string | null;
             parent_id: string | null;
             play_count: number;
             precision: string;
@@ -541,6 +567,7 @@ export interface components {
             started_at: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "canceled";
+            stream_url: string;
             temperature: number;
             top_k: number;
             top_p: number;
@@ -729,7 +756,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -815,7 +842,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -901,7 +928,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -970,7 +997,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`. */
+            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json` (or, where the endpoint takes a file, `multipart/form-data`). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -979,7 +1006,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1009,9 +1036,30 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The generation's fields as JSON, or as a form with an audio file to continue. */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["GenerateRequest"];
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description Audio to continue (WAV, FLAC, OGG (Vorbis or Opus) or MP3; at most MAX_UPLOAD_MB, 20 MiB unless configured): the result starts with it and goes on, `duration` seconds in all, so `duration` must exceed its length (and it must be shorter than 120 s). Not with `continue_from`.
+                     */
+                    audio: string;
+                    cfg_coef?: components["schemas"]["GenerateRequest"]["cfg_coef"];
+                    continue_from?: components["schemas"]["GenerateRequest"]["continue_from"];
+                    continue_seconds?: components["schemas"]["GenerateRequest"]["continue_seconds"];
+                    device?: components["schemas"]["GenerateRequest"]["device"];
+                    duration?: components["schemas"]["GenerateRequest"]["duration"];
+                    negative_prompt?: components["schemas"]["GenerateRequest"]["negative_prompt"];
+                    precision?: components["schemas"]["GenerateRequest"]["precision"];
+                    prompt: components["schemas"]["GenerateRequest"]["prompt"];
+                    seed?: components["schemas"]["GenerateRequest"]["seed"];
+                    temperature?: components["schemas"]["GenerateRequest"]["temperature"];
+                    top_k?: components["schemas"]["GenerateRequest"]["top_k"];
+                    top_p?: components["schemas"]["GenerateRequest"]["top_p"];
+                    user_id?: components["schemas"]["GenerateRequest"]["user_id"];
+                };
             };
         };
         responses: {
@@ -1078,7 +1126,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`. */
+            /** @description The request body is too large (`payload_too_large`), or the uploaded file is larger than MAX_UPLOAD_MB (`upload_too_large`); refused before it is read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json` (or, where the endpoint takes a file, `multipart/form-data`). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1087,7 +1144,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1105,7 +1162,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason) or the service is shutting down (`shutting_down`). */
+            /** @description The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason), the service is shutting down (`shutting_down`), or it cannot store an upload (`storage_error`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1390,8 +1447,64 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    GenerationsGenerationIdStreamGenerationStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description MP3, growing while the job runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed (`bad_request`): a body that is not JSON, or nests too deeply. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing has this id (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation is not in a state that allows this (`not_ready`); `status` says which it is in. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generation's audio is no longer on disk (`file_missing`). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1497,7 +1610,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`. */
+            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json` (or, where the endpoint takes a file, `multipart/form-data`). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1506,7 +1619,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1524,7 +1637,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason) or the service is shutting down (`shutting_down`). */
+            /** @description The model cannot serve (`model_unavailable`, `backend_unavailable`, with the reason), the service is shutting down (`shutting_down`), or it cannot store an upload (`storage_error`). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1605,7 +1718,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1661,7 +1774,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1717,7 +1830,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1767,7 +1880,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1845,7 +1958,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json`. */
+            /** @description The body is not JSON (`unsupported_media_type`): send `Content-Type: application/json` (or, where the endpoint takes a file, `multipart/form-data`). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1854,7 +1967,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`). */
+            /** @description An input is out of bounds (`validation_error`, with `field`) or cannot be served (`device_unavailable`, `unsupported_precision`, `unknown_model`, `unknown_backend`), or an uploaded file is not audio the service reads (`unsupported_audio`). */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -77,6 +77,8 @@ export const TABS: readonly Tab[] = ["generate", "history", "popular", "stats"];
 /** What the Generate form holds (numbers as the form edits them). */
 export interface GenerateDraft {
   prompt: string;
+  /** What the music should not be ("" for nothing). */
+  negative_prompt: string;
   duration: number;
   device: string;
   precision: string;

@@ -56,10 +56,12 @@ async def test_bench_records_every_run_and_writes_the_report(
         assert row.ms_per_step > 0
         assert row.load_time > 0
         assert row.peak_memory_mb is not None
+        assert row.first_audio_s > 0
         assert {"python", "torch", "transformers"} <= set(row.versions)
         assert row.device_name
         assert row.run_id == rows[0].run_id
     reference, torch_row = rows
+    assert torch_row.first_audio_s < torch_row.generation_time  # streamed while the loop ran
     assert reference.vs_reference == pytest.approx(1.0)
     assert torch_row.vs_reference == pytest.approx(torch_row.realtime_factor / reference.realtime_factor)
     assert torch_row.vs_reference_float32 == pytest.approx(torch_row.vs_reference)
@@ -91,6 +93,7 @@ def _run(**fields: Any) -> BenchmarkRun:
         "generation_time": 10.0,
         "load_time": 1.0,
         "peak_memory_mb": 100.0,
+        "first_audio_s": 0.5,
         "vs_reference": 1.0,
         "vs_reference_float32": 1.0,
         "versions": {"torch": "2.13.0"},

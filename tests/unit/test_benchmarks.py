@@ -92,6 +92,7 @@ def _measurement(backend: str, precision: str, rtf: float, vs: float | None) -> 
         generation_time=10.0 / rtf,
         load_time=1.5,
         peak_memory_mb=900.0,
+        first_audio_s=0.8 / rtf,
         vs_reference=vs,
         vs_reference_float32=vs,
         versions={"torch": "2.13.0"},
@@ -121,7 +122,8 @@ def test_markdown_has_one_line_per_variant_and_the_ratios() -> None:
     text = markdown(report)
     assert "(GB/s, 400 MB, 2 threads" in text
     assert "reference:float32 24.5, torch:int8 21." in text
-    assert "| reference | float32 | 10 | 1 | 0.070x | 285.7 | 1.5 | 900 | 1.00x | 1.00x |" in text
+    assert "| reference | float32 | 10 | 1 | 0.070x | 285.7 | 11.43 | 1.5 | 900 | 1.00x | 1.00x |" in text
+    assert "| torch | int8 | 10 | 2 | 0.410x | 48.8 | 2.00 |" in text  # the worse first audio of two
     assert "| torch | int8 | 10 | 2 | 0.410x |" in text
     assert "| 5.50x | 5.50x |" in text
     assert "- onnx:int8: UnknownBackendError: not here" in text

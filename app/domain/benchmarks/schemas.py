@@ -30,6 +30,7 @@ class Benchmark(msgspec.Struct):
     generation_time: float
     load_time: float
     peak_memory_mb: float | None
+    first_audio_s: float | None
     vs_reference: float | None
     vs_reference_float32: float | None
     versions: dict[str, str]

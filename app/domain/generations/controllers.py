@@ -13,11 +13,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import HttpMethod
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from litestar.response import File, ServerSentEvent, ServerSentEventMessage
+from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ACTIVE, FINISHED, QUEUED, SUCCEEDED, MusicGeneration, Status
+from app.domain.generations.requests import GenerateOperation, document_json_body, read_generate_body
 from app.domain.generations.schemas import (
     AudioFormatName,
     CreatedGeneration,
@@ -34,12 +35,15 @@ from app.domain.generations.schemas import (
 from app.domain.generations.services import GenerationService
 from app.jobs.queue import QueueFull
 from app.jobs.runtime import JobRuntime
+from app.jobs.streams import STREAM_FORMAT, STREAM_MEDIA_TYPE
 from app.jobs.worker import record_event
 from app.lib.auth import OWNER_OR_ADMIN, new_token, require_owner_or_admin
 from app.lib.errors import ApiError, error_responses, not_found
 from app.lib.ranges import RangeNotSatisfiable, parse_range, read_range
 from app.lib.storage import content_disposition, download_filename, new_generation_id
 from app.lib.text import TEXT
+from app.lib.uploads import OPT_KEY as UPLOAD
+from app.lib.uploads import DecodedAudio
 from inference.audio import FORMATS
 
 MAX_WAIT_S = 60
@@ -126,28 +130,35 @@ class LibraryController(Controller):
 
     @post(
         "/generate",
-        opt={"rate_limit": "generate"},
+        opt={"rate_limit": "generate", UPLOAD: True},
+        request_max_body_size=None,  # UploadLimits: MAX_UPLOAD_MB for a form, the usual limit for JSON
+        operation_class=GenerateOperation,
+        dependencies={"json_body": Provide(document_json_body, sync_to_thread=False)},
         status_code=HTTP_202_ACCEPTED,
         summary="Queue a generation",
         description=(
             "Writes a `queued` record and answers 202 with it, `Location: /generations/{id}` and the "
             "creator's `token` (shown once: send it as `X-Generation-Token` to cancel or delete). "
             f"`Prefer: wait=N` waits up to N seconds (at most {MAX_WAIT_S}): 201 with the finished record, "
-            "else 202. A full queue answers 429 with `Retry-After` and writes nothing."
+            "else 202. A full queue answers 429 with `Retry-After` and writes nothing. "
+            "The body is JSON, or the same fields as a multipart form with an `audio` file to continue "
+            "(the record's `prompt_seconds` is its length); a refused upload writes nothing."
         ),
         responses={
             HTTP_201_CREATED: ResponseSpec(CreatedGeneration, description="Finished within `Prefer: wait`."),
-            **error_responses(403, 404, 409, 410, 415, 422, 429, 503),
+            **error_responses(403, 404, 409, 410, 413, 415, 422, 429, 503),
         },
     )
     async def generate(
         self,
-        data: JSONBody[GenerateRequest],
+        request: Request,
         generations: Generations,
         jobs: Jobs,
         prefer: PreferHeader = None,
     ) -> Response[CreatedGeneration]:
         wait = parse_prefer_wait(prefer)
+        body = await read_generate_body(request)
+        data = body.data
         if not jobs.queue.accepting:
             raise ApiError(
                 503,
@@ -158,19 +169,26 @@ class LibraryController(Controller):
         if jobs.engines.status == "error":
             raise ApiError(503, "model_unavailable", f"the model cannot generate: {jobs.engines.error}")
         prompt = data.prompt.strip()
+        negative_prompt = _negative_prompt(data)
         variant = jobs.engines.variant(data.device, data.precision)
         if data.user_id is not None and not await generations.user_exists(data.user_id):
             raise ApiError(
                 422, "validation_error", f"user_id: no user with id {data.user_id}", field="user_id"
             )
         prompt_seconds = await _prompt_seconds(data, generations, jobs)
+        if body.audio is not None:
+            prompt_seconds = body.audio.seconds
+        generation_id = new_generation_id()
         token, token_hash = new_token()
         try:
             with jobs.queue.reserve():
+                if body.audio is not None:
+                    await _keep_upload(jobs, generation_id, body.audio)
                 row = await generations.create(
                     MusicGeneration(
-                        generation_id=new_generation_id(),
+                        generation_id=generation_id,
                         prompt=prompt,
+                        negative_prompt=negative_prompt,
                         status=QUEUED,
                         device=variant.device,
                         precision=variant.precision,
@@ -198,6 +216,10 @@ class LibraryController(Controller):
                 f"{exc}; retry in {exc.retry_after} s",
                 headers={"Retry-After": str(exc.retry_after)},
             ) from None
+        except BaseException:
+            if body.audio is not None:  # no row, no file
+                await asyncio.to_thread(jobs.storage.delete_prompt, generation_id)
+            raise
         headers = {"Location": f"/generations/{row.generation_id}"}
         status_code = HTTP_202_ACCEPTED
         if wait:
@@ -487,6 +509,58 @@ class GenerationController(Controller):
         )
         return Response(body, headers={"Cache-Control": "public, max-age=3600"})
 
+    @get(
+        "/stream",
+        summary="Listen while it generates: the audio as MP3, from its start, as it is made",
+        description=(
+            "For a queued or running job, an MP3 stream (chunked) that a player can start at once: it "
+            "begins at the start of the track whenever the client joins, grows while the decoder runs "
+            "and ends when the job ends (a cancel ends it early). It holds the audio before loudness "
+            "normalisation: the stored file replaces it once the job has succeeded. A waiting job's "
+            "stream starts when the job does. For a finished track, the whole track as MP3."
+        ),
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                None, description="MP3, growing while the job runs.", media_type=STREAM_MEDIA_TYPE
+            ),
+            **error_responses(404, 409, 410),
+        },
+    )
+    async def generation_stream(
+        self, generation_id: GenerationIdPath, generations: Generations, jobs: Jobs
+    ) -> Response:
+        row = await generations.require(generation_id)
+        if row.status not in FINISHED:
+            stream = await jobs.audio_stream(generation_id)
+            if stream is not None:
+                return Stream(
+                    stream.read(),
+                    media_type=STREAM_MEDIA_TYPE,
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+                )
+        row = await _finished_row(generations, generation_id)
+        if not jobs.storage.exists(row.generation_id):
+            raise _file_missing(generation_id)
+        try:
+            body = await asyncio.to_thread(jobs.storage.read_as, row.generation_id, STREAM_FORMAT)
+        except (OSError, RuntimeError):  # deleted meanwhile
+            raise _file_missing(generation_id) from None
+        return Response(body, media_type=STREAM_MEDIA_TYPE, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _negative_prompt(data: GenerateRequest) -> str | None:
+    """The negative prompt, trimmed; refused without guidance, which it steers."""
+    if data.negative_prompt is None:
+        return None
+    if data.cfg_coef <= 1:
+        raise ApiError(
+            422,
+            "validation_error",
+            "negative_prompt: needs cfg_coef above 1 (guidance steers away from it; 1 turns guidance off)",
+            field="negative_prompt",
+        )
+    return data.negative_prompt.strip()
+
 
 async def _prompt_seconds(
     data: GenerateRequest, generations: GenerationService, jobs: JobRuntime
@@ -510,6 +584,14 @@ async def _prompt_seconds(
             field="duration",
         )
     return seconds
+
+
+async def _keep_upload(jobs: JobRuntime, generation_id: str, audio: DecodedAudio) -> None:
+    """Store the audio a new job continues until it has run (it survives a restart while queued)."""
+    try:
+        await asyncio.to_thread(jobs.storage.save_prompt, generation_id, audio.samples, audio.sample_rate)
+    except OSError as exc:
+        raise ApiError(503, "storage_error", f"could not keep the uploaded audio: {exc}") from None
 
 
 def _file_missing(generation_id: str) -> ApiError:

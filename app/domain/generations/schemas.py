@@ -44,6 +44,18 @@ Prompt = Annotated[
         description=f"What the music should be (1-{MAX_PROMPT_CHARS} characters).",
     ),
 ]
+NegativePrompt = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_PROMPT_CHARS,
+        pattern=TEXT,
+        description=(
+            f"What the music should not be (1-{MAX_PROMPT_CHARS} characters): guidance steers away from it. "
+            "Needs `cfg_coef` above 1."
+        ),
+    ),
+]
 Duration = Annotated[
     float,
     Meta(
@@ -68,6 +80,7 @@ class GenerateRequest(msgspec.Struct, forbid_unknown_fields=True):
 
     prompt: Prompt
     duration: Duration = 10.0
+    negative_prompt: NegativePrompt | None = None
     device: Device | None = None
     precision: Precision | None = None
     top_k: Annotated[int, Meta(ge=0, le=2048, description="Top-k sampling (0 disables).")] = 250
@@ -110,6 +123,7 @@ class Generation(msgspec.Struct):
     id: int
     generation_id: str
     prompt: str
+    negative_prompt: str | None
     status: Status
     duration: float
     duration_requested: float
@@ -132,6 +146,7 @@ class Generation(msgspec.Struct):
     audio_url: str | None
     download_url: str | None
     events_url: str
+    stream_url: str
     play_count: int
     download_count: int
     is_favorited: bool
@@ -170,6 +185,7 @@ def record_fields(row: MusicGeneration, queue_position: int | None = None) -> di
         "id": row.id,
         "generation_id": gid,
         "prompt": row.prompt,
+        "negative_prompt": row.negative_prompt,
         "status": row.status,
         "duration": row.duration,
         "duration_requested": row.duration_requested,
@@ -192,6 +208,7 @@ def record_fields(row: MusicGeneration, queue_position: int | None = None) -> di
         "audio_url": row.audio_url if done else None,
         "download_url": f"/download/{gid}" if done else None,
         "events_url": f"/generations/{gid}/events",
+        "stream_url": f"/generations/{gid}/stream",
         "play_count": row.play_count,
         "download_count": row.download_count,
         "is_favorited": row.is_favorited,

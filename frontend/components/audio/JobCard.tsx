@@ -4,6 +4,7 @@ import { motion } from "motion/react";
 
 import { ContinuationNote } from "@/components/audio/Extend";
 import { JobOutcome, JobProgress } from "@/components/audio/JobStatus";
+import { LiveListen } from "@/components/audio/LiveListen";
 import { NowPlaying, PlayToggle } from "@/components/audio/PlayToggle";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { StatusBadge } from "@/components/ui/StatusBadge";
@@ -61,6 +62,7 @@ function Job({ generation }: { generation: Generation }) {
         </div>
       </div>
       <JobProgress generation={generation} />
+      <LiveListen generation={generation} />
       {generation.status === "succeeded" && !current && <PlayToggle id={id} prompt={generation.prompt} withText />}
       <JobOutcome generation={generation} />
       {removal.error !== null && <ErrorMessage error={removal.error} title="Could not cancel it" />}

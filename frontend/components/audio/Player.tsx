@@ -32,6 +32,7 @@ export function detailRows(generation: Generation, parentPrompt?: string | null)
   const origin = continuationParts(generation, parentPrompt);
   return [
     ["Duration", `${formatSecondsUnit(generation.duration)} (asked ${generation.duration_requested} s)`],
+    ...(generation.negative_prompt ? [["Negative prompt", generation.negative_prompt] as [string, string]] : []),
     ...(origin ? [["Extends", origin.from ? `${origin.parent}, continued from ${origin.from}` : origin.parent] as [string, string]] : []),
     ["Model", `${generation.model} (${generation.backend})`],
     ["Device · precision", `${generation.device} · ${generation.precision}`],

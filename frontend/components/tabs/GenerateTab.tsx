@@ -1,18 +1,21 @@
 "use client";
 
-import { type FormEvent, useId, useMemo, useState } from "react";
+import { type ChangeEvent, type FormEvent, useId, useMemo, useRef, useState } from "react";
 
 import { LatestGenerations } from "@/components/tabs/LatestGenerations";
 import { ErrorMessage, useCountdown } from "@/components/ui/ErrorMessage";
 import { button, card, field, fieldBase, label } from "@/components/ui/styles";
 import { startGeneration } from "@/lib/actions";
 import { ApiError } from "@/lib/api";
+import { readAudioSeconds } from "@/lib/audioFile";
 import { EXAMPLE_PROMPTS } from "@/lib/examples";
 import {
   type Bounds,
   CFG_COEF,
   DEFAULT_DRAFT,
   DURATION,
+  minDurationFor,
+  NEGATIVE_PROMPT_MAX_LENGTH,
   PROMPT_MAX_LENGTH,
   span,
   TEMPERATURE,
@@ -20,7 +23,9 @@ import {
   TOP_P,
   toRequest,
   validateDraft,
+  validatePromptAudio,
 } from "@/lib/generateRequest";
+import { formatSecondsUnit } from "@/lib/format";
 import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
 import { useAppStore } from "@/lib/store";
 import type { GenerateDraft } from "@/types";
@@ -58,6 +63,67 @@ function NumberField(props: {
   );
 }
 
+/** An audio file to continue, and its length once the browser has read it (null: unknown). */
+interface PromptAudio {
+  file: File;
+  seconds: number | null;
+  reading: boolean;
+}
+
+/** "Continue my audio": an optional file the new track starts with (its length shown and checked). */
+function PromptAudioField(props: {
+  id: string;
+  audio: PromptAudio | null;
+  problem: string | null;
+  onPick: (file: File | null) => void;
+}) {
+  const input = useRef<HTMLInputElement>(null);
+  const { audio } = props;
+  const clear = () => {
+    if (input.current) input.current.value = "";
+    props.onPick(null);
+  };
+  const hint = !audio
+    ? "WAV, FLAC, OGG or MP3: the new track starts with it and goes on."
+    : audio.reading
+      ? "Reading its length…"
+      : audio.seconds === null
+        ? "This browser cannot tell its length; the service will check it."
+        : `The track starts with your ${formatSecondsUnit(audio.seconds)} and goes on: the duration is the whole track, so it must be more than ${formatSecondsUnit(audio.seconds)}.`;
+  return (
+    <div className="space-y-1">
+      <label htmlFor={props.id} className={label}>
+        Continue my audio <span className="font-normal text-slate-500 dark:text-slate-400">(optional)</span>
+      </label>
+      <input
+        ref={input}
+        id={props.id}
+        name="audio"
+        type="file"
+        accept="audio/*"
+        className="block w-full text-sm text-slate-600 file:mr-3 file:rounded-lg file:border-0 file:bg-violet-50 file:px-3 file:py-1.5 file:text-violet-700 dark:text-slate-300 dark:file:bg-violet-950 dark:file:text-violet-300"
+        onChange={(e: ChangeEvent<HTMLInputElement>) => props.onPick(e.target.files?.[0] ?? null)}
+        aria-describedby={`${props.id}-hint`}
+        aria-invalid={props.problem ? true : undefined}
+      />
+      {audio && (
+        <div className="flex flex-wrap items-center gap-2 text-sm" data-testid="prompt-audio">
+          <span className="break-all font-medium">{audio.file.name}</span>
+          <span className="text-slate-500 tabular-nums dark:text-slate-400">
+            {audio.reading ? "…" : audio.seconds === null ? "length unknown" : formatSecondsUnit(audio.seconds)}
+          </span>
+          <button type="button" className={button.ghost} onClick={clear} aria-label={`Remove ${audio.file.name}`}>
+            Remove
+          </button>
+        </div>
+      )}
+      <p id={`${props.id}-hint`} className={`text-xs ${props.problem ? "text-rose-600 dark:text-rose-400" : "text-slate-500 dark:text-slate-400"}`}>
+        {props.problem ?? hint}
+      </p>
+    </div>
+  );
+}
+
 export function GenerateTab() {
   const draft = useAppStore((s) => s.draft);
   const setDraft = useAppStore((s) => s.setDraft);
@@ -65,26 +131,46 @@ export function GenerateTab() {
   const modelStatus = useAppStore((s) => s.modelStatus);
   const [error, setError] = useState<unknown>(null);
   const [submitting, setSubmitting] = useState(false);
+  const [promptAudio, setPromptAudio] = useState<PromptAudio | null>(null);
+  const pickedFile = useRef<File | null>(null); // the latest pick: a slower read of an earlier one is dropped
   const waitLeft = useCountdown(error instanceof ApiError && error.status === 429 ? error.retryAfter : undefined, error);
   const ids = useId();
 
   const placements = useMemo(() => offeredPlacements(modelStatus, health), [modelStatus, health]);
   const precisionChoices = precisionsFor(placements, draft.device || placements.defaultDevice);
   const modelState = (health?.model as { status?: string } | undefined)?.status;
-  const invalid = validateDraft(draft);
+  const audioProblem = promptAudio && !promptAudio.reading ? validatePromptAudio(draft.duration, promptAudio.seconds) : null;
+  const invalid = validateDraft(draft) ?? audioProblem;
+  const minDuration = minDurationFor(promptAudio?.seconds);
 
   const update = (fields: Partial<GenerateDraft>) => setDraft(fields);
+
+  /** A new file: read its length, and lengthen the track past it if it is not already. */
+  const pickAudio = async (file: File | null) => {
+    setError(null);
+    pickedFile.current = file;
+    if (!file) {
+      setPromptAudio(null);
+      return;
+    }
+    setPromptAudio({ file, seconds: null, reading: true });
+    const seconds = await readAudioSeconds(file);
+    if (pickedFile.current !== file) return;
+    setPromptAudio({ file, seconds, reading: false });
+    const duration = useAppStore.getState().draft.duration;
+    if (seconds !== null && seconds < DURATION.max && !(duration > seconds)) update({ duration: minDurationFor(seconds) });
+  };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (invalid) {
-      setError(new ApiError(422, "validation_error", invalid));
+      setError(new ApiError(422, "validation_error", invalid, audioProblem === invalid ? { field: "duration" } : {}));
       return;
     }
     setSubmitting(true);
     setError(null);
     try {
-      await startGeneration(toRequest(draft));
+      await startGeneration(toRequest(draft), promptAudio?.file);
     } catch (e) {
       setError(e);
     } finally {
@@ -142,7 +228,7 @@ export function GenerateTab() {
                 type="number"
                 aria-label="Duration in seconds"
                 className={`${fieldBase} w-20 py-1`}
-                min={DURATION.min}
+                min={minDuration}
                 max={DURATION.max}
                 step={1}
                 value={draft.duration}
@@ -155,14 +241,16 @@ export function GenerateTab() {
             id={`${ids}-duration`}
             type="range"
             className="w-full"
-            min={DURATION.min}
+            min={minDuration}
             max={DURATION.max}
             step={1}
-            value={Math.min(DURATION.max, Math.max(DURATION.min, draft.duration || DURATION.min))}
+            value={Math.min(DURATION.max, Math.max(minDuration, draft.duration || minDuration))}
             onChange={(e) => update({ duration: Number(e.target.value) })}
             aria-valuetext={`${draft.duration} seconds`}
           />
         </div>
+
+        <PromptAudioField id={`${ids}-audio`} audio={promptAudio} problem={audioProblem} onPick={(file) => void pickAudio(file)} />
 
         <div className="grid gap-4 sm:grid-cols-2">
           <div className="space-y-1">
@@ -212,6 +300,23 @@ export function GenerateTab() {
             <NumberField id={`${ids}-topp`} text="Top-p" hint={`Nucleus sampling, ${span(TOP_P)} (0 turns it off; above 0 it replaces top-k).`} value={draft.top_p} bounds={TOP_P} step={0.05} onChange={(top_p) => update({ top_p })} />
             <NumberField id={`${ids}-temp`} text="Temperature" hint={`Higher is wilder, ${span(TEMPERATURE)}; 0 is greedy.`} value={draft.temperature} bounds={TEMPERATURE} step={0.05} onChange={(temperature) => update({ temperature })} />
             <NumberField id={`${ids}-cfg`} text="Guidance" hint={`How closely to follow the prompt, ${span(CFG_COEF)} (1 turns it off).`} value={draft.cfg_coef} bounds={CFG_COEF} step={0.5} onChange={(cfg_coef) => update({ cfg_coef })} />
+            <div className="space-y-1 sm:col-span-2">
+              <label htmlFor={`${ids}-negative`} className={label}>
+                Negative prompt
+              </label>
+              <input
+                id={`${ids}-negative`}
+                className={field}
+                placeholder="e.g. vocals, distorted drums"
+                maxLength={NEGATIVE_PROMPT_MAX_LENGTH}
+                value={draft.negative_prompt}
+                onChange={(e) => update({ negative_prompt: e.target.value })}
+                aria-describedby={`${ids}-negative-hint`}
+              />
+              <p id={`${ids}-negative-hint`} className="text-xs text-slate-500 dark:text-slate-400">
+                What the music should not be: guidance steers away from it (needs guidance above 1). Empty for nothing.
+              </p>
+            </div>
             <div className="space-y-1 sm:col-span-2">
               <label htmlFor={`${ids}-seed`} className={label}>
                 Seed
