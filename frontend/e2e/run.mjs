@@ -8,8 +8,9 @@
 // and in History after a reload (favourites filtered by the service); a generation of another browser
 // offers no delete, and a refused delete says why; sees it in Popular and counted in Stats; extends it by
 // 5 s from the player (a 10 s track that says it extends the first, in its card and the player); continues a
-// WAV of its own made here (its length shown, sent as a form, a 5 s track that says so); queues a job
-// behind a running one (its place in line and the running one's phase shown), cancels both and deletes
+// WAV of its own made here (its length shown, sent as a form, a 5 s track that says so); listens to a
+// running job's stream (it plays while the job runs); queues a job behind a running one (its place in
+// line and the running one's phase shown), cancels both and deletes
 // one; at phone width (390 px) a long prompt wraps in History instead of being cut to a few letters.
 // Screenshots of every tab go to test-artifacts/ (ARTIFACTS_DIR). A missing browser is a failure.
 import { existsSync, mkdirSync, statSync } from "node:fs";
