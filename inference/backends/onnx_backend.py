@@ -1,8 +1,11 @@
-"""The onnx backend: the exported text encoder and decoder step on ONNX Runtime, our decode loop around them.
+"""The onnx backend: the exported text encoder, decoder step and decoder prefill on ONNX Runtime, our
+decode loop around them.
 
 Per request the KV cache is one array per layer, bound to the session (I/O binding) and rebound only
 when it doubles; a step writes the tokens and position in place, runs, and copies this step's
-keys/values into the cache. It runs on CPU, in float32 or int8 (dynamically quantised weights). On
+keys/values into the cache. A window's known frames go through the prefill graph in one call (causal
+attention among them), whose keys/values are copied into the cache's first slots. It runs on CPU, in
+float32 or int8 (dynamically quantised weights, the prefill's as the step's). On
 CUDA the torch backend (CUDA graphs) is the fast path; an onnx CUDA path would need device-resident
 I/O binding, which is not built.
 """
@@ -40,13 +43,15 @@ class OnnxBackend(OwnLoopBackend):
             self.model, checkpoint, cache_dir, checkpoint.name, placement.precision
         )
         self.artifacts = self.exported.directory
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.inter_op_num_threads = 1
         cpu = ["CPUExecutionProvider"]
+        options = _session_options()
         self.text_session = ort.InferenceSession(str(self.exported.text_encoder), options, providers=cpu)
         self.step_session = ort.InferenceSession(str(self.exported.decoder_step), options, providers=cpu)
+        # One long call per window: its threads need not spin-wait after it (they would take the
+        # cores from the step's threads that run next).
+        self.prefill_session = ort.InferenceSession(
+            str(self.exported.decoder_prefill), _session_options(spin=False), providers=cpu
+        )
         # The sessions hold the text encoder and decoder now; keep only EnCodec in torch.
         self.model.decoder = None
         self.model.text_encoder = None
@@ -70,16 +75,27 @@ class OnnxBackend(OwnLoopBackend):
         guided: bool,
         negative: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> WindowDecoder:
-        # The exported step takes one position per call: a window's prompt is fed step by step.
         if negative is None:
-            return WindowDecoder(_BoundStep(self, steps, 2 if guided else 1, *text))
-        return WindowDecoder(_BoundStep(self, steps, 2, *_text_rows(text, negative)))
+            bound = _BoundStep(self, steps, 2 if guided else 1, *text)
+        else:
+            bound = _BoundStep(self, steps, 2, *_text_rows(text, negative))
+        return WindowDecoder(bound, bound.prefill)
 
     def close(self) -> None:
-        del self.text_session, self.step_session, self.model
+        del self.text_session, self.step_session, self.prefill_session, self.model
 
 
 MIN_SLOTS = 64
+
+
+def _session_options(spin: bool = True) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
 
 
 def _text_rows(
@@ -128,6 +144,7 @@ class _BoundStep:
         self.new_keys = np.zeros((exported.layers, batch, exported.heads, 1, exported.head_dim), np.float32)
         self.new_values = np.zeros_like(self.new_keys)
         self.session = backend.step_session
+        self.prefill_session = backend.prefill_session
         self.binding = self.session.io_binding()
         feeds = {"tokens": self.tokens, "position": self.position, "cross_mask": cross_mask}
         for i in range(exported.layers):
@@ -170,3 +187,33 @@ class _BoundStep:
         self.keys[:, :, :, position] = self.new_keys[:, :, :, 0]
         self.values[:, :, :, position] = self.new_values[:, :, :, 0]
         return torch.from_numpy(self.logits)
+
+    def prefill(self, tokens: torch.Tensor) -> None:
+        """Positions ``0..P-1`` of ``tokens`` ``[num_codebooks, P]`` in one call of the prefill graph:
+        their keys/values go into cache slots ``0..P-1``, as ``P`` steps leave them (to float rounding).
+        """
+        count = tokens.shape[1]
+        if count == 1:  # the prefill graph takes two positions or more; one is a step
+            self(tokens[:, 0], 0)
+            return
+        slots = self.keys.shape[3]
+        while slots < count:  # the size P steps would have grown the cache to
+            slots = min(2 * slots, self.steps + 1)
+        if slots != self.keys.shape[3]:
+            self._grow(slots)
+        layers, batch, heads, _, head_dim = self.keys.shape
+        keys = np.empty((layers, batch, heads, count, head_dim), np.float32)
+        values = np.empty_like(keys)
+        feeds = {
+            "tokens": np.ascontiguousarray(tokens.numpy(), dtype=np.int64),
+            "rows": np.zeros(batch, np.int64),  # only its length is read: the batch
+            **{name: array for name, array in self._pinned.items() if name.startswith("cross_")},
+        }
+        binding = self.prefill_session.io_binding()
+        for name, array in feeds.items():
+            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
+        binding.bind_ortvalue_output("keys", ort.OrtValue.ortvalue_from_numpy(keys))
+        binding.bind_ortvalue_output("values", ort.OrtValue.ortvalue_from_numpy(values))
+        self.prefill_session.run_with_iobinding(binding)
+        self.keys[:, :, :, :count] = keys
+        self.values[:, :, :, :count] = values

@@ -1,8 +1,11 @@
-"""torch modules shaped for ONNX export: text encoder (with cross keys/values), decoder step, EnCodec decoder.
+"""torch modules shaped for ONNX export: text encoder (with cross keys/values), decoder step, decoder
+prefill, EnCodec decoder.
 
 The decoder step takes the KV cache as one input per layer, preallocated for the whole request and
 attended with a mask, and returns only this step's keys/values: the caller writes them into the
-cache, so no step copies or concatenates the cache.
+cache, so no step copies or concatenates the cache. The prefill runs a window's known positions
+``0..P-1`` in one pass and returns their keys/values the same way, for the caller to write into
+slots ``0..P-1`` of a fresh cache that the step then continues from.
 """
 
 from __future__ import annotations
@@ -107,6 +110,49 @@ class DecoderStep(nn.Module):
         h = self.norm(x)
         logits = F.linear(h[:, 0], self.lm_heads).reshape(batch, self.num_codebooks, self.vocab)
         return logits, torch.stack(new_keys), torch.stack(new_values)
+
+
+class DecoderPrefill(DecoderStep):
+    """Positions ``0..P-1`` in one pass, causal self-attention among them; the step's weights.
+
+    Inputs: ``tokens [K, P]``, ``rows [B]`` (one entry per batch row, only its length is read: 2 with
+    guidance, else 1), ``cross_mask [R, 1, 1, T]`` and per layer ``cross_key``/``cross_value``
+    ``[R, heads, T, head_dim]``, as the step takes them. Outputs: ``keys``/``values``
+    ``[layers, B, heads, P, head_dim]``, what ``P`` steps would have written into the cache (to float
+    rounding). No logits: the step at ``P`` is the first to sample, and the last layer's attention
+    output and MLP are not computed (nothing kept depends on them).
+    """
+
+    def forward(
+        self, tokens: torch.Tensor, rows: torch.Tensor, cross_mask: torch.Tensor, *text: torch.Tensor
+    ):
+        count = len(self.layers)
+        cross_keys, cross_values = text[:count], text[count:]
+        batch, attending, length = rows.shape[0], cross_keys[0].shape[0], tokens.shape[1]
+        x = sum(self.embed[k](tokens[k]) for k in range(self.num_codebooks))  # [P, hidden]
+        x = (x + self.positions[:length]).reshape(1, length, self.hidden).expand(batch, length, self.hidden)
+        keys, values = [], []
+        for index, layer in enumerate(self.layers):
+            attn = layer.self_attn
+            h = layer.self_attn_layer_norm(x)
+            q, k, v = (_heads(t, self.heads) for t in F.linear(h, self.qkv[index]).chunk(3, dim=-1))
+            keys.append(k)
+            values.append(v)
+            if index == count - 1:
+                break
+            x = x + attn.out_proj(_merge(F.scaled_dot_product_attention(q, k, v, is_causal=True)))
+
+            cross = layer.encoder_attn
+            h = layer.encoder_attn_layer_norm(x[:attending])
+            q = _heads(cross.q_proj(h), self.heads)
+            att = F.scaled_dot_product_attention(
+                q, cross_keys[index], cross_values[index], attn_mask=cross_mask
+            )
+            x = x + F.pad(cross.out_proj(_merge(att)), (0, 0, 0, 0, 0, batch - attending))
+
+            h = layer.final_layer_norm(x)
+            x = x + layer.fc2(F.gelu(layer.fc1(h)))
+        return torch.stack(keys), torch.stack(values)
 
 
 class AudioDecoder(nn.Module):

@@ -1,4 +1,5 @@
-"""Export the text encoder and the decoder step to ONNX, quantise, and cache them with a manifest.
+"""Export the text encoder, the decoder step and the decoder prefill to ONNX, quantise, and cache them
+with a manifest.
 
 ``torch.onnx.export(dynamo=True)`` on the modules of :mod:`inference.export.modules`. int8 is ONNX
 Runtime's dynamic quantisation of the decoder's weight matrices (per channel). The cache lives at
@@ -25,10 +26,12 @@ from pathlib import Path
 import torch
 
 # 5: the decoder step's text inputs have a row per attending guidance half (2 with a negative prompt).
-EXPORT_FORMAT = 5
+# 6: a decoder prefill graph (a window's known positions in one pass).
+EXPORT_FORMAT = 6
 PRECISIONS = ("float32", "int8")
 TEXT_ENCODER = "text_encoder.onnx"
 DECODER_STEP = "decoder_step.onnx"
+DECODER_PREFILL = "decoder_prefill.onnx"
 MANIFEST = "manifest.json"
 
 _lock = threading.Lock()
@@ -52,6 +55,10 @@ class ExportedModel:
     @property
     def decoder_step(self) -> Path:
         return self.directory / DECODER_STEP
+
+    @property
+    def decoder_prefill(self) -> Path:
+        return self.directory / DECODER_PREFILL
 
 
 def ensure_exported(
@@ -88,7 +95,8 @@ def _export(model: torch.nn.Module, target: Path, precision: str, identity: dict
         float_dir.mkdir(exist_ok=True)
         _export_float32(model, float_dir)
         if precision == "int8":
-            _quantize_int8(float_dir / DECODER_STEP, staging / DECODER_STEP)
+            for graph in (DECODER_STEP, DECODER_PREFILL):
+                _quantize_int8(float_dir / graph, staging / graph)
             for path in float_dir.iterdir():
                 if path.name.startswith(TEXT_ENCODER):  # the graph and its external data
                     shutil.move(path, staging / path.name)
@@ -109,7 +117,7 @@ def _export(model: torch.nn.Module, target: Path, precision: str, identity: dict
 def _export_float32(model: torch.nn.Module, directory: Path) -> None:
     from torch.export import Dim
 
-    from inference.export.modules import DecoderStep, TextEncoder
+    from inference.export.modules import DecoderPrefill, DecoderStep, TextEncoder
 
     model = model.float().eval()
     config = model.config.decoder
@@ -176,6 +184,33 @@ def _export_float32(model: torch.nn.Module, directory: Path) -> None:
             dynamic_shapes=dynamic,
             input_names=names,
             output_names=["logits", "keys", "values"],
+        )
+
+    # The prefill: the step's text inputs, a window's known columns and the batch (by its length).
+    prefill = DecoderPrefill(model).eval()
+    frames = Dim("frames", min=2, max=prefill.positions.shape[0])
+    args = (
+        torch.randint(0, config.vocab_size, (config.num_codebooks, 5)),
+        torch.zeros(2, dtype=torch.long),
+        torch.zeros(2, 1, 1, cross_keys.shape[3]),
+        *cross,
+    )
+    names = ["tokens", "rows", "cross_mask"] + [
+        f"{kind}_{i}" for kind in ("cross_key", "cross_value") for i in range(layers)
+    ]
+    dynamic = ({1: frames}, {0: batch}, {0: rows, 3: text}, tuple([{0: rows, 2: text}] * (2 * layers)))
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            prefill,
+            args,
+            directory / DECODER_PREFILL,
+            dynamo=True,
+            verbose=False,
+            external_data=True,
+            dynamic_shapes=dynamic,
+            input_names=names,
+            output_names=["keys", "values"],
         )
 
 

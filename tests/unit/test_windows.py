@@ -178,8 +178,8 @@ def test_a_long_track_is_made_in_windows_on_every_backend(engine: Engine) -> Non
 
 
 def test_windows_continue_exactly_as_transformers_does(model_cache_dir: Path) -> None:
-    """Greedy, guided, two windows: our loop (batched prefill, or step by step on onnx) gives the same
-    tokens as transformers' generate prompted with the first window's end."""
+    """Greedy, guided, two windows: our loop (a batched prefill, the exported prefill graph on onnx)
+    gives the same tokens as transformers' generate prompted with the first window's end."""
     params = GenerationParams("lo-fi beat", duration=40, seed=3, temperature=0.0)
     codes = {}
     for backend in ("reference", "torch", "onnx"):

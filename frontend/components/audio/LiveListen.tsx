@@ -32,7 +32,10 @@ export function LiveListen({ generation }: { generation: Generation }) {
   if (!active) return null;
   if (!listening) {
     return (
-      <button type="button" className={button.secondary} onClick={() => setListening(true)} aria-label={`Listen to ${generation.prompt} while it generates`}>
+      <button type="button" className={button.secondary} onClick={() => {
+          useAppStore.getState().pause(); // one thing plays at a time
+          setListening(true);
+        }} aria-label={`Listen to ${generation.prompt} while it generates`}>
         <span aria-hidden>🎧</span> Listen while it generates
       </button>
     );
