@@ -82,7 +82,7 @@ def test_onnx_export_is_cached_and_reexported_when_stale(model_cache_dir: Path, 
     manifest = json.loads((directory / MANIFEST).read_text())
     assert manifest["format"] >= 1
     assert manifest["torch"] == torch.__version__
-    assert {"text_encoder.onnx", "decoder_step.onnx"} <= set(manifest["files"])
+    assert {"text_encoder.onnx", "decoder_step.onnx", "decoder_prefill.onnx"} <= set(manifest["files"])
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
     step_file = directory / "decoder_step.onnx"
     mtime = step_file.stat().st_mtime_ns
