@@ -16,7 +16,7 @@ FRONTEND_SOURCES := $(shell find $(FRONTEND)/app $(FRONTEND)/components $(FRONTE
 
 .PHONY: setup run test lint format bench clean frontend frontend-deps frontend-test frontend-types
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(wildcard inference/native/csrc/*.c inference/native/csrc/*.h)
 	@echo "== Setting up $(VENV): torch 2.13.0 (CPU) first, then the service's packages (2-4 minutes on 2 cores)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and pinned: a bare torch requirement would pull GBs of CUDA packages.

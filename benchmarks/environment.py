@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 import socket
 from importlib import metadata
-from pathlib import Path
 
 LIBRARIES = ("torch", "transformers", "onnxruntime", "onnxruntime-gpu", "numpy")
 
@@ -25,16 +24,15 @@ def host() -> str:
     return socket.gethostname()[:200]
 
 
-def memory_bandwidth_gbs(cache_dir: str | None, threads: int) -> float | None:
-    """The CPU's memory read rate now, GB/s (native probe); None where it cannot be built.
+def memory_bandwidth_gbs(threads: int) -> float | None:
+    """The CPU's memory read rate now, GB/s (native probe); None where the native library is missing.
 
     Recorded beside each CPU variant: on a shared host this rate moves with the neighbours' load, and
     the decoder step is bound by it, so it tells a slow run from a slow variant.
     """
-    from inference.native.build import NativeUnavailableError, read_bandwidth_gbs
-    from inference.registry import DEFAULT_CACHE_DIR
+    from inference.native.library import NativeUnavailableError, read_bandwidth_gbs
 
     try:
-        return round(read_bandwidth_gbs(Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR, threads), 1)
+        return round(read_bandwidth_gbs(threads), 1)
     except NativeUnavailableError:
         return None

@@ -140,7 +140,7 @@ def _run_variant(
     )
     done = 0
     if report.threads is not None:  # CPU: how fast memory reads right before this variant
-        rate = memory_bandwidth_gbs(options.cache_dir, report.threads)
+        rate = memory_bandwidth_gbs(report.threads)
         if rate is not None:
             report.bandwidth_gbs[f"{backend}:{precision}"] = rate
     with PeakMemory(report.device) as memory:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -33,6 +35,45 @@ class Placement:
     def dtype(self) -> torch.dtype:
         """Compute dtype of the weights and activations (int8 computes in float32)."""
         return TORCH_DTYPES.get(self.precision, torch.float32)
+
+
+def available_cpus(cgroup_root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/self/cgroup")) -> int:
+    """CPUs this process may keep busy: its affinity mask, capped by a cgroup CPU quota (a container's
+    ``--cpus``), which torch's and OpenMP's defaults ignore; more threads than that only queue."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota(cgroup_root, proc)
+    return max(1, min(cpus, int(quota))) if quota is not None else max(1, cpus)
+
+
+def cgroup_cpu_quota(cgroup_root: Path, proc: Path) -> float | None:
+    """The process's cgroup CPU quota in CPUs (v2 ``cpu.max`` or v1 ``cfs_quota_us``), None if unlimited."""
+    directory = cgroup_root
+    try:
+        for line in proc.read_text().splitlines():
+            if line.startswith("0::"):
+                directory = cgroup_root / line[3:].strip().lstrip("/")
+    except OSError:
+        pass
+    candidates = [
+        (directory / "cpu.max", None),
+        (cgroup_root / "cpu.max", None),
+        (cgroup_root / "cpu" / "cpu.cfs_quota_us", cgroup_root / "cpu" / "cpu.cfs_period_us"),
+    ]
+    for quota_file, period_file in candidates:
+        try:
+            if period_file is None:
+                quota, period = quota_file.read_text().split()[:2]
+            else:
+                quota, period = quota_file.read_text().strip(), period_file.read_text().strip()
+        except (OSError, ValueError):
+            continue
+        if quota in ("max", "-1"):
+            return None
+        return int(quota) / int(period)
+    return None
 
 
 def available_devices() -> list[str]:

@@ -56,8 +56,9 @@ class Engine:
                 "window_stride_s", f"must be above 0 and at most the model's context ({spec.context_s:g} s)"
             )
         options = tuning.choices(config)  # one, unless backend or precision is "auto"
-        if config.threads and options[0].placement.device_type == "cpu":
-            torch.set_num_threads(config.threads)
+        if options[0].placement.device_type == "cpu":
+            # torch's default counts the CPUs in the affinity mask but not a container's CPU quota.
+            torch.set_num_threads(config.threads or min(torch.get_num_threads(), devices.available_cpus()))
         _quiet_transformers()
         checkpoint = resolve_checkpoint(config.model, config.cache_dir, config.hub_timeout_s)
         cache_dir = Path(config.cache_dir) if config.cache_dir is not None else DEFAULT_CACHE_DIR

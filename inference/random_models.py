@@ -185,3 +185,17 @@ def _build_tokenizer():
     vocab += [(f"▁{word}", -4.0) for word in _WORDS]
     vocab += [(f"▁{ch}", -8.0) for ch in letters] + [(ch, -9.0) for ch in letters]
     return T5Tokenizer(vocab=vocab, extra_ids=0)
+
+
+def random_decoder_model(width: int, heads: int, layers: int = 2, seed: int = 0):
+    """An in-memory random MusicGen with tiny-random's text encoder and codec and a decoder of
+    ``layers`` layers ``width`` wide in ``heads`` heads: production-shaped heads (64 wide) at a test's
+    cost, where tiny-random's 16-wide heads would hide a kernel's bug in columns 16 and up."""
+    import torch
+    from transformers import MusicgenForConditionalGeneration
+
+    config = _config("tiny", vocab_size=64)
+    config.decoder.hidden_size, config.decoder.num_attention_heads = width, heads
+    config.decoder.num_hidden_layers, config.decoder.ffn_dim = layers, 4 * width
+    torch.manual_seed(seed)
+    return MusicgenForConditionalGeneration(config).eval()

@@ -1,9 +1,9 @@
 """The native backend: our decode loop around a decoder step written in C for the CPU (AVX2).
 
-Every decoder layer of a step runs in one call into ``inference/native/musicgen_step.c``: int8
-weights (one scale per row, VNNI where the CPU has it), activations quantised per row, an int8 KV
-cache, attention over the filled prefix, the work split over its own threads. The library is built
-for this CPU on first load (a C compiler is needed) and cached in ``MODEL_CACHE_DIR/native/``. Text
+Every decoder layer of a step runs in one call into the native library (``inference/native/csrc``):
+int8 weights (one scale per row, VNNI where the CPU has it), activations quantised per row, an int8
+KV cache, attention over the filled prefix, the work split over its own threads. The library is built
+with the project, one build per instruction set, and the best one this CPU runs is loaded. Text
 encoding, sampling and EnCodec stay in torch.
 """
 
@@ -39,7 +39,6 @@ class NativeBackend(TorchBackend):
         self.artifacts = None
         self.step = NativeDecoderStep(
             self.model,
-            Path(cache_dir),
             torch.get_num_threads(),
             max_steps=self.window_steps,
             consume=True,

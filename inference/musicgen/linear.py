@@ -41,9 +41,10 @@ class RowInt8Linear(Linear):
     """int8 weights, one float32 scale per output row (symmetric, -127..127), for the native step.
 
     Called from torch (the text's cross-attention keys/values, a window's prefill) it dequantises.
-    ``offset`` is what the native library added to ``qweight`` in place when it took the matrix over
-    (128 with VNNI: unsigned bytes); torch takes it back out. ``compute_dtype`` is what torch multiplies
-    in (bfloat16 halves a prefill's time where the CPU has bfloat16 dot products).
+    ``offset`` is how ``qweight``'s bytes are stored (:meth:`encode`): 0 as signed int8, or 128 as
+    unsigned bytes ``w + 128`` (what the native library's VNNI builds read); torch takes it back out.
+    ``compute_dtype`` is what torch multiplies in (bfloat16 halves a prefill's time where the CPU has
+    bfloat16 dot products).
     """
 
     def __init__(self, weight: torch.Tensor) -> None:
@@ -53,6 +54,14 @@ class RowInt8Linear(Linear):
         self.out_features, self.in_features = w.shape
         self.offset = 0
         self.compute_dtype = torch.float32
+
+    def encode(self, offset: int) -> None:
+        """Store the weights' bytes with ``offset`` 0 (signed) or 128 (unsigned ``w + 128``), in place."""
+        if offset not in (0, 128):
+            raise ValueError(f"offset {offset} is neither 0 nor 128")
+        if offset != self.offset:
+            self.qweight.view(torch.uint8).bitwise_xor_(0x80)  # w <-> w + 128 (mod 256)
+            self.offset = offset
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.qweight.view(torch.uint8).to(torch.int16) - self.offset if self.offset else self.qweight

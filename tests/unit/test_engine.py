@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -283,3 +285,22 @@ def test_concurrent_generations_are_serialised_and_reproducible(tiny_engine: Eng
         thread.join()
     assert len(results) == 2
     assert all(np.array_equal(r.audio, expected.audio) for r in results)
+
+
+def test_cpu_threads_follow_a_container_quota(tmp_path: Path) -> None:
+    """A container's CPU quota caps the threads (torch's default sees every CPU of the host)."""
+    from inference.device import available_cpus
+
+    (tmp_path / "proc").write_text("0::/job\n")
+    (tmp_path / "job").mkdir()
+    limits = {"150000 100000": 1, "max 100000": None, "400000 100000": 4}
+    affinity = len(os.sched_getaffinity(0))
+    for limit, cap in limits.items():
+        (tmp_path / "job" / "cpu.max").write_text(limit + "\n")
+        expected = affinity if cap is None else max(1, min(affinity, cap))
+        assert available_cpus(tmp_path, tmp_path / "proc") == expected, limit
+    (tmp_path / "job" / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")  # cgroup v1: one CPU
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert available_cpus(tmp_path, tmp_path / "proc") == 1

@@ -1,9 +1,14 @@
-"""The native backend: the C decoder step built for this CPU computes our decoder's function."""
+"""The native backend: the C decoder step installed with the project computes our decoder's function."""
 
 from __future__ import annotations
 
-import shutil
+import ctypes
+import os
+import platform
+import re
+import signal
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +17,12 @@ import torch
 
 from inference import Engine, EngineConfig, GenerationParams
 from inference.backends.hf import load_musicgen
-from inference.errors import GenerationCancelled
+from inference.errors import BackendUnavailableError, GenerationCancelled
 from inference.musicgen.conditioning import encode_text
 from inference.musicgen.decoder import MusicgenDecoderStep
-from inference.native import build
+from inference.native import library
 from inference.native.step import NativeDecoderStep
+from inference.random_models import random_decoder_model
 from inference.registry import resolve_checkpoint
 
 CPU = torch.device("cpu")
@@ -24,17 +30,11 @@ CPU = torch.device("cpu")
 # and per-row int8 activations, keys/values.
 TOLERANCE = 0.08
 
-try:
-    build._check_cpu()
-    build._compiler()
-    UNAVAILABLE = ""
-except build.NativeUnavailableError as exc:
-    UNAVAILABLE = str(exc)
-
+UNAVAILABLE = library.unavailable_reason()
 pytestmark = pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE)
 
-# The build for this CPU (VNNI where it has it) and the plain AVX2 build (signed int8 products).
-MARCHES = ["native", "x86-64-v3"]
+# Every installed build this CPU runs: VNNI (unsigned weights), plain AVX2 (signed), portable (scalar).
+VARIANTS = library.runnable_variants()
 
 
 @pytest.fixture(scope="module")
@@ -50,75 +50,203 @@ def native_engine(model_cache_dir: Path) -> Engine:
     engine.unload()
 
 
-def _steps(checkpoint: Path, cache: Path, march: str, threads: int):
-    ours = MusicgenDecoderStep(
-        load_musicgen(checkpoint, torch.float32, CPU).model, CPU, torch.float32, max_steps=160
-    )
-    model = load_musicgen(checkpoint, torch.float32, CPU).model
-    native = NativeDecoderStep(model, cache, threads=threads, max_steps=160, march=march)
-    return ours, native
+@pytest.fixture(scope="module")
+def models(checkpoint: Path) -> dict:
+    """tiny-random (16-wide heads) with a prompt's text states, and a decoder with production-shaped
+    64-wide heads; steps are built from them without consuming them."""
+    loaded = load_musicgen(checkpoint, torch.float32, CPU)
+    text = encode_text(loaded.model, loaded.processor, "warm piano with soft drums", CPU)
+    return {"tiny-random": (loaded.model, text), "64-wide-heads": (random_decoder_model(256, 4), None)}
+
+
+def _text(step: MusicgenDecoderStep, length: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random text states ``[1, length, hidden]`` with the last two tokens masked."""
+    mask = torch.ones(1, length, dtype=torch.long)
+    mask[0, -2:] = 0
+    states = torch.randn(1, length, step.hidden, generator=torch.Generator().manual_seed(seed))
+    return states * mask[..., None], mask
+
+
+def _tokens(count: int, seed: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randint(0, 2049, (4,), generator=generator) for _ in range(count)]
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("march", MARCHES)
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("guided", [True, False], ids=["guided", "unguided"])
+@pytest.mark.parametrize("kind", ["tiny-random", "64-wide-heads"])
 def test_step_logits_match_our_float32_step(
-    checkpoint: Path, model_cache_dir: Path, march: str, threads: int, guided: bool
+    models: dict, kind: str, variant: str, threads: int, guided: bool
 ) -> None:
-    ours, native = _steps(checkpoint, model_cache_dir, march, threads)
-    assert native.threads == threads
-    loaded = load_musicgen(checkpoint, torch.float32, CPU)
-    states, mask = encode_text(loaded.model, loaded.processor, "warm piano with soft drums", CPU)
+    model, text = models[kind]
+    ours = MusicgenDecoderStep(model, CPU, torch.float32, max_steps=160)
+    native = NativeDecoderStep(model, threads=threads, max_steps=160, variant=variant)
+    assert (native.threads, native.variant) == (threads, variant)
+    assert native.head_dim == (16 if kind == "tiny-random" else 64)
+    states, mask = text or _text(ours, 9, seed=1)
     steps = 150  # past the 8-key blocks and the prefetch distance, with ragged tails
     for step in (ours, native):
         step.start(states, mask, guided=guided, steps=steps)
-    generator = torch.Generator().manual_seed(0)
     worst, agree = 0.0, []
     with torch.inference_mode():
-        for t in range(steps):
-            tokens = torch.randint(0, 2049, (ours.num_codebooks,), generator=generator)
+        for t, tokens in enumerate(_tokens(steps, seed=0)):
             expected, actual = ours(tokens, t), native(tokens, t).clone()
             assert actual.shape == expected.shape == (2 if guided else 1, 4, ours.vocab)
             worst = max(worst, ((actual - expected).abs().max() / expected.std()).item())
             agree.append((actual.argmax(-1) == expected.argmax(-1)).float().mean().item())
-    assert worst <= TOLERANCE, f"{march}, {threads} threads: {worst:.4f} x std"
+    assert worst <= TOLERANCE, f"{kind}, {variant}, {threads} threads: {worst:.4f} x std"
     assert np.mean(agree) >= 0.9
 
 
-def test_a_new_request_resets_the_cache(checkpoint: Path, model_cache_dir: Path) -> None:
-    _, native = _steps(checkpoint, model_cache_dir, "native", 2)
-    loaded = load_musicgen(checkpoint, torch.float32, CPU)
-    states, mask = encode_text(loaded.model, loaded.processor, "jazz", CPU)
-    tokens = torch.tensor([1, 2, 3, 4])
-
-    def run() -> list[torch.Tensor]:
-        native.start(states, mask, guided=True, steps=8)
-        return [native(tokens, t).clone() for t in range(8)]
-
-    assert all(torch.equal(a, b) for a, b in zip(run(), run(), strict=True))
+def _run(
+    step: NativeDecoderStep, request: dict, tokens: list[torch.Tensor], steps: int | None = None
+) -> list[torch.Tensor]:
+    """Start ``request`` for ``steps`` steps (default: one per token) and run ``tokens``' steps."""
+    steps = len(tokens) if steps is None else steps
+    step.start(*request["text"], guided=request["guided"], steps=steps, negative=request.get("negative"))
+    with torch.inference_mode():
+        return [step(t, position).clone() for position, t in enumerate(tokens)]
 
 
-def test_bad_step_arguments_raise_instead_of_reading_out_of_bounds(
-    checkpoint: Path, model_cache_dir: Path
-) -> None:
-    _, native = _steps(checkpoint, model_cache_dir, "native", 1)
-    loaded = load_musicgen(checkpoint, torch.float32, CPU)
-    states, mask = encode_text(loaded.model, loaded.processor, "jazz", CPU)
-    native.start(states, mask, guided=True, steps=4)
+def test_a_request_sees_nothing_of_the_one_before() -> None:
+    """Each request on a reused step gives what a fresh step gives: no keys, text rows, guidance or
+    cache length carried over (a longer request after a shorter one, fewer text rows after more)."""
+    fresh = NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=40)
+    reused = NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=40)
+    requests = [
+        {"text": _text(fresh, 12, seed=1), "negative": _text(fresh, 7, seed=2), "guided": True, "steps": 6},
+        {"text": _text(fresh, 5, seed=3), "guided": True, "steps": 20},
+        {"text": _text(fresh, 9, seed=4), "guided": False, "steps": 9},
+        {"text": _text(fresh, 9, seed=4), "guided": True, "steps": 9},
+    ]
+    for index, request in enumerate(requests):
+        tokens = _tokens(request["steps"], seed=10 + index)
+        actual = _run(reused, request, tokens)
+        fresh = NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=40)
+        expected = _run(fresh, request, tokens)
+        assert all(torch.equal(a, e) for a, e in zip(actual, expected, strict=True)), f"request {index}"
+
+
+def test_tracks_batched_in_one_step_get_what_they_get_alone() -> None:
+    """Rows of several tracks (other texts, positions, guidance) share the weights' pass and nothing
+    else: each track's logits are bit for bit its logits alone."""
+    steps = [NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=40) for _ in range(3)]
+    requests = [
+        {"text": _text(steps[0], 12, seed=1), "negative": _text(steps[0], 7, seed=2), "guided": True},
+        {"text": _text(steps[0], 5, seed=3), "guided": False},
+        {"text": _text(steps[0], 9, seed=4), "guided": True},
+    ]
+    offsets = [0, 3, 7]  # each track is at a position of its own
+    tokens = [_tokens(20, seed=20 + i) for i in range(3)]
+    alone = [_run(step, {**r}, t) for step, r, t in zip(steps, requests, tokens, strict=True)]
+    for step, request, track_tokens, offset in zip(steps, requests, tokens, offsets, strict=True):
+        _run(step, request, track_tokens[:offset], steps=20)  # the steps before this track's first
+    lead = steps[0]
+    with torch.inference_mode():
+        for t in range(20 - max(offsets)):
+            tracks = (library.Track * 3)()
+            for i, (step, offset) in enumerate(zip(steps, offsets, strict=True)):
+                tracks[i] = step._track
+                tracks[i].tokens = tokens[i][t + offset].data_ptr()
+                tracks[i].position = t + offset
+            assert lead.lib.mg_step(lead.handle, tracks, 3) == 0
+            for i, (step, offset) in enumerate(zip(steps, offsets, strict=True)):
+                assert torch.equal(step._views[step.batch], alone[i][t + offset]), f"track {i}, step {t}"
+
+
+def test_bad_step_arguments_raise_instead_of_reading_out_of_bounds() -> None:
+    native = NativeDecoderStep(random_decoder_model(256, 4), threads=1, max_steps=40)
+    native.start(*_text(native, 5, seed=1), guided=True, steps=4)
     with pytest.raises(RuntimeError, match="position 5"):
         native(torch.tensor([1, 2, 3, 4]), 5)  # the cache has slots 0..4
     with pytest.raises(RuntimeError):
         native(torch.tensor([1, 2, 3, 5000]), 0)  # no such token
+    tracks = (library.Track * (library.MAX_ROWS // 2 + 1))(*[native._track] * (library.MAX_ROWS // 2 + 1))
+    for track in tracks:
+        track.tokens = torch.tensor([1, 2, 3, 4]).data_ptr()
+    assert native.lib.mg_step(native.handle, tracks, len(tracks)) == -1, "more rows than MG_MAX_ROWS"
 
 
-def test_the_library_is_built_once_per_source_and_cpu(model_cache_dir: Path) -> None:
-    first = build.library_path(model_cache_dir)
-    assert first.exists()
-    assert first.parent.parent == model_cache_dir / "native"
-    built_at = first.stat().st_mtime_ns
-    assert build.library_path(model_cache_dir) == first
-    assert first.stat().st_mtime_ns == built_at, "not rebuilt"
-    assert build.library_path(model_cache_dir, "x86-64-v3") != first
+def test_a_forked_child_runs_the_step() -> None:
+    """A child inherits the pool's state but none of its threads: it starts its own, not wait forever."""
+    native = NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=40)
+    native.start(*_text(native, 5, seed=1), guided=True, steps=8)
+    tokens = torch.tensor([1, 2, 3, 4])
+    with torch.inference_mode():
+        expected = native(tokens, 0).clone()
+        native(tokens, 1)  # the workers are spinning when the fork comes
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 only with the parent's logits
+            os._exit(0 if torch.equal(native(tokens, 0), expected) else 3)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung in the native step")
+
+
+def test_the_library_is_installed_with_the_project() -> None:
+    installed = library.installed_variants()
+    assert "portable" in installed, "the scalar build runs anywhere and is always built"
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert {"avx2", "avxvnni", "avx512vnni"} <= set(installed)
+        if library.cpu_features() & library.CPU_AVX2:
+            assert library.best_variant() != "portable"
+    header = library.HEADER.read_text()
+    assert int(re.search(r"#define MG_ABI_VERSION (\d+)", header).group(1)) == library.ABI_VERSION
+    assert int(re.search(r"#define MG_MAX_ROWS (\d+)", header).group(1)) == library.MAX_ROWS
+    for variant in VARIANTS:
+        lib = library.load_library(variant)
+        assert lib.mg_variant().decode() == variant
+        assert [lib.mg_sizeof(i) for i in range(6)] == [ctypes.sizeof(s) for s in library.STRUCTS]
+
+
+def test_a_library_of_another_abi_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(library, "_loaded", {})
+    monkeypatch.setattr(library, "ABI_VERSION", library.ABI_VERSION + 1)
+    with pytest.raises(library.NativeUnavailableError, match="ABI"):
+        library.load_library()
+
+
+def test_nothing_is_built_or_loaded_from_the_model_cache(
+    model_cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No compiler at run time: the engine loads with none on the PATH and writes no code to the cache."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    engine = Engine.load(
+        EngineConfig(model="tiny-random", backend="native", threads=1, cache_dir=str(model_cache_dir))
+    )
+    try:
+        assert engine.generate(GenerationParams("ambient", duration=0.3, seed=1)).audio.size
+    finally:
+        engine.unload()
+    assert not [p for p in model_cache_dir.rglob("*") if p.suffix in (".so", ".dylib", ".c")]
+
+
+def test_without_the_library_native_fails_clearly_and_auto_falls_back(
+    model_cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(library, "_loaded", {})
+    monkeypatch.setattr(library, "library_path", lambda variant: tmp_path / f"musicgen_step_{variant}.so")
+    with pytest.raises(BackendUnavailableError, match="not installed") as raised:
+        Engine.load(EngineConfig(model="tiny-random", backend="native", cache_dir=str(model_cache_dir)))
+    assert raised.value.error_type == "backend_unavailable"
+    assert "make setup" in str(raised.value)
+    engine = Engine.load(
+        EngineConfig(model="tiny-random", backend="auto", device="cpu", cache_dir=str(model_cache_dir))
+    )
+    try:
+        info = engine.info()
+        assert (info["backend"], info["precision"]) == ("torch", "int8")  # the next in the default order
+    finally:
+        engine.unload()
 
 
 def test_info_counts_the_layers_read_one_at_a_time(native_engine: Engine, tiny_engine: Engine) -> None:
@@ -166,25 +294,3 @@ def test_native_runs_on_cpu_only(model_cache_dir: Path) -> None:
         NativeBackend(
             resolve_checkpoint("tiny-random", model_cache_dir), Placement("cuda:0", "int8"), model_cache_dir
         )
-
-
-def test_without_a_compiler_native_fails_clearly_and_auto_falls_back(
-    model_cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from inference.errors import BackendUnavailableError
-
-    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
-    cache = tmp_path / "cache"  # the model, but no native build
-    checkpoint = resolve_checkpoint("tiny-random", model_cache_dir)
-    shutil.copytree(checkpoint, cache / checkpoint.relative_to(model_cache_dir))
-    with pytest.raises(BackendUnavailableError, match="C compiler") as raised:
-        Engine.load(EngineConfig(model="tiny-random", backend="native", cache_dir=str(cache)))
-    assert raised.value.error_type == "backend_unavailable"
-    engine = Engine.load(
-        EngineConfig(model="tiny-random", backend="auto", device="cpu", cache_dir=str(cache))
-    )
-    try:
-        info = engine.info()
-        assert (info["backend"], info["precision"]) == ("torch", "int8")  # the next in the default order
-    finally:
-        engine.unload()

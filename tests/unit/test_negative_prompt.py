@@ -7,6 +7,7 @@ Without one, every backend must give exactly the tokens it gave before negative 
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
@@ -22,7 +23,8 @@ from inference.cli import _parser, main
 from inference.musicgen.conditioning import encode_text
 from inference.musicgen.decoder import MusicgenDecoderStep
 from inference.musicgen.graph import GraphedStep
-from inference.native import build
+from inference.native import library
+from inference.random_models import random_decoder_model
 from inference.registry import resolve_checkpoint
 from inference.types import MAX_PROMPT_CHARS
 
@@ -48,12 +50,8 @@ PAIRS = [
 # tests/unit/test_parity.py (float32) and tests/unit/test_native.py (int8).
 TOLERANCE = {"float32": 1e-4, "int8": 0.08}
 
-try:
-    build._check_cpu()
-    build._compiler()
-    NATIVE_UNAVAILABLE = ""
-except build.NativeUnavailableError as exc:
-    NATIVE_UNAVAILABLE = str(exc)
+NATIVE_UNAVAILABLE = library.unavailable_reason()
+NATIVE_VARIANTS = library.runnable_variants()  # every installed build this CPU runs
 
 
 def _sha(codes: np.ndarray) -> str:
@@ -239,16 +237,16 @@ def test_onnx_step_logits_match_transformers(
 
 
 @pytest.mark.skipif(bool(NATIVE_UNAVAILABLE), reason=NATIVE_UNAVAILABLE)
-@pytest.mark.parametrize("march", ["native", "x86-64-v3"])
+@pytest.mark.parametrize("variant", NATIVE_VARIANTS)
 @pytest.mark.parametrize(("prompt", "negative"), PAIRS, ids=["longer-negative", "shorter-negative"])
 def test_native_step_logits_match_transformers(
-    model_cache_dir: Path, guided_logits, prompt: str, negative: str, march: str
+    model_cache_dir: Path, guided_logits, prompt: str, negative: str, variant: str
 ) -> None:
     from inference.native.step import NativeDecoderStep
 
     _, (text, neg), sequence, expected = guided_logits(prompt, negative)
     fresh = load_musicgen(resolve_checkpoint("tiny-random", model_cache_dir), torch.float32, CPU).model
-    step = NativeDecoderStep(fresh, model_cache_dir, threads=2, max_steps=64, march=march)
+    step = NativeDecoderStep(fresh, threads=2, max_steps=64, variant=variant)
     step.start(*text, guided=True, steps=sequence.shape[1] - 1, negative=neg)
     with torch.inference_mode():
         actual = _teacher_forced(step, sequence)
@@ -256,28 +254,15 @@ def test_native_step_logits_match_transformers(
     assert (actual.argmax(-1) == expected.argmax(-1)).float().mean() >= 0.9
 
 
-def _wide_model(width: int = 256, heads: int = 4) -> torch.nn.Module:
-    """A random MusicGen whose decoder has production-shaped (64-wide) heads and random text
-    projections that make the text matter (on tiny-random, a negative prompt moves the logits by less
-    than int8's error)."""
-    from transformers import MusicgenForConditionalGeneration
-
-    from inference.random_models import _config
-
-    config = _config("tiny", vocab_size=64)
-    config.decoder.hidden_size, config.decoder.num_attention_heads = width, heads
-    config.decoder.num_hidden_layers, config.decoder.ffn_dim = 2, 4 * width
-    torch.manual_seed(0)
-    return MusicgenForConditionalGeneration(config).eval()
-
-
 @pytest.mark.skipif(bool(NATIVE_UNAVAILABLE), reason=NATIVE_UNAVAILABLE)
-@pytest.mark.parametrize("march", ["native", "x86-64-v3"])
-def test_native_step_matches_ours_where_the_negative_text_matters(model_cache_dir: Path, march: str) -> None:
+@pytest.mark.parametrize("variant", NATIVE_VARIANTS)
+def test_native_step_matches_ours_where_the_negative_text_matters(
+    model_cache_dir: Path, variant: str
+) -> None:
     from inference.native.step import NativeDecoderStep
 
-    ours = MusicgenDecoderStep(_wide_model(), CPU, torch.float32, max_steps=80)
-    native = NativeDecoderStep(_wide_model(), model_cache_dir, threads=2, max_steps=80, march=march)
+    ours = MusicgenDecoderStep(random_decoder_model(256, 4), CPU, torch.float32, max_steps=80)
+    native = NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=80, variant=variant)
     generator = torch.Generator().manual_seed(1)
 
     def text(length: int, padding: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -295,7 +280,7 @@ def test_native_step_matches_ours_where_the_negative_text_matters(model_cache_di
 
     expected, actual = run(ours, negative), run(native, negative)
     error = _error(actual, expected)
-    assert error <= TOLERANCE["int8"], f"{march}: {error:.4f} x std"
+    assert error <= TOLERANCE["int8"], f"{variant}: {error:.4f} x std"
     assert (actual.argmax(-1) == expected.argmax(-1)).float().mean() >= 0.9
     # The test can tell: without the negative text, the unconditional row moves far more than that.
     assert _error(run(ours, None)[1], expected[1]) > 3 * TOLERANCE["int8"]
@@ -311,7 +296,7 @@ def _steps(model_cache_dir: Path) -> list[MusicgenDecoderStep]:
         from inference.native.step import NativeDecoderStep
 
         model = load_musicgen(checkpoint, torch.float32, CPU).model
-        steps.append(NativeDecoderStep(model, model_cache_dir, threads=2, max_steps=64))
+        steps.append(NativeDecoderStep(model, threads=2, max_steps=64))
     return steps
 
 
@@ -345,7 +330,8 @@ class _LibSpy:
         return getattr(self.lib, name)
 
     def mg_step(self, *args: object) -> int:
-        self.rows.append(args[10])  # cross_rows
+        tracks = ctypes.cast(args[1], ctypes.POINTER(library.Track))
+        self.rows.extend(tracks[i].text_rows for i in range(args[2]))
         return self.lib.mg_step(*args)
 
 

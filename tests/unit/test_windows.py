@@ -16,7 +16,8 @@ from inference.musicgen.loop import decode, decoder_calls
 from inference.musicgen.pattern import DelayPattern
 from inference.musicgen.sampling import SamplingConfig
 from inference.musicgen.windows import Window, plan_windows
-from inference.native import build
+from inference.native import library
+from inference.random_models import random_decoder_model
 
 CPU = torch.device("cpu")
 BACKENDS = ["reference", "torch", "onnx", "native"]
@@ -44,17 +45,6 @@ def test_the_plan_follows_audiocraft() -> None:
         plan_windows(3000, 1500, 1600)
 
 
-def _model(width: int, heads: int, layers: int = 2) -> torch.nn.Module:
-    """A random MusicGen whose decoder has production-shaped heads (64 wide) and width."""
-    from transformers import MusicgenForConditionalGeneration
-
-    from inference.random_models import _config
-
-    config = _config("tiny", vocab_size=64)
-    config.decoder.hidden_size, config.decoder.num_attention_heads = width, heads
-    config.decoder.num_hidden_layers, config.decoder.ffn_dim = layers, 4 * width
-    torch.manual_seed(0)
-    return MusicgenForConditionalGeneration(config).eval()
 
 
 def _start(step: MusicgenDecoderStep, steps: int, guided: bool) -> None:
@@ -67,7 +57,7 @@ def _start(step: MusicgenDecoderStep, steps: int, guided: bool) -> None:
 
 @pytest.mark.parametrize("guided", [True, False], ids=["guided", "unguided"])
 def test_prefill_leaves_what_steps_leave(guided: bool) -> None:
-    model = _model(width=1024, heads=16)
+    model = random_decoder_model(width=1024, heads=16)
     batched, stepped = (MusicgenDecoderStep(model, CPU, torch.float32, max_steps=80) for _ in range(2))
     tokens = torch.randint(0, 2049, (4, 50), generator=torch.Generator().manual_seed(2))
     for step in (batched, stepped):
@@ -86,15 +76,12 @@ def test_prefill_leaves_what_steps_leave(guided: bool) -> None:
 
 
 def test_native_prefill_stores_the_cache_the_c_step_reads(model_cache_dir: Path) -> None:
-    try:
-        build._check_cpu()
-        build._compiler()
-    except build.NativeUnavailableError as exc:
-        pytest.skip(str(exc))
+    if library.unavailable_reason():
+        pytest.skip(library.unavailable_reason())
     from inference.native.step import NativeDecoderStep
 
     batched, stepped = (
-        NativeDecoderStep(_model(width=256, heads=4), model_cache_dir, threads=2, max_steps=80)
+        NativeDecoderStep(random_decoder_model(width=256, heads=4), threads=2, max_steps=80)
         for _ in range(2)
     )
     tokens = torch.randint(0, 2049, (4, 40), generator=torch.Generator().manual_seed(3))
@@ -144,12 +131,8 @@ def test_the_loop_keeps_every_known_token() -> None:
 @pytest.fixture(scope="module", params=BACKENDS)
 def engine(request: pytest.FixtureRequest, model_cache_dir: Path) -> Engine:
     backend = request.param
-    if backend == "native":
-        try:
-            build._check_cpu()
-            build._compiler()
-        except build.NativeUnavailableError as exc:
-            pytest.skip(str(exc))
+    if backend == "native" and library.unavailable_reason():
+        pytest.skip(library.unavailable_reason())
     precision = "int8" if backend == "native" else "float32"
     config = EngineConfig(
         model="tiny-random",

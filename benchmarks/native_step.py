@@ -1,0 +1,135 @@
+"""The native decoder step alone: time per step against the memory-read floor, per build and batch.
+
+    python -m benchmarks.native_step                         # small-random, every build this CPU runs
+    python -m benchmarks.native_step --model tiny-random     # the pool's overhead on a tiny step
+
+A step reads every weight once, so it cannot beat ``weight bytes / read rate`` (the probe's rate at
+the same thread count, measured right before): the ratio to that floor says how much is left. Rows
+are the step's activation rows: 2 for one guided track, 8 for four. A last line runs two models'
+steps at once in two threads (two engines in one process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+from inference.backends.hf import load_musicgen
+from inference.native import library
+from inference.native.step import NativeDecoderStep
+from inference.registry import DEFAULT_CACHE_DIR, resolve_checkpoint
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def weight_bytes(step: NativeDecoderStep) -> int:
+    """Bytes one step reads from its matrices (int8 weights and their scales)."""
+    total = 0
+    for layer in step.layers:
+        for linear in (layer.qkv, layer.self_out, layer.cross_q, layer.cross_out, layer.fc1, layer.fc2):
+            total += linear.qweight.numel() + 4 * linear.scale.numel()
+    return total + step.lm_heads.qweight.numel() + 4 * step.lm_heads.scale.numel()
+
+
+def _tracks(steps: list[NativeDecoderStep], text: tuple[torch.Tensor, torch.Tensor], length: int):
+    tracks = (library.Track * len(steps))()
+    tokens = torch.zeros(4, dtype=torch.long)
+    for i, step in enumerate(steps):
+        step.start(*text, guided=True, steps=length)
+        tracks[i] = step._track
+        tracks[i].tokens = tokens.data_ptr()
+    return tracks, tokens
+
+
+def time_steps(steps: list[NativeDecoderStep], text, length: int, repeats: int) -> float:
+    """Median ms per step over ``length`` positions of ``len(steps)`` guided tracks in one call."""
+    tracks, _tokens = _tracks(steps, text, length)  # the tracks point into the tokens: keep them
+    lead = steps[0]
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for position in range(length):
+            for i in range(len(steps)):
+                tracks[i].position = position
+            if lead.lib.mg_step(lead.handle, tracks, len(steps)) != 0:
+                raise RuntimeError("native step failed")
+        timings.append((time.perf_counter() - started) * 1e3 / length)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="small-random")
+    parser.add_argument("--threads", type=int, nargs="+", default=[2])
+    parser.add_argument("--tracks", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--variants", nargs="+", default=None, help="builds (default: every one runnable)")
+    parser.add_argument("--positions", type=int, default=100, help="steps timed per repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR))
+    args = parser.parse_args()
+
+    checkpoint = resolve_checkpoint(args.model, args.cache_dir)
+    loaded = load_musicgen(checkpoint, torch.float32, torch.device("cpu"))
+    hidden = loaded.model.config.decoder.hidden_size
+    generator = torch.Generator().manual_seed(0)
+    text = (torch.randn(1, 12, hidden, generator=generator), torch.ones(1, 12, dtype=torch.long))
+    variants = args.variants or library.runnable_variants()
+    print(f"CPU: {cpu_model()}; model {args.model}; {args.positions} positions x {args.repeats} repeats")
+    for threads in args.threads:
+        rate = library.read_bandwidth_gbs(threads)
+        print(f"\n{threads} threads: memory read rate {rate:.1f} GB/s")
+        columns = ("build", "tracks", "rows", "ms/step", "floor ms", "x floor", "ms/track")
+        print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (11, 6, 4, 8, 8, 7, 8), strict=True)))
+        for variant in variants:
+            most = max(args.tracks)
+            steps = [
+                NativeDecoderStep(
+                    loaded.model, threads=threads, max_steps=args.positions + 1, variant=variant
+                )
+                for _ in range(most)
+            ]
+            floor = weight_bytes(steps[0]) / (rate * 1e9) * 1e3
+            for count in args.tracks:
+                ms = time_steps(steps[:count], text, args.positions, args.repeats)
+                print(
+                    f"{variant:>11} {count:>6} {2 * count:>4} {ms:>8.2f} {floor:>8.2f} {ms / floor:>7.2f} "
+                    f"{ms / count:>8.2f}"
+                )
+            del steps
+        two_engines(loaded.model, threads, text, args.positions, args.repeats)
+
+
+def two_engines(model: torch.nn.Module, threads: int, text, positions: int, repeats: int) -> None:
+    """Two models in one process, each stepping in its own thread (two engines)."""
+    pair = [NativeDecoderStep(model, threads, positions + 1) for _ in range(2)]
+    alone = time_steps(pair[:1], text, positions, repeats)
+    results = [0.0, 0.0]
+
+    def run(index: int) -> None:
+        results[index] = time_steps(pair[index : index + 1], text, positions, repeats)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    each = " and ".join(f"{ms:.2f}" for ms in results)
+    print(f"two engines at once ({pair[0].variant}): {each} ms/step (alone {alone:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+/*
+ * What the library's parts share: the instruction set this build targets, the thread pool, the row
+ * operations, the GEMV and attention kernels. Each kernel has a vector path (AVX2, with VNNI where
+ * the build has it) and a scalar reference path (the portable build, any CPU).
+ */
+#ifndef MUSICGEN_INTERNAL_H
+#define MUSICGEN_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "musicgen_step.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#define MG_AVX2 1
+#include <immintrin.h>
+#else
+#define MG_AVX2 0
+#endif
+
+/*
+ * With VNNI, weights are stored offset to unsigned (w + 128) and multiplied by the signed activations
+ * in one instruction; the offset comes back out as 128 * sum(x). Plain AVX2 has no int32-accumulating
+ * u8 x s8 product without int16 saturation, so there the signs move onto x.
+ */
+#if MG_AVX2 && (defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
+#define MG_UNSIGNED_WEIGHTS 1
+#else
+#define MG_UNSIGNED_WEIGHTS 0
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Thread pool (pool.c). */
+
+typedef void (*mg_range_fn)(void *ctx, int begin, int end);
+
+typedef struct mg_pool mg_pool;
+
+/* A pool of `threads` threads, the caller's included; NULL when threads cannot be made. */
+mg_pool *mg_pool_new(int threads);
+void mg_pool_free(mg_pool *pool);
+int mg_pool_threads(const mg_pool *pool);
+/* fn over [0, total) in chunks that are multiples of `grain`; returns when every chunk is done. */
+void mg_pool_run(mg_pool *pool, mg_range_fn fn, void *ctx, int total, int grain);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Row operations (rowops.c). */
+
+void mg_layer_norm(const float *x, float *out, int n, const float *w, const float *b, float eps);
+/* x [n] -> int8 q [n], x ~= q * scale, scale = max|x| / 127 (n a multiple of 32); *sum = sum(q). */
+float mg_quantize_row(const float *x, int8_t *q, int n, int32_t *sum);
+/* The same for a short row (n a multiple of 8), without the sum. */
+float mg_quantize_short_row(const float *x, int8_t *q, int n);
+/* x[i] = GELU(x[i]) (the erf form MusicGen's decoder uses), n a multiple of 8. */
+void mg_gelu(float *x, int n);
+/* out[i] += x[i] */
+void mg_add(float *out, const float *x, int n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The int8 matrix-vector product (gemv.c). */
+
+enum { MG_STORE = 0, MG_ADD = 1, MG_STORE_GELU = 2 };
+
+typedef struct {
+    const mg_matrix *m;
+    const int8_t *xq;    /* [rows][m->cols] */
+    const float *xs;     /* [rows] activation scales */
+    const int32_t *xsum; /* [rows] sums of xq */
+    int rows;
+    float *out[MG_MAX_ROWS]; /* row r's output [m->rows] */
+    int mode;
+} mg_gemv_t;
+
+/* Output rows [begin, end) (multiples of 8) of every activation row: a range function for the pool. */
+void mg_gemv_range(void *gemv, int begin, int end);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Attention of one query row per (row, head) over its keys/values (attention.c). */
+
+typedef struct {
+    const float *q;                 /* [heads * head_dim] */
+    const void *k, *v;              /* [heads][slots][head_dim], float32, or int8 with scales */
+    const float *k_scale, *v_scale; /* [heads][slots] for int8, else NULL */
+    const float *mask;              /* additive [length], or NULL */
+    float *out;                     /* [heads * head_dim] */
+    int slots, length;
+} mg_attention_row_t;
+
+typedef struct {
+    const mg_attention_row_t *rows;
+    int heads, head_dim;
+    float *scores; /* [rows * heads][stride] */
+    size_t stride;
+} mg_attention_t;
+
+/* Tasks [begin, end), task = row * heads + head: a range function for the pool. */
+void mg_attention_range(void *attention, int begin, int end);
+
+#endif

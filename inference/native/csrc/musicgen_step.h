@@ -1,0 +1,144 @@
+/*
+ * The native MusicGen decoder step: the library's ABI.
+ *
+ * One call (mg_step) runs every decoder layer for one token of any number of tracks, each of one row
+ * or two (the guidance pair), reading each weight once for all rows. Weights are int8 with one float32
+ * scale per output row; activations are quantised to int8 per row; the self-attention KV cache is
+ * int8 with one scale per key or value row.
+ *
+ * Ownership: the library borrows every array it is given and never writes to weights, embeddings,
+ * norms or texts. The caller keeps them alive and unchanged for the model's life (weights) or the
+ * call (tracks). mg_step writes only each track's cache slot `position` and its logits.
+ *
+ * inference/native/library.py mirrors these declarations with ctypes; MG_ABI_VERSION changes with any
+ * change to them, and the loader refuses a library of another version.
+ */
+#ifndef MUSICGEN_STEP_H
+#define MUSICGEN_STEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MG_ABI_VERSION 2
+#define MG_MAX_ROWS 16 /* rows of activations in one step: the sum of every track's rows */
+#define MG_MAX_THREADS 64
+
+/* Status codes. */
+enum {
+    MG_OK = 0,
+    MG_ERR_ARGUMENT = -1, /* a bad shape, position, token or track */
+    MG_ERR_MEMORY = -2,
+    MG_ERR_THREADS = -3,
+};
+
+/* How the int8 weight bytes are to be encoded (mg_weight_encoding): the VNNI builds multiply
+ * unsigned bytes by signed ones, so there each weight is stored as (w + 128) read as uint8. */
+enum { MG_WEIGHTS_SIGNED = 0, MG_WEIGHTS_OFFSET_128 = 1 };
+
+/* CPU features (mg_cpu_features): which builds this CPU (and its OS) can run. */
+enum { MG_CPU_AVX2 = 1, MG_CPU_AVX_VNNI = 2, MG_CPU_AVX512_VNNI = 4 };
+
+typedef struct {
+    const int8_t *weight; /* [rows][cols], in mg_weight_encoding() */
+    const float *scale;   /* [rows]: row r's values are weight[r] * scale[r] */
+    int32_t rows, cols;
+} mg_matrix;
+
+typedef struct {
+    const float *weight, *bias; /* [hidden] each */
+} mg_norm;
+
+typedef struct {
+    mg_norm self_norm;
+    mg_matrix qkv;      /* [3 * hidden][hidden]: q, k, v */
+    mg_matrix self_out; /* [hidden][hidden] */
+    mg_norm cross_norm;
+    mg_matrix cross_q;   /* [hidden][hidden] */
+    mg_matrix cross_out; /* [hidden][hidden] */
+    mg_norm ffn_norm;
+    mg_matrix fc1; /* [ffn][hidden] */
+    mg_matrix fc2; /* [hidden][ffn] */
+} mg_layer;
+
+typedef struct {
+    int32_t layers, hidden, heads, ffn;
+    int32_t codebooks, entries; /* entries per codebook's embedding: vocabulary + 1 (the pad token) */
+    int32_t positions;          /* rows of the position table */
+    float eps;                  /* the layer norms' epsilon */
+    int32_t threads;            /* the pool's threads, the caller's included */
+} mg_config;
+
+typedef struct {
+    const mg_layer *layers; /* [config.layers]; the structs are copied, the arrays borrowed */
+    mg_norm final_norm;
+    mg_matrix lm_heads;     /* [codebooks * vocabulary][hidden] */
+    const float *embed;     /* [codebooks][entries][hidden] */
+    const float *positions; /* [positions][hidden] */
+} mg_weights;
+
+/*
+ * One track's step. Its rows all take `tokens` as input: row 0 the conditional half of guidance,
+ * row 1 (when rows is 2) the unconditional half. Rows 0..text_rows-1 attend to their own text row;
+ * an unconditional row without a negative prompt adds exactly zero there and is skipped.
+ */
+typedef struct {
+    const int64_t *tokens; /* [codebooks] */
+    int32_t position;      /* the sequence index: the cache slot written, slots 0..position attended */
+    int32_t rows;          /* 1 or 2 */
+    int32_t text_rows;     /* 0..rows */
+    int8_t *cache;         /* [layers][2 (k, v)][2 (rows)][heads][slots][head_dim] */
+    float *cache_scales;   /* [layers][2][2][heads][slots] */
+    int32_t slots;
+    const float *text;      /* keys/values [layers][2 (k, v)][text_batch][heads][max_text][head_dim] */
+    const float *text_mask; /* additive, [text_batch][max_text] */
+    int32_t text_batch, max_text, text_len;
+    float *logits; /* [rows][codebooks * vocabulary] */
+} mg_track;
+
+typedef struct mg_model mg_model;
+
+int32_t mg_abi_version(void);
+/* MG_WEIGHTS_SIGNED or MG_WEIGHTS_OFFSET_128: how this build reads weight bytes. */
+int32_t mg_weight_encoding(void);
+/* The instruction set this build was compiled for: "portable", "avx2", "avxvnni" or "avx512vnni". */
+const char *mg_variant(void);
+/* MG_CPU_* bits: what this CPU and OS can run (0 on CPUs other than x86-64). */
+int32_t mg_cpu_features(void);
+/* sizeof the ABI's structs, for the loader's check: 0 mg_matrix, 1 mg_norm, 2 mg_layer, 3 mg_config,
+ * 4 mg_weights, 5 mg_track; 0 for another index. */
+size_t mg_sizeof(int32_t which);
+
+/* A model over borrowed weights; *out is NULL unless MG_OK. Needs hidden, ffn and the outputs to be
+ * multiples of 32 and a head width that is a multiple of 8. */
+int32_t mg_model_new(const mg_config *config, const mg_weights *weights, mg_model **out);
+void mg_model_free(mg_model *model);
+int32_t mg_model_threads(const mg_model *model);
+
+/* One decoder step for `count` tracks (their rows summing to at most MG_MAX_ROWS). */
+int32_t mg_step(mg_model *model, const mg_track *tracks, int32_t count);
+
+/* How fast `threads` threads read `bytes` of memory (best of `repeats`), in GB/s; 0 on failure. */
+double mg_read_bandwidth(size_t bytes, int32_t threads, int32_t repeats);
+
+/*
+ * The step's operations one at a time, for op-level tests (single-threaded).
+ * mg_op_quantize: x [rows][n] -> q [rows][n], scale [rows], sum [rows] (n a multiple of 32).
+ * mg_op_gemv: out [rows][m.rows] = (q . weight) * scale_x * m.scale, q as from mg_op_quantize.
+ * mg_op_attention: out [heads * head_dim] for one query row over `length` keys/values laid out
+ *   [heads][slots][head_dim], int8 with scales [heads][slots] (k_scale/v_scale not NULL) or float32;
+ *   mask additive [length] or NULL.
+ */
+void mg_op_quantize(const float *x, int32_t rows, int32_t n, int8_t *q, float *scale, int32_t *sum);
+int32_t mg_op_gemv(const mg_matrix *m, const int8_t *q, const float *scale, const int32_t *sum, int32_t rows,
+                   float *out);
+int32_t mg_op_attention(const float *q, const void *k, const void *v, const float *k_scale, const float *v_scale,
+                        int32_t heads, int32_t head_dim, int32_t slots, int32_t length, const float *mask, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,175 @@
+"""The native step's operations one at a time, at production shapes, against exact int8 emulations.
+
+Quantisation and the int8 GEMV are exact (integer products, then the same float32 multiplications in
+the same order), so every build must match the emulation bit for bit; attention sums floats in its
+own order and is held to float32 rounding. Each test also shows that it catches the bugs it is for:
+a scale 1% off, a head's columns past 32 left unwritten (production heads are 64 wide; tiny-random's
+are 16).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import pytest
+
+from inference.native import library
+
+UNAVAILABLE = library.unavailable_reason()
+pytestmark = pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE)
+VARIANTS = library.runnable_variants()
+
+# (out, in) of MusicGen small's (width 1024) and medium's (width 1536) decoder matrices.
+SHAPES = {
+    "qkv-1024": (3072, 1024),
+    "fc1-1024": (4096, 1024),
+    "fc2-1024": (1024, 4096),
+    "out-1536": (1536, 1536),
+    "fc2-1536": (1536, 6144),
+}
+
+
+def _address(a: np.ndarray) -> int:
+    assert a.flags.c_contiguous
+    return a.ctypes.data
+
+
+def _quantize_emulated(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row symmetric int8 as the library does it: x * (127 / max|x|), rounded half to even."""
+    peak = np.abs(x).max(axis=1).astype(np.float32)
+    inverse = np.where(peak > 0, np.float32(127) / np.where(peak > 0, peak, 1), 0).astype(np.float32)
+    q = np.clip(np.rint(x * inverse[:, None]), -127, 127).astype(np.int8)
+    return q, (peak / np.float32(127)).astype(np.float32), q.astype(np.int32).sum(axis=1).astype(np.int32)
+
+
+def _quantize(lib: ctypes.CDLL, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows, n = x.shape
+    q, scale, total = np.empty((rows, n), np.int8), np.empty(rows, np.float32), np.empty(rows, np.int32)
+    lib.mg_op_quantize(_address(x), rows, n, _address(q), _address(scale), _address(total))
+    return q, scale, total
+
+
+def _gemv(lib: ctypes.CDLL, w: np.ndarray, w_scale: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The library's product of int8 weights ``w`` (signed) and float rows ``x`` quantised by it."""
+    stored = w.view(np.uint8) ^ np.uint8(0x80) if lib.mg_weight_encoding() == 1 else w
+    stored = np.ascontiguousarray(stored)
+    q, xs, total = _quantize(lib, x)
+    matrix = library.Matrix(_address(stored), _address(w_scale), *w.shape)
+    out = np.full((x.shape[0], w.shape[0]), np.nan, np.float32)
+    assert (
+        lib.mg_op_gemv(
+            ctypes.byref(matrix), _address(q), _address(xs), _address(total), len(x), _address(out)
+        )
+        == 0
+    )
+    return out
+
+
+def _gemv_emulated(w: np.ndarray, w_scale: np.ndarray, x: np.ndarray) -> np.ndarray:
+    q, xs, _ = _quantize_emulated(x)
+    dots = (q.astype(np.int64) @ w.astype(np.int64).T).astype(np.float32)  # exact: |dot| < 2^24
+    return dots * xs[:, None] * w_scale[None, :]
+
+
+def _weights(shape: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-127, 128, size=shape, dtype=np.int8)
+    return w, rng.uniform(1e-3, 2e-2, size=shape[0]).astype(np.float32)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("n", [1024, 1536, 4096])
+def test_quantize_matches_the_emulation_exactly(variant: str, n: int) -> None:
+    lib = library.load_library(variant)
+    x = np.random.default_rng(n).standard_normal((3, n)).astype(np.float32) * np.float32([[1], [40], [1e-3]])
+    x[1, 7] = 0.5 * np.float32(np.abs(x[1]).max()) / 127 * 127  # a value exactly halfway: round to even
+    for actual, expected in zip(_quantize(lib, x), _quantize_emulated(x), strict=True):
+        np.testing.assert_array_equal(actual, expected)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_gemv_matches_the_int8_emulation_exactly(variant: str, shape: tuple[int, int], rows: int) -> None:
+    lib = library.load_library(variant)
+    w, w_scale = _weights(shape, seed=shape[0] + shape[1])
+    x = np.random.default_rng(rows).standard_normal((rows, shape[1])).astype(np.float32)
+    expected = _gemv_emulated(w, w_scale, x)
+    np.testing.assert_array_equal(_gemv(lib, w, w_scale, x), expected)
+    # Caught: every weight scale 1% too large, and any row's product depending on the other rows.
+    assert not np.array_equal(_gemv(lib, w, w_scale * np.float32(1.01), x), expected)
+    alone = [_gemv(lib, w, w_scale, x[i : i + 1])[0] for i in range(rows)]
+    np.testing.assert_array_equal(np.stack(alone), expected)
+
+
+def _attention_emulated(q, k, v, k_scale, v_scale, length, mask) -> np.ndarray:
+    """float64 attention of one query row per head over int8 keys/values with per-row scales."""
+    heads, _, d = k.shape
+    out = np.empty((heads, d))
+    for h in range(heads):
+        keys = k[h, :length].astype(np.float64) * (1.0 if k_scale is None else k_scale[h, :length, None])
+        values = v[h, :length].astype(np.float64) * (1.0 if v_scale is None else v_scale[h, :length, None])
+        scores = keys @ q[h * d : (h + 1) * d].astype(np.float64) / np.sqrt(d)
+        if mask is not None:
+            scores = scores + mask[:length]
+        p = np.exp(scores - scores.max())
+        out[h] = p @ values / p.sum()
+    return out.reshape(-1)
+
+
+def _attention(lib, q, k, v, k_scale, v_scale, length, mask) -> np.ndarray:
+    heads, slots, d = k.shape
+    out = np.full(heads * d, np.nan, np.float32)
+
+    def pointer(a: np.ndarray | None) -> int | None:
+        return None if a is None else _address(a)
+
+    status = lib.mg_op_attention(
+        _address(q), _address(k), _address(v), pointer(k_scale), pointer(v_scale),
+        heads, d, slots, length, pointer(mask), _address(out),
+    )  # fmt: skip
+    assert status == 0
+    return out
+
+
+def _close(actual: np.ndarray, expected: np.ndarray) -> bool:
+    return bool(
+        np.isfinite(actual).all() and np.abs(actual - expected).max() <= 2e-5 * np.abs(expected).max()
+    )
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("width", [1024, 1536])
+@pytest.mark.parametrize("length", [1, 9, 150])
+@pytest.mark.parametrize("kind", ["int8-cache", "float-text"])
+def test_attention_matches_the_emulation_at_64_wide_heads(
+    variant: str, width: int, length: int, kind: str
+) -> None:
+    lib = library.load_library(variant)
+    heads, d, slots = width // 64, 64, 160
+    rng = np.random.default_rng(width + length)
+    q = (rng.standard_normal(width) * 3).astype(np.float32)
+    if kind == "int8-cache":
+        k, v = (rng.integers(-127, 128, size=(heads, slots, d), dtype=np.int8) for _ in range(2))
+        k_scale, v_scale = (
+            rng.uniform(0.005, 0.03, size=(heads, slots)).astype(np.float32) for _ in range(2)
+        )
+        mask = None
+    else:
+        k, v = (rng.standard_normal((heads, slots, d)).astype(np.float32) for _ in range(2))
+        k_scale = v_scale = None
+        mask = np.zeros(slots, np.float32)
+        mask[length // 2 :: 3] = np.finfo(np.float32).min  # masked text tokens, as MusicGen pads
+        mask[0] = 0
+    expected = _attention_emulated(q, k, v, k_scale, v_scale, length, mask)
+    actual = _attention(lib, q, k, v, k_scale, v_scale, length, mask)
+    assert _close(actual, expected), np.abs(actual - expected).max()
+    # Caught: a head's columns 32..63 left unwritten (NaN-filled output), or stale from another call.
+    stale = actual.copy().reshape(heads, d)
+    stale[:, 32:] = 0
+    assert not _close(stale.reshape(-1), expected)
+    if v_scale is not None:  # and the value scales 1% too large
+        assert not _close(
+            _attention(lib, q, k, v, k_scale, v_scale * np.float32(1.01), length, mask), expected
+        )
