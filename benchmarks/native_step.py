@@ -12,28 +12,17 @@ steps at once in two threads (two engines in one process).
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import threading
 import time
-from pathlib import Path
 
 import torch
 
 from inference.backends.hf import load_musicgen
+from inference.device import device_name
 from inference.native import library
 from inference.native.step import NativeDecoderStep
 from inference.registry import DEFAULT_CACHE_DIR, resolve_checkpoint
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def weight_bytes(step: NativeDecoderStep) -> int:
@@ -88,7 +77,8 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     text = (torch.randn(1, 12, hidden, generator=generator), torch.ones(1, 12, dtype=torch.long))
     variants = args.variants or library.runnable_variants()
-    print(f"CPU: {cpu_model()}; model {args.model}; {args.positions} positions x {args.repeats} repeats")
+    timed = f"{args.positions} positions x {args.repeats} repeats"
+    print(f"CPU: {device_name('cpu')}; model {args.model}; {timed}")
     for threads in args.threads:
         rate = library.read_bandwidth_gbs(threads)
         print(f"\n{threads} threads: memory read rate {rate:.1f} GB/s")
