@@ -45,8 +45,6 @@ def test_the_plan_follows_audiocraft() -> None:
         plan_windows(3000, 1500, 1600)
 
 
-
-
 def _start(step: MusicgenDecoderStep, steps: int, guided: bool) -> None:
     generator = torch.Generator().manual_seed(1)
     states = torch.randn(1, 7, step.hidden, generator=generator)
@@ -81,8 +79,7 @@ def test_native_prefill_stores_the_cache_the_c_step_reads(model_cache_dir: Path)
     from inference.native.step import NativeDecoderStep
 
     batched, stepped = (
-        NativeDecoderStep(random_decoder_model(width=256, heads=4), threads=2, max_steps=80)
-        for _ in range(2)
+        NativeDecoderStep(random_decoder_model(width=256, heads=4), threads=2, max_steps=80) for _ in range(2)
     )
     tokens = torch.randint(0, 2049, (4, 40), generator=torch.Generator().manual_seed(3))
     for step in (batched, stepped):
