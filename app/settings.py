@@ -49,6 +49,15 @@ class Settings(BaseSettings):
         description="Seconds each window of a long track moves on (the rest of the context is its prompt).",
     )
     torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's).")
+    max_batch: int | None = Field(
+        None,
+        ge=1,
+        le=16,
+        description=(
+            "Jobs generated at once, sharing each decoder step (torch and native backends). Default: "
+            "4 on CPU (benchmarks/README.md, many tracks per step), 1 on GPU (one job runs a CUDA graph)."
+        ),
+    )
 
     # Access.
     admin_api_key: SecretStr | None = Field(None, description="X-Admin-Key for admin endpoints.")

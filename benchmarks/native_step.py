@@ -34,28 +34,15 @@ def weight_bytes(step: NativeDecoderStep) -> int:
     return total + step.lm_heads.qweight.numel() + 4 * step.lm_heads.scale.numel()
 
 
-def _tracks(steps: list[NativeDecoderStep], text: tuple[torch.Tensor, torch.Tensor], length: int):
-    tracks = (library.Track * len(steps))()
-    tokens = torch.zeros(4, dtype=torch.long)
-    for i, step in enumerate(steps):
-        step.start(*text, guided=True, steps=length)
-        tracks[i] = step._track
-        tracks[i].tokens = tokens.data_ptr()
-    return tracks, tokens
-
-
-def time_steps(steps: list[NativeDecoderStep], text, length: int, repeats: int) -> float:
-    """Median ms per step over ``length`` positions of ``len(steps)`` guided tracks in one call."""
-    tracks, _tokens = _tracks(steps, text, length)  # the tracks point into the tokens: keep them
-    lead = steps[0]
+def time_steps(step: NativeDecoderStep, count: int, text, length: int, repeats: int) -> float:
+    """Median ms per step over ``length`` positions of ``count`` guided tracks in one step."""
+    tracks = [step.open(*text, guided=True, steps=length) for _ in range(count)]
+    tokens = [torch.zeros(4, dtype=torch.long)] * count
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()
         for position in range(length):
-            for i in range(len(steps)):
-                tracks[i].position = position
-            if lead.lib.mg_step(lead.handle, tracks, len(steps)) != 0:
-                raise RuntimeError("native step failed")
+            step.step_tracks(tracks, tokens, [position] * count)
         timings.append((time.perf_counter() - started) * 1e3 / length)
     return statistics.median(timings)
 
@@ -85,32 +72,28 @@ def main() -> None:
         columns = ("build", "tracks", "rows", "ms/step", "floor ms", "x floor", "ms/track")
         print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (11, 6, 4, 8, 8, 7, 8), strict=True)))
         for variant in variants:
-            most = max(args.tracks)
-            steps = [
-                NativeDecoderStep(
-                    loaded.model, threads=threads, max_steps=args.positions + 1, variant=variant
-                )
-                for _ in range(most)
-            ]
-            floor = weight_bytes(steps[0]) / (rate * 1e9) * 1e3
+            step = NativeDecoderStep(
+                loaded.model, threads=threads, max_steps=args.positions + 1, variant=variant
+            )
+            floor = weight_bytes(step) / (rate * 1e9) * 1e3
             for count in args.tracks:
-                ms = time_steps(steps[:count], text, args.positions, args.repeats)
+                ms = time_steps(step, count, text, args.positions, args.repeats)
                 print(
                     f"{variant:>11} {count:>6} {2 * count:>4} {ms:>8.2f} {floor:>8.2f} {ms / floor:>7.2f} "
                     f"{ms / count:>8.2f}"
                 )
-            del steps
+            del step
         two_engines(loaded.model, threads, text, args.positions, args.repeats)
 
 
 def two_engines(model: torch.nn.Module, threads: int, text, positions: int, repeats: int) -> None:
     """Two models in one process, each stepping in its own thread (two engines)."""
     pair = [NativeDecoderStep(model, threads, positions + 1) for _ in range(2)]
-    alone = time_steps(pair[:1], text, positions, repeats)
+    alone = time_steps(pair[0], 1, text, positions, repeats)
     results = [0.0, 0.0]
 
     def run(index: int) -> None:
-        results[index] = time_steps(pair[index : index + 1], text, positions, repeats)
+        results[index] = time_steps(pair[index], 1, text, positions, repeats)
 
     workers = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for worker in workers:

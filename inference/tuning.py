@@ -24,8 +24,9 @@ AUTO = "auto"
 Pair = tuple[str, str]  # (backend, precision)
 
 # What to try when nothing is recorded yet, fastest first by what we measured (benchmarks/README.md)
-# or expect. On CPU native:int8 (our C step, built for the CPU on first load) leads; without a C
-# compiler or AVX2 it is skipped and torch:int8 follows (faster than onnx:int8 on the Intel machine,
+# or expect. On CPU native:int8 (our C step, built with the project per instruction set) leads; where
+# only its portable scalar build runs (no AVX2, or ARM) it comes after torch:int8 (see `default_order`),
+# and where none is installed it is skipped; torch:int8 follows (faster than onnx:int8 on the Intel machine,
 # about as fast on the AMD one, and no multi-minute export on a first start). `musicgenie bench`
 # records what is fastest here, and auto then picks that.
 DEFAULT_ORDER: dict[str, tuple[Pair, ...]] = {
@@ -39,6 +40,26 @@ DEFAULT_ORDER: dict[str, tuple[Pair, ...]] = {
     "cuda": (("torch", "bfloat16"), ("torch", "float16"), ("reference", "float16")),
     "mps": (("torch", "float16"), ("reference", "float16"), ("reference", "float32")),
 }
+
+
+def default_order(device_type: str) -> tuple[Pair, ...]:
+    """:data:`DEFAULT_ORDER` for ``device_type``, with native:int8 after torch:int8 on a CPU where only
+    the native step's scalar build runs (it is several times slower than its SIMD builds)."""
+    order = DEFAULT_ORDER.get(device_type, ())
+    if device_type != "cpu" or _native_has_simd():
+        return order
+    native, torch_int8 = ("native", "int8"), ("torch", "int8")
+    rest = [pair for pair in order if pair != native]
+    return (*rest[: rest.index(torch_int8) + 1], native, *rest[rest.index(torch_int8) + 1 :])
+
+
+def _native_has_simd() -> bool:
+    from inference.native.library import NativeUnavailableError, runnable_variants
+
+    try:
+        return any(variant != "portable" for variant in runnable_variants())
+    except (NativeUnavailableError, OSError):
+        return False
 
 
 def parse_pair(text: str) -> Pair:
@@ -68,7 +89,7 @@ def candidates(
     """Ranked (backend, precision) pairs to try on ``device_type``, without duplicates."""
     supported = devices.supported_precisions(device_type)
     every = [(b, p) for b in BACKENDS for p in supported]
-    ranked = [*(preferences or ()), *DEFAULT_ORDER.get(device_type, ()), *every]
+    ranked = [*(preferences or ()), *default_order(device_type), *every]
     out: list[Pair] = []
     for pair in ranked:
         b, p = pair

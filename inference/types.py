@@ -22,6 +22,8 @@ class EngineConfig:
     ``backend="auto"`` (the default, as in the service; or ``precision="auto"`` with ``preferences``)
     tries ranked (backend, precision) pairs, fastest first, then a default order per device type: see
     :mod:`inference.tuning`. ``backend="reference"`` is transformers' own ``generate``, the parity oracle.
+    ``max_batch`` above 1 lets that many generations called at once share decoder steps (continuous
+    batching, on backends that batch: torch and native).
     """
 
     model: str = "tiny-random"
@@ -33,6 +35,7 @@ class EngineConfig:
     hub_timeout_s: float = 5.0
     preferences: tuple[tuple[str, str], ...] | None = None
     window_stride_s: float = WINDOW_STRIDE_S
+    max_batch: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,7 @@ class MusicGeneration(BigIntBase):
     # A continuation: the generation it extends, and the seconds of that track's end it starts from.
     parent_id: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
     prompt_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    batch_id: Mapped[str | None] = mapped_column(String(100), default=None, index=True)  # its variations
     negative_prompt: Mapped[str | None] = mapped_column(Text, default=None)  # what guidance steers from
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
@@ -153,6 +154,7 @@ class BenchmarkRun(BigIntBase):
     device_name: Mapped[str] = mapped_column(String(200))
     threads: Mapped[int | None] = mapped_column(Integer, default=None)
     clip_seconds: Mapped[float] = mapped_column(Float)
+    tracks: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # generated at once
     repeat: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     steps: Mapped[int] = mapped_column(Integer)
     realtime_factor: Mapped[float] = mapped_column(Float)

@@ -35,6 +35,10 @@ from inference.tuning import AUTO
 
 log = logging.getLogger("app.engines")
 
+DEFAULT_CPU_MAX_BATCH = 4
+"""Four tracks per step: on 2 cores the native step of four tracks costs about 1.5 times one's
+(benchmarks/README.md, "Many tracks at once")."""
+
 Loader = Callable[[EngineConfig], Engine]
 Unloader = Callable[[Engine], None]
 Rankings = Callable[[str, str], Awaitable[tuple[tuple[str, str], ...]]]
@@ -78,6 +82,7 @@ class EngineManager:
         self.threads = settings.torch_threads
         self.window_stride_s = settings.window_stride_s
         self.capacity = settings.engine_cache_size
+        self.max_batch = settings.max_batch
         self._loader = loader
         self._unloader = unloader
         self._rankings = rankings
@@ -138,6 +143,18 @@ class EngineManager:
             if matches:
                 return self.default if self.default in matches else matches[-1]
         return request
+
+    def _max_batch(self, device: str) -> int:
+        """MAX_BATCH, or its default for the device type."""
+        if self.max_batch is not None:
+            return self.max_batch
+        return DEFAULT_CPU_MAX_BATCH if device == "cpu" else 1
+
+    @property
+    def batch_capacity(self) -> int:
+        """Jobs the default engine generates at once (1 until it is loaded, or where it cannot batch)."""
+        engine = self._engines.get(self.default) if self.default is not None else None
+        return engine.batch_capacity if engine is not None and engine.loaded else 1
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -224,6 +241,7 @@ class EngineManager:
             threads=self.threads,
             preferences=preferences,
             window_stride_s=self.window_stride_s,
+            max_batch=self._max_batch(request.device),
         )
         engine = await asyncio.to_thread(self._loader, config)
         if not request.tuned:

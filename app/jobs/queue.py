@@ -24,7 +24,7 @@ class QueueFull(Exception):
 
 
 class JobQueue:
-    """FIFO of waiting ids, their cancel flags, and what the worker is running.
+    """FIFO of waiting ids, their cancel flags, and the ids the worker is running.
 
     An id the worker has taken but not yet started (`taken`) still counts as waiting, first in line;
     `on_change` is called whenever the position of a waiting job may have changed.
@@ -38,13 +38,13 @@ class JobQueue:
         self._reserved = 0
         self._ready = asyncio.Condition()
         self.cancel_flags: dict[str, threading.Event] = {}
-        self.running: str | None = None
+        self.running: set[str] = set()  # the ids the worker is generating
         self.accepting = True
         self.average_job_s: float | None = None
 
     @property
     def depth(self) -> int:
-        """Jobs waiting (not counting the one running)."""
+        """Jobs waiting (not counting those running)."""
         return len(self._pending)
 
     def retry_after(self) -> int:
@@ -52,15 +52,15 @@ class JobQueue:
         return max(1, math.ceil(self.average_job_s)) if self.average_job_s else 10
 
     @contextmanager
-    def reserve(self):
-        """Hold a slot while the row is written; raise QueueFull before any write."""
-        if len(self._pending) + self._reserved >= self.capacity:
+    def reserve(self, slots: int = 1):
+        """Hold ``slots`` slots while the rows are written; raise QueueFull before any write."""
+        if len(self._pending) + self._reserved + slots > self.capacity:
             raise QueueFull(self.capacity, self.retry_after())
-        self._reserved += 1
+        self._reserved += slots
         try:
             yield
         finally:
-            self._reserved -= 1
+            self._reserved -= slots
 
     async def put(self, generation_id: str) -> None:
         """Add an id: inside `reserve()` for new jobs; jobs recovered at start-up may exceed the bound."""

@@ -1,5 +1,9 @@
 """The worker: takes ids off the queue, runs the engine in a thread, and records the outcome.
 
+It runs as many jobs at once as the engine takes in one batch (`MAX_BATCH` on a backend that batches,
+else one): their decoder steps are shared (see `inference.batching`), each with its own progress,
+cancel and outcome.
+
 Progress goes from the engine's thread to the event loop with `call_soon_threadsafe`; subscribers get
 every step, the row gets the latest at most every `PROGRESS_WRITE_S`. A row becomes `succeeded` only
 once its file is on disk.
@@ -56,7 +60,7 @@ def queue_event(generation_id: str, position: int) -> JobEvent:
 
 
 class Worker:
-    """Runs one job at a time (the engine serialises generations anyway)."""
+    """Runs up to the engine's batch capacity of jobs at once, in the queue's order."""
 
     def __init__(
         self,
@@ -74,7 +78,8 @@ class Worker:
         self.streams = streams
         self.sessions = sessions
         self._task: asyncio.Task[None] | None = None
-        self._current: asyncio.Task[None] | None = None
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._freed = asyncio.Event()
         self.progress = ProgressTracker()
         self._progress_writes: dict[str, float] = {}
         self._pending_writes: set[asyncio.Task[Any]] = set()
@@ -84,19 +89,18 @@ class Worker:
         self._task = asyncio.create_task(self._run(), name="generation-worker")
 
     async def stop(self, grace_s: float) -> None:
-        """Stop taking jobs; give the running one `grace_s`, then cancel it and leave it queued."""
+        """Stop taking jobs; give the running ones `grace_s`, then cancel them and leave them queued."""
         if self._task is not None:
             self._task.cancel()
-        current = self._current
-        if current is not None and not current.done():
-            done, _ = await asyncio.wait({current}, timeout=grace_s)
-            if not done:
-                running = self.queue.running
-                if running:
+        jobs = set(self._jobs)
+        if jobs:
+            _, pending = await asyncio.wait(jobs, timeout=grace_s)
+            if pending:
+                for running in sorted(self.queue.running):
                     log.warning("shutdown: job %s did not finish within %.0f s; requeued", running, grace_s)
                     self._requeue.add(running)
                     self.queue.cancel_flag(running).set()
-                await asyncio.wait({current}, timeout=30)
+                await asyncio.wait(pending, timeout=30)
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._pending_writes:
@@ -104,27 +108,47 @@ class Worker:
 
     async def _run(self) -> None:
         while True:
+            while len(self._jobs) >= self.engines.batch_capacity:
+                self._freed.clear()
+                await self._freed.wait()
             generation_id = await self.queue.get()
-            # Shielded: shutdown cancels this loop, never a job halfway through its database writes.
-            self._current = asyncio.create_task(self._process(generation_id), name=f"job-{generation_id}")
-            try:
-                await asyncio.shield(self._current)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("job %s failed unexpectedly", generation_id)
+            # A task of its own: shutdown cancels this loop, never a job halfway through its database
+            # writes. The next id is taken once this one is marked running (or found gone).
+            taken = asyncio.Event()
+            job = asyncio.create_task(self._process(generation_id, taken), name=f"job-{generation_id}")
+            self._jobs.add(job)
+            job.add_done_callback(self._job_done)
+            await taken.wait()
 
-    async def _process(self, generation_id: str) -> None:
+    def _job_done(self, job: asyncio.Task[None]) -> None:
+        self._jobs.discard(job)
+        self._freed.set()
+        if not job.cancelled() and job.exception() is not None:
+            log.error("job %s failed unexpectedly", job.get_name(), exc_info=job.exception())
+
+    async def _take(self, generation_id: str) -> MusicGeneration | None:
+        """Mark a taken id `running` (None when it was canceled or deleted while it waited)."""
         try:
             async with self.sessions() as session:
                 service = GenerationService(session=session)
                 row = await service.start(generation_id)
             if row is not None:
-                self.queue.running = generation_id
+                self.queue.running.add(generation_id)
+        except Exception:
+            log.exception("job %s could not be started", generation_id)
+            row = None
         finally:
             self.queue.taken_done(generation_id)  # the jobs behind it move up
-        if row is None:  # canceled or deleted while it waited
+        if row is None:
             self.queue.forget(generation_id)
+        return row
+
+    async def _process(self, generation_id: str, taken: asyncio.Event) -> None:
+        try:
+            row = await self._take(generation_id)
+        finally:
+            taken.set()
+        if row is None:
             return
         started = time.perf_counter()
         stream = self.streams.open(generation_id)  # before the `running` event its listeners wait for
@@ -133,7 +157,7 @@ class Worker:
             await self._generate(row, stream)
         finally:
             self.streams.drop(generation_id)
-            self.queue.running = None
+            self.queue.running.discard(generation_id)
             self.queue.forget(generation_id)
             self.queue.record_job_time(time.perf_counter() - started)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -16,10 +16,13 @@ from inference.backends.hf import Loaded
 from inference.device import Placement
 from inference.errors import UnknownBackendError
 from inference.musicgen.codec import ChunkCallback, encode_audio
-from inference.musicgen.loop import decoder_calls
+from inference.musicgen.decoder import DecoderTrack
+from inference.musicgen.loop import PrefillFn, StepFn, decoder_calls
 from inference.musicgen.pattern import DelayPattern
 from inference.musicgen.windows import Window
 from inference.types import GenerationParams
+
+T = TypeVar("T")
 
 StepCallback = Callable[[int, int], None]
 """Called with (0, total_steps) once the text is encoded, then after each call into the decoder with
@@ -28,6 +31,41 @@ StepCallback = Callable[[int, int], None]
 AudioCallback = Callable[[np.ndarray], None]
 """Called with each piece of audio ``[channels, samples]`` (float32) as soon as it is final, in order:
 the pieces put together are the whole clip. May raise to stop generation."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDecoder:
+    """A window's decoder: its step, its prefill of known frames (step by step when None), and its track
+    where it has buffers of its own (it can then share steps with other windows' tracks)."""
+
+    step: StepFn
+    prefill: PrefillFn | None = None
+    track: DecoderTrack | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepCall:
+    """One decoder step a generation asks for: ``decoder``'s logits for ``tokens`` at ``position``."""
+
+    decoder: WindowDecoder
+    tokens: torch.Tensor
+    position: int
+
+
+GenerationSteps = Generator[StepCall, torch.Tensor, "BackendOutput"]
+"""A generation that yields each decoder step it needs, is sent the step's logits, and returns its
+output: :func:`run_alone` drives one; :class:`inference.batching.Batch` drives several together."""
+
+
+def run_alone(steps: Generator[StepCall, torch.Tensor, T]) -> T:
+    """Drive a generation by itself: each step by its window's decoder."""
+    with torch.inference_mode():
+        try:
+            call = next(steps)
+            while True:
+                call = steps.send(call.decoder.step(call.tokens, call.position))
+        except StopIteration as done:
+            return done.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +86,7 @@ class Backend(abc.ABC):
 
     name: ClassVar[str]
     precisions: ClassVar[tuple[str, ...]]
+    batches: bool = False  # several generations can share decoder steps (OwnLoopBackend.step_batch)
 
     sample_rate: int
     channels: int
@@ -101,6 +140,26 @@ class Backend(abc.ABC):
         as it is made: piece by piece while the loop runs on backends with our own loop, whole at the
         end on ``reference``.
         """
+
+    def generate_steps(
+        self,
+        params: GenerationParams,
+        seed: int,
+        windows: Sequence[Window],
+        on_step: StepCallback,
+        on_chunk: ChunkCallback | None = None,
+        prompt_codes: torch.Tensor | None = None,
+        on_audio: AudioCallback | None = None,
+        shared: bool = True,
+    ) -> GenerationSteps:
+        """:meth:`generate` as a generator of its decoder steps (:data:`GenerationSteps`).
+
+        ``shared`` lets a window use the backend's own buffers (its fastest path alone, e.g. a CUDA
+        graph); otherwise each window opens buffers of its own, so that its steps can be batched with
+        other generations'. A backend that does not expose its steps runs whole here and yields none.
+        """
+        yield from ()
+        return self.generate(params, seed, windows, on_step, on_chunk, prompt_codes, on_audio)
 
     def starting_codes(self, prompt_codes: torch.Tensor | None, device: torch.device) -> torch.Tensor:
         """The codes a generation starts from: the prompt's, or none."""

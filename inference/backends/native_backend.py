@@ -10,6 +10,7 @@ encoding, sampling and EnCodec stay in torch.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,13 +47,24 @@ class NativeBackend(TorchBackend):
         )
         self.model.decoder = None
         self.graphed = None
+        self._loops, self._threads, self._loops_lock = 0, torch.get_num_threads(), threading.Lock()
 
     @contextlib.contextmanager
     def loop_context(self) -> Iterator[None]:
-        """torch on one thread while the step's own threads run: idle torch workers spin on its cores."""
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+        """torch on one thread while the step's own threads run: idle torch workers spin on its cores.
+
+        Generations sharing steps enter and leave in any order: the first in sets it, the last out
+        restores it.
+        """
+        with self._loops_lock:
+            if not self._loops:
+                self._threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+            self._loops += 1
         try:
             yield
         finally:
-            torch.set_num_threads(threads)
+            with self._loops_lock:
+                self._loops -= 1
+                if not self._loops:
+                    torch.set_num_threads(self._threads)

@@ -18,8 +18,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from inference.backends.base import WindowDecoder
 from inference.backends.hf import load_musicgen
-from inference.backends.own_loop import OwnLoopBackend, WindowDecoder
+from inference.backends.own_loop import OwnLoopBackend
 from inference.device import Placement
 from inference.errors import DeviceUnavailableError
 from inference.export import ExportedModel, ensure_exported

@@ -3,6 +3,11 @@
 A backend supplies how it encodes the text and, for each window, a decoder step over a fresh KV cache
 sized by that window (and a batched prefill of the window's known frames, where it has one). A
 negative prompt is encoded the same way and handed to the window's decoder for the unconditional row.
+
+A generation is a generator (:meth:`OwnLoopBackend.generate_steps`) that yields each decoder step as a
+:class:`~inference.backends.base.StepCall` and is sent its logits: run alone, every call goes to its
+window's step; batched (:mod:`inference.batching`), the calls of several generations go through
+:meth:`OwnLoopBackend.step_batch` together, on backends whose windows can share steps (``batches``).
 """
 
 from __future__ import annotations
@@ -10,29 +15,29 @@ from __future__ import annotations
 import abc
 import contextlib
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from inference.backends.base import AudioCallback, Backend, BackendOutput, StepCallback
+from inference.backends.base import (
+    AudioCallback,
+    Backend,
+    BackendOutput,
+    GenerationSteps,
+    StepCall,
+    StepCallback,
+    WindowDecoder,
+    run_alone,
+)
 from inference.errors import InvalidParameterError
 from inference.musicgen.codec import ChunkCallback, StreamingDecoder, decode_audio
-from inference.musicgen.loop import PrefillFn, StepFn, TokensFn, decode, decoder_calls
+from inference.musicgen.loop import TokensFn, decode_steps, decoder_calls
 from inference.musicgen.sampling import SamplingConfig
 from inference.musicgen.windows import Window, frames_for
 from inference.registry import CONTEXT_S
 from inference.types import GenerationParams
-
-
-@dataclass(frozen=True, slots=True)
-class WindowDecoder:
-    """A window's decoder: its step, and its prefill of known frames (step by step when None)."""
-
-    step: StepFn
-    prefill: PrefillFn | None = None
 
 
 class OwnLoopBackend(Backend):
@@ -60,11 +65,20 @@ class OwnLoopBackend(Backend):
         the unconditional row; None leaves it unconditioned.
         """
 
+    def open_window(self, text: Any, steps: int, guided: bool, negative: Any = None) -> WindowDecoder:
+        """A decoder for a window, as :meth:`start_window`, in buffers of its own: its ``track`` can share
+        steps with other windows' (:meth:`step_batch`). Only backends that ``batches`` have it."""
+        raise NotImplementedError(f"backend {self.name} does not batch generations")
+
+    def step_batch(self, calls: Sequence[StepCall]) -> list[torch.Tensor]:
+        """Logits of each call: one at a time here; backends that ``batches`` run them in one step."""
+        return [call.decoder.step(call.tokens, call.position) for call in calls]
+
     def loop_context(self) -> contextlib.AbstractContextManager[None]:
-        """Entered around the decode loop (a hook for subclasses)."""
+        """Entered around the decode loop (a hook for subclasses; generations that share steps enter it
+        in turn, so it must allow overlapping entries)."""
         return contextlib.nullcontext()
 
-    @torch.inference_mode()
     def generate(
         self,
         params: GenerationParams,
@@ -75,6 +89,21 @@ class OwnLoopBackend(Backend):
         prompt_codes: torch.Tensor | None = None,
         on_audio: AudioCallback | None = None,
     ) -> BackendOutput:
+        return run_alone(
+            self.generate_steps(params, seed, windows, on_step, on_chunk, prompt_codes, on_audio)
+        )
+
+    def generate_steps(
+        self,
+        params: GenerationParams,
+        seed: int,
+        windows: Sequence[Window],
+        on_step: StepCallback,
+        on_chunk: ChunkCallback | None = None,
+        prompt_codes: torch.Tensor | None = None,
+        on_audio: AudioCallback | None = None,
+        shared: bool = True,
+    ) -> GenerationSteps:
         device = self.loop_device
         started = time.perf_counter()
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
@@ -95,10 +124,10 @@ class OwnLoopBackend(Backend):
         with self.loop_context():
             for window in windows:
                 steps = self.pattern.steps_for(window.frames)
-                decoder = self.start_window(text, steps, sampling.guided, negative)
+                start = self.start_window if shared else self.open_window
+                decoder = start(text, steps, sampling.guided, negative)
                 prompt = codes[:, codes.shape[-1] - window.prompt :] if window.prompt else None
-                sequence = decode(
-                    decoder.step,
+                loop = decode_steps(
                     self.pattern,
                     steps,
                     sampling,
@@ -110,6 +139,7 @@ class OwnLoopBackend(Backend):
                     decoder.prefill,
                     stream.follow(window) if stream is not None else None,
                 )
+                sequence = yield from _calls(decoder, loop)
                 codes = torch.cat([codes, self.pattern.undelay(sequence)[:, window.prompt :]], dim=-1)
                 done += decoder_calls(self.pattern, window)
         if device.type == "cuda":
@@ -168,6 +198,18 @@ class _AudioStream:
             piece = audio.float().cpu().numpy()
             self.pieces.append(piece)
             self.on_audio(piece)
+
+
+def _calls(
+    decoder: WindowDecoder, loop: Generator[tuple[torch.Tensor, int], torch.Tensor, torch.Tensor]
+) -> Generator[StepCall, torch.Tensor, torch.Tensor]:
+    """A window's decode loop with each step addressed to ``decoder``."""
+    try:
+        tokens, position = next(loop)
+        while True:
+            tokens, position = loop.send((yield StepCall(decoder, tokens, position)))
+    except StopIteration as done:
+        return done.value
 
 
 def _counting(on_step: StepCallback, before: int, total: int) -> StepCallback:

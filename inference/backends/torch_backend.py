@@ -7,12 +7,14 @@ mask), so one step is one graph launch and nothing waits for the GPU until the a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from inference.backends.base import StepCall, WindowDecoder
 from inference.backends.hf import load_musicgen
-from inference.backends.own_loop import OwnLoopBackend, WindowDecoder
+from inference.backends.own_loop import OwnLoopBackend
 from inference.device import Placement
 from inference.musicgen.conditioning import encode_text
 from inference.musicgen.decoder import MusicgenDecoderStep
@@ -24,6 +26,7 @@ class TorchBackend(OwnLoopBackend):
 
     name = "torch"
     precisions = ("float32", "bfloat16", "float16", "int8")
+    batches = True
 
     def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:
         self.placement = placement
@@ -62,6 +65,29 @@ class TorchBackend(OwnLoopBackend):
         self.step.start(states, mask, guided=guided, steps=steps, negative=negative)
         step_fn = self.graphed.prepare(guided=guided) if self.graphed else self.step
         return WindowDecoder(step_fn, self.step.prefill)
+
+    def open_window(
+        self,
+        text: tuple[torch.Tensor, torch.Tensor],
+        steps: int,
+        guided: bool,
+        negative: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> WindowDecoder:
+        states, mask = text
+        track = self.step.open(states, mask, guided=guided, steps=steps, negative=negative)
+        step = self.step
+
+        def step_fn(tokens: torch.Tensor, position: int) -> torch.Tensor:
+            return step.step_tracks([track], [tokens], [position])[0]
+
+        return WindowDecoder(step_fn, lambda tokens: step.prefill_track(track, tokens), track)
+
+    def step_batch(self, calls: Sequence[StepCall]) -> list[torch.Tensor]:
+        """Every call's rows through one step (eager, CUDA included: the graphs serve one request)."""
+        if len(calls) == 1 or any(call.decoder.track is None for call in calls):
+            return super().step_batch(calls)
+        tracks = [call.decoder.track for call in calls]
+        return self.step.step_tracks(tracks, [c.tokens for c in calls], [c.position for c in calls])
 
     def close(self) -> None:
         del self.model, self.step, self.graphed

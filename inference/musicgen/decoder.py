@@ -10,12 +10,18 @@ With a negative prompt the unconditional half is conditioned on that text instea
 each to its own text, padded to the longer one's length and masked beyond its own (as MusicGen's
 forward pads a batch of prompts). The text keys/values of that second row are allocated on the first
 such request; without one, the step runs exactly as before (row 0 only, bit for bit).
+
+Several requests can share a step (:meth:`MusicgenDecoderStep.step_tracks`): each has its own
+:class:`DecoderTrack` (KV cache, text keys/values, rows, position), and their rows go through every
+projection together, so the weights are read once per step for all of them; only attention runs per
+track. A track's logits then differ from its logits alone by the rounding of a larger matrix product
+(float BLAS kernels and int8 activation scales may depend on the number of rows).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +42,26 @@ class _Layer:
     ffn_ln: tuple[torch.Tensor, torch.Tensor]
     fc1: Linear
     fc2: Linear
+
+
+@dataclass
+class DecoderTrack:
+    """One request's state in a decoder step.
+
+    ``cache`` ``[layers, 2, rows, heads, slots, head_dim]`` holds its self-attention keys/values (int8
+    with one scale per key or value row in ``cache_scales`` where the step quantises them); ``cross``
+    ``[layers, 2, text rows, heads, text slots, head_dim]`` and ``cross_mask`` ``[text rows, 1, 1, text
+    slots]`` its text's keys/values, of which the first ``text_len`` slots are attended. ``batch`` rows
+    (2 with guidance) go through the step; the first ``cross_rows`` of them attend to a text.
+    """
+
+    cache: torch.Tensor
+    cache_scales: torch.Tensor | None
+    cross: torch.Tensor
+    cross_mask: torch.Tensor
+    text_len: int
+    batch: int
+    cross_rows: int
 
 
 class MusicgenDecoderStep:
@@ -99,7 +125,8 @@ class MusicgenDecoderStep:
         self.lm_heads = make_linear(torch.cat([h.weight.detach() for h in heads]).to(device), dtype, weights)
         self.max_text = max_text
         self.fixed_cache = fixed_cache
-        self.cache = self._empty_cache(max_steps if fixed_cache else 0)
+        self.codebooks = torch.arange(self.num_codebooks, device=device)
+        self.cache, self.cache_scales = self._empty_cache(max_steps if fixed_cache else 0)
         # Preallocated once (per number of text rows): CUDA graphs capture these addresses, so requests
         # only write into them. Row 1 (a negative prompt's) is added by the first request that has one.
         self.cross: torch.Tensor | None = None
@@ -109,6 +136,7 @@ class MusicgenDecoderStep:
         self.text_len = 0
         self.batch = 2
         self.cross_rows = 1  # the rows that attend to a text: 2 with a negative prompt
+        self.track: DecoderTrack | None = None  # the request of :meth:`start`, in the buffers above
 
     @staticmethod
     def _layer(layer: torch.nn.Module, linear, ln) -> _Layer:
@@ -125,13 +153,14 @@ class MusicgenDecoderStep:
             fc2=linear(layer.fc2),
         )
 
-    def _empty_cache(self, steps: int) -> torch.Tensor:
-        """Keys and values ``[layers, 2, batch 2, heads, steps + 1, head_dim]``, zeroed.
+    def _empty_cache(self, steps: int, rows: int = 2) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Keys and values ``[layers, 2, rows, heads, steps + 1, head_dim]``, zeroed, and their scales
+        (None: this cache is not quantised).
 
         Zeros, not garbage: the static path multiplies masked slots by zero weights, and 0 x NaN is NaN.
         """
-        shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
-        return torch.zeros(shape, device=self.device, dtype=self.dtype)
+        shape = (len(self.layers), 2, rows, self.heads, steps + 1, self.head_dim)
+        return torch.zeros(shape, device=self.device, dtype=self.dtype), None
 
     def _text_rows(self, rows: int) -> None:
         """Make room for ``rows`` rows of text keys/values ``[layers, 2, rows, heads, max_text, head_dim]``
@@ -139,10 +168,23 @@ class MusicgenDecoderStep:
         if self.cross is not None and self.cross.shape[2] >= rows:
             return
         self.cross = self.cross_mask = None  # free the old buffers first
-        shape = (len(self.layers), 2, rows, self.heads, self.max_text, self.head_dim)
-        self.cross = torch.zeros(shape, device=self.device, dtype=self.dtype)
-        self.cross_mask = torch.zeros((rows, 1, 1, self.max_text), device=self.device, dtype=self.dtype)
+        self.cross, self.cross_mask = self._empty_text(rows, self.max_text)
         self.text_buffers += 1
+
+    def _empty_text(self, rows: int, slots: int) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (len(self.layers), 2, rows, self.heads, slots, self.head_dim)
+        text = torch.zeros(shape, device=self.device, dtype=self.dtype)
+        return text, torch.zeros((rows, 1, 1, slots), device=self.device, dtype=self.dtype)
+
+    def _check(
+        self, lengths: list[int], guided: bool, steps: int, negative: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> None:
+        if max(lengths) > self.max_text:
+            raise ValueError(f"prompt of {max(lengths)} tokens exceeds {self.max_text}")
+        if steps > self.max_steps:
+            raise ValueError(f"{steps} steps exceed the {self.max_steps} this decoder was built for")
+        if negative is not None and not guided:
+            raise ValueError("a negative prompt conditions the unconditional half: it needs guidance")
 
     def start(
         self,
@@ -156,80 +198,114 @@ class MusicgenDecoderStep:
 
         ``text_states`` ``[1, T, H]`` are the projected, masked encoder states of the prompt and
         ``text_mask`` ``[1, T]`` its mask. ``negative`` (states and mask of a negative prompt, likewise)
-        conditions the unconditional row: it needs ``guided``.
+        conditions the unconditional row: it needs ``guided``. The request is :attr:`track`, in the
+        step's own buffers (fixed addresses, for CUDA graphs); :meth:`open` makes one in its own.
         """
         lengths = [text_states.shape[1]] + ([] if negative is None else [negative[0].shape[1]])
-        if max(lengths) > self.max_text:
-            raise ValueError(f"prompt of {max(lengths)} tokens exceeds {self.max_text}")
-        if steps > self.max_steps:
-            raise ValueError(f"{steps} steps exceed the {self.max_steps} this decoder was built for")
-        if negative is not None and not guided:
-            raise ValueError("a negative prompt conditions the unconditional half: it needs guidance")
+        self._check(lengths, guided, steps, negative)
         if not self.fixed_cache:
-            self.cache = None  # free the last request's cache before allocating this one
-            self.cache = self._empty_cache(steps)
+            self.cache = self.cache_scales = None  # free the last request's cache before allocating this one
+            self.cache, self.cache_scales = self._empty_cache(steps)
         self.batch = 2 if guided else 1
         self.cross_rows = len(lengths)
         self._text_rows(self.cross_rows)
         # Both rows attend to the longer text's length; each row's mask hides what lies past its own.
         self.text_len = max(lengths)
-        self._write_text(0, text_states, text_mask)
-        if negative is not None:
-            self._write_text(1, *negative)
+        track = DecoderTrack(
+            self.cache,
+            self.cache_scales,
+            self.cross,
+            self.cross_mask,
+            self.text_len,
+            self.batch,
+            self.cross_rows,
+        )
+        self.track = self._attach(self._write_texts(track, text_states, text_mask, negative))
 
-    def _write_text(self, row: int, text_states: torch.Tensor, text_mask: torch.Tensor) -> None:
+    def open(
+        self,
+        text_states: torch.Tensor,
+        text_mask: torch.Tensor,
+        guided: bool,
+        steps: int,
+        negative: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> DecoderTrack:
+        """A request of ``steps`` steps (arguments as :meth:`start`) in buffers of its own, sized to it, so
+        that it can share steps with others (:meth:`step_tracks`)."""
+        lengths = [text_states.shape[1]] + ([] if negative is None else [negative[0].shape[1]])
+        self._check(lengths, guided, steps, negative)
+        batch = 2 if guided else 1
+        cache, scales = self._empty_cache(steps, batch)
+        cross, cross_mask = self._empty_text(len(lengths), max(lengths))
+        track = DecoderTrack(cache, scales, cross, cross_mask, max(lengths), batch, len(lengths))
+        return self._attach(self._write_texts(track, text_states, text_mask, negative))
+
+    def _attach(self, track: DecoderTrack) -> DecoderTrack:
+        """What a subclass adds to a new track (a hook)."""
+        return track
+
+    def _write_texts(
+        self,
+        track: DecoderTrack,
+        text_states: torch.Tensor,
+        text_mask: torch.Tensor,
+        negative: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> DecoderTrack:
+        self._write_text(track, 0, text_states, text_mask)
+        if negative is not None:
+            self._write_text(track, 1, *negative)
+        return track
+
+    def _write_text(
+        self, track: DecoderTrack, row: int, text_states: torch.Tensor, text_mask: torch.Tensor
+    ) -> None:
         """Text row ``row``'s keys/values and mask; zeros where it is padded to ``text_len`` (as MusicGen's
         forward pads a batch of prompts), so no stale keys of an earlier request sit in attended slots."""
         length = text_states.shape[1]
         states = text_states.to(device=self.device, dtype=self.dtype)
+        cross = track.cross
         for index, layer in enumerate(self.layers):
             k, v = layer.cross_kv(states).chunk(2, dim=-1)
-            self.cross[index, 0, row : row + 1, :, :length] = self._split(k)
-            self.cross[index, 1, row : row + 1, :, :length] = self._split(v)
-            self.cross[index, :, row, :, length : self.text_len] = 0
-        keep = torch.zeros(self.max_text, dtype=torch.bool, device=self.device)
+            cross[index, 0, row : row + 1, :, :length] = self._split(k)
+            cross[index, 1, row : row + 1, :, :length] = self._split(v)
+            cross[index, :, row, :, length : track.text_len] = 0
+        keep = torch.zeros(track.cross_mask.shape[-1], dtype=torch.bool, device=self.device)
         keep[:length] = text_mask[0].to(self.device).bool()
-        self.cross_mask[row].copy_(
-            torch.zeros_like(self.cross_mask[row]).masked_fill(~keep, torch.finfo(self.dtype).min)
-        )
+        mask = track.cross_mask[row]
+        mask.copy_(torch.zeros_like(mask).masked_fill(~keep, torch.finfo(self.dtype).min))
 
     def __call__(
         self, tokens: torch.Tensor, position: int | torch.Tensor, static: bool = False
     ) -> torch.Tensor:
-        """Logits for the token after ``tokens`` at sequence index ``position``.
+        """Logits for the token after ``tokens`` at sequence index ``position`` of the :meth:`start`
+        request.
 
         ``static`` attends over the whole preallocated cache with a mask (fixed shapes, for CUDA
         graphs and compilers); otherwise over the filled prefix only.
         """
-        x = self.embed[torch.arange(self.num_codebooks, device=self.device), tokens].sum(0)
+        if not static:
+            return self.step_tracks([self.track], [tokens], [position])[0]
+        x = self.embed[self.codebooks, tokens].sum(0)
         x = (x + self.positions[position]).expand(self.batch, 1, self.hidden)
-        if static:
-            slots = torch.arange(self.cache.shape[4], device=self.device)
-            self_mask = torch.zeros(slots.shape, device=self.device, dtype=self.dtype).masked_fill(
-                slots > position, torch.finfo(self.dtype).min
-            )[None, None, None, :]
-        text = slice(None) if static else slice(0, self.text_len)
+        slots = torch.arange(self.cache.shape[4], device=self.device)
+        self_mask = torch.zeros(slots.shape, device=self.device, dtype=self.dtype).masked_fill(
+            slots > position, torch.finfo(self.dtype).min
+        )[None, None, None, :]
         rows = self.cross_rows
-        cross_mask = self.cross_mask[:rows, ..., text]
+        cross_mask = self.cross_mask[:rows]
         for index, layer in enumerate(self.layers):
             h = F.layer_norm(x, (self.hidden,), *layer.self_ln)
             q, k, v = (self._split(t) for t in layer.qkv(h).chunk(3, dim=-1))
             cache_k, cache_v = self.cache[index, 0, : self.batch], self.cache[index, 1, : self.batch]
-            if static:
-                cache_k.index_copy_(2, position.view(1), k)
-                cache_v.index_copy_(2, position.view(1), v)
-                att = F.scaled_dot_product_attention(q, cache_k, cache_v, attn_mask=self_mask)
-            else:
-                cache_k[:, :, position] = k[:, :, 0]
-                cache_v[:, :, position] = v[:, :, 0]
-                end = position + 1
-                att = F.scaled_dot_product_attention(q, cache_k[:, :, :end], cache_v[:, :, :end])
+            cache_k.index_copy_(2, position.view(1), k)
+            cache_v.index_copy_(2, position.view(1), v)
+            att = F.scaled_dot_product_attention(q, cache_k, cache_v, attn_mask=self_mask)
             x = x + layer.self_out(self._merge(att))
 
             # Cross-attention: the conditional row only (the unconditional one adds exactly zero), or
             # both rows with a negative prompt.
             h = F.layer_norm(x[:rows], (self.hidden,), *layer.cross_ln)
-            ck, cv = self.cross[index, 0, :rows, ..., text, :], self.cross[index, 1, :rows, ..., text, :]
+            ck, cv = self.cross[index, 0, :rows], self.cross[index, 1, :rows]
             att = F.scaled_dot_product_attention(self._split(layer.cross_q(h)), ck, cv, attn_mask=cross_mask)
             cross = layer.cross_out(self._merge(att))
             x = torch.cat([x[:rows] + cross, x[rows:]]) if self.batch > rows else x + cross
@@ -240,38 +316,106 @@ class MusicgenDecoderStep:
         logits = self.lm_heads(h)  # [B, 1, K*V]
         return logits.view(self.batch, self.num_codebooks, self.vocab)
 
+    def step_tracks(
+        self,
+        tracks: Sequence[DecoderTrack],
+        tokens: Sequence[torch.Tensor],
+        positions: Sequence[int | torch.Tensor],
+    ) -> list[torch.Tensor]:
+        """One step of several requests at once: track ``i`` reads ``tokens[i]`` at ``positions[i]``.
+
+        Returns each track's logits ``[batch, num_codebooks, vocab]``. Every projection runs once over
+        all the tracks' rows; attention runs per track, over its own filled prefix.
+        """
+        spans, cross_spans, cross_index = self._spans(tracks)
+        x = torch.cat(
+            [
+                (self.embed[self.codebooks, t].sum(0) + self.positions[p]).expand(track.batch, 1, self.hidden)
+                for track, t, p in zip(tracks, tokens, positions, strict=True)
+            ]
+        )
+        ends = [int(p) + 1 for p in positions]
+        for index, layer in enumerate(self.layers):
+            h = F.layer_norm(x, (self.hidden,), *layer.self_ln)
+            qkv = layer.qkv(h)
+            atts = []
+            for track, rows, end in zip(tracks, spans, ends, strict=True):
+                q, k, v = (self._split(t) for t in qkv[rows].chunk(3, dim=-1))
+                cache_k, cache_v = track.cache[index, 0, : track.batch], track.cache[index, 1, : track.batch]
+                cache_k[:, :, end - 1] = k[:, :, 0]
+                cache_v[:, :, end - 1] = v[:, :, 0]
+                atts.append(F.scaled_dot_product_attention(q, cache_k[:, :, :end], cache_v[:, :, :end]))
+            x = x + layer.self_out(self._merge(torch.cat(atts)))
+
+            # Cross-attention: each track's conditional row only (the unconditional one adds exactly
+            # zero), or both rows with a negative prompt.
+            h = F.layer_norm(x[cross_index], (self.hidden,), *layer.cross_ln)
+            q = self._split(layer.cross_q(h))
+            atts = []
+            for track, rows in zip(tracks, cross_spans, strict=True):
+                text = slice(0, track.text_len)
+                ck = track.cross[index, 0, : track.cross_rows, :, text]
+                cv = track.cross[index, 1, : track.cross_rows, :, text]
+                mask = track.cross_mask[: track.cross_rows, ..., text]
+                atts.append(F.scaled_dot_product_attention(q[rows], ck, cv, attn_mask=mask))
+            x = x.index_add(0, cross_index, layer.cross_out(self._merge(torch.cat(atts))))
+
+            h = F.layer_norm(x, (self.hidden,), *layer.ffn_ln)
+            x = x + layer.fc2(F.gelu(layer.fc1(h)))
+        h = F.layer_norm(x, (self.hidden,), *self.final_ln)
+        logits = self.lm_heads(h)  # [rows, 1, K*V]
+        return [logits[rows].view(-1, self.num_codebooks, self.vocab) for rows in spans]
+
+    def _spans(self, tracks: Sequence[DecoderTrack]) -> tuple[list[slice], list[slice], torch.Tensor]:
+        """Each track's rows among all, its rows among those attending to a text, and the latter's
+        indices among all."""
+        spans, cross_spans, cross_index = [], [], []
+        start = cross_start = 0
+        for track in tracks:
+            spans.append(slice(start, start + track.batch))
+            cross_spans.append(slice(cross_start, cross_start + track.cross_rows))
+            cross_index += range(start, start + track.cross_rows)
+            start += track.batch
+            cross_start += track.cross_rows
+        return spans, cross_spans, torch.tensor(cross_index, device=self.device)
+
     def prefill(self, tokens: torch.Tensor) -> None:
+        """:meth:`prefill_track` of the :meth:`start` request."""
+        self.prefill_track(self.track, tokens)
+
+    def prefill_track(self, track: DecoderTrack, tokens: torch.Tensor) -> None:
         """Run positions ``0..P-1`` of a window's known columns ``tokens`` ``[num_codebooks, P]`` in one
         pass (causal attention among them): their keys/values go into the cache, as ``P`` steps would
         leave them."""
         count = tokens.shape[1]
-        codebooks = torch.arange(self.num_codebooks, device=self.device)[:, None]
+        codebooks = self.codebooks[:, None]
         x = self.embed[codebooks, tokens.to(self.device)].sum(0) + self.positions[:count]
-        x = x.expand(self.batch, count, self.hidden)
-        rows = self.cross_rows
-        cross_mask = self.cross_mask[:rows, ..., : self.text_len]
+        x = x.expand(track.batch, count, self.hidden)
+        rows = track.cross_rows
+        text = slice(0, track.text_len)
+        cross_mask = track.cross_mask[:rows, ..., text]
         for index, layer in enumerate(self.layers):
             h = F.layer_norm(x, (self.hidden,), *layer.self_ln)
             q, k, v = (self._split(t) for t in layer.qkv(h).chunk(3, dim=-1))
-            self._keep(index, k, v)
+            self._keep(track, index, k, v)
             att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             x = x + layer.self_out(self._merge(att))
 
             h = F.layer_norm(x[:rows], (self.hidden,), *layer.cross_ln)
-            ck = self.cross[index, 0, :rows, ..., : self.text_len, :]
-            cv = self.cross[index, 1, :rows, ..., : self.text_len, :]
+            ck = track.cross[index, 0, :rows, :, text]
+            cv = track.cross[index, 1, :rows, :, text]
             att = F.scaled_dot_product_attention(self._split(layer.cross_q(h)), ck, cv, attn_mask=cross_mask)
             cross = layer.cross_out(self._merge(att))
-            x = torch.cat([x[:rows] + cross, x[rows:]]) if self.batch > rows else x + cross
+            x = torch.cat([x[:rows] + cross, x[rows:]]) if track.batch > rows else x + cross
 
             h = F.layer_norm(x, (self.hidden,), *layer.ffn_ln)
             x = x + layer.fc2(F.gelu(layer.fc1(h)))
 
-    def _keep(self, index: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+    def _keep(self, track: DecoderTrack, index: int, keys: torch.Tensor, values: torch.Tensor) -> None:
         """Store a prefill's keys/values ``[batch, heads, P, head_dim]`` in cache slots ``0..P-1``."""
         count = keys.shape[2]
-        self.cache[index, 0, : self.batch, :, :count] = keys
-        self.cache[index, 1, : self.batch, :, :count] = values
+        track.cache[index, 0, : track.batch, :, :count] = keys
+        track.cache[index, 1, : track.batch, :, :count] = values
 
     def _split(self, t: torch.Tensor) -> torch.Tensor:
         """``[B, S, H]`` -> ``[B, heads, S, head_dim]``."""

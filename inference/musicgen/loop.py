@@ -7,7 +7,8 @@ known token in a later column, it is kept instead of the sampled one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import Any
 
 import torch
 
@@ -22,10 +23,27 @@ PrefillFn = Callable[[torch.Tensor], None]
 TokensFn = Callable[[torch.Tensor, int], None]
 """``on_tokens(sequence, steps_done)``: after each step, the sequence with its first ``steps_done + 1``
 columns final."""
+Steps = Generator[tuple[torch.Tensor, int], torch.Tensor, torch.Tensor]
+"""A decode loop that yields each step's ``(tokens, position)``, is sent that step's logits back, and
+returns the token sequence: whoever drives it decides how steps run (alone, or batched with others)."""
 
 
-def decode(
-    step: StepFn,
+def decode(step: StepFn, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """:func:`decode_steps` driven by ``step`` alone: the token sequence ``[codebooks, steps + 1]``."""
+    return drive(decode_steps(*args, **kwargs), step)
+
+
+def drive(steps: Steps, step: StepFn) -> torch.Tensor:
+    """Run a decode loop with every step computed by ``step``; return its sequence."""
+    try:
+        tokens, position = next(steps)
+        while True:
+            tokens, position = steps.send(step(tokens, position))
+    except StopIteration as done:
+        return done.value
+
+
+def decode_steps(
     pattern: DelayPattern,
     steps: int,
     sampling: SamplingConfig,
@@ -36,13 +54,14 @@ def decode(
     prompt: torch.Tensor | None = None,
     prefill: PrefillFn | None = None,
     on_tokens: TokensFn | None = None,
-) -> torch.Tensor:
+) -> Steps:
     """Run ``steps`` decoder steps; return the token sequence ``[codebooks, steps + 1]``.
 
     Column 0 is the start token; each step reads column ``t`` and writes column ``t + 1``, keeping
     the pad token where the delay pattern has no real token. ``prompt`` ``[codebooks, P]`` holds the
     window's first ``P`` frames: columns ``0..P-1`` go through ``prefill`` (step by step without one),
-    and the loop starts at column ``P``. Nothing here waits for the device.
+    and the loop starts at column ``P``. Nothing here waits for the device. Each step is yielded as
+    ``(tokens, position)`` and its logits ``[batch, codebooks, vocab]`` are sent back.
 
     ``on_step`` gets ``(0, n)`` before the first step (the text is encoded by then), then ``(i, n)``
     after the ``i``-th of the ``n`` calls into the decoder (the prefill counts as one). ``on_tokens``
@@ -65,12 +84,12 @@ def decode(
             prefill(sequence[:, :first])
         else:
             for t in range(first):
-                step(sequence[:, t], t)
+                yield sequence[:, t], t
         done = 1
         if on_step is not None:
             on_step(done, calls)
     for t in range(first, steps):
-        logits = step(sequence[:, t], t)
+        logits = yield sequence[:, t], t
         scores = guide(logits, sampling.cfg_coef) if sampling.guided else logits[0]
         chosen = select(scores, sampling, generator)
         column = torch.where(known[:, t + 1], sequence[:, t + 1], chosen)

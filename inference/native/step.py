@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ctypes
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
 
 import torch
 
-from inference.musicgen.decoder import MusicgenDecoderStep
+from inference.musicgen.decoder import DecoderTrack, MusicgenDecoderStep
 from inference.musicgen.linear import RowInt8Linear, cpu_has_bfloat16
 from inference.native.library import (
+    MAX_ROWS,
     WEIGHTS_OFFSET_128,
     Config,
     Layer,
@@ -41,8 +43,8 @@ class NativeDecoderStep(MusicgenDecoderStep):
 
     Weights, caches and text keys/values are torch tensors laid out as in :class:`MusicgenDecoderStep`
     (which prepares them per request); the library borrows them (see ``csrc/musicgen_step.h``). The
-    weights' bytes are stored the way the loaded build reads them (:meth:`RowInt8Linear.encode`). The
-    returned logits are a view of a buffer the next step overwrites.
+    weights' bytes are stored the way the loaded build reads them (:meth:`RowInt8Linear.encode`). Each
+    track's logits are a buffer of its own that its next step overwrites.
     """
 
     def __init__(
@@ -120,31 +122,52 @@ class NativeDecoderStep(MusicgenDecoderStep):
             )
         self.handle = handle.value
         self._release = weakref.finalize(self, self.lib.mg_model_free, ctypes.c_void_p(self.handle))
-        outputs = self.num_codebooks * self.vocab
-        self.logits = torch.empty(2, outputs)
-        self._views = {b: self.logits[:b].view(b, self.num_codebooks, self.vocab) for b in (1, 2)}
-        self._track = Track()
+        self._rows = MAX_ROWS
 
     @property
     def threads(self) -> int:
         return int(self.lib.mg_model_threads(self.handle))
 
-    def _empty_cache(self, steps: int) -> torch.Tensor:
-        """The self-attention cache in int8, one scale per key or value row (``cache_scales``)."""
-        shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
-        self.cache_scales = torch.zeros(shape[:-1])
-        return torch.zeros(shape, dtype=torch.int8)
+    def _empty_cache(self, steps: int, rows: int = 2) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The self-attention cache in int8, one scale per key or value row.
 
-    def prefill(self, tokens: torch.Tensor) -> None:
+        Always two rows: the library lays a track's cache out for both guidance halves.
+        """
+        shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
+        return torch.zeros(shape, dtype=torch.int8), torch.zeros(shape[:-1])
+
+    def _attach(self, track: DecoderTrack) -> DecoderTrack:
+        """The track as the library sees it, with a logits buffer of its own; each step sets its tokens
+        and position."""
+        native = NativeTrack(**{field.name: getattr(track, field.name) for field in fields(track)})
+        native.logits = torch.empty(native.batch, self.num_codebooks, self.vocab)
+        native.struct = Track(
+            tokens=None,
+            position=0,
+            rows=native.batch,
+            text_rows=native.cross_rows,
+            cache=_address(native.cache),
+            cache_scales=_address(native.cache_scales),
+            slots=native.cache.shape[4],
+            text=_address(native.cross),
+            text_mask=_address(native.cross_mask),
+            text_batch=native.cross.shape[2],
+            max_text=native.cross.shape[4],
+            text_len=native.text_len,
+            logits=_address(native.logits),
+        )
+        return native
+
+    def prefill_track(self, track: DecoderTrack, tokens: torch.Tensor) -> None:
         """The window's known columns in one torch pass (on the step's threads; the pool sleeps)."""
         threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            super().prefill(tokens)
+            super().prefill_track(track, tokens)
         finally:
             torch.set_num_threads(threads)
 
-    def _keep(self, index: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+    def _keep(self, track: DecoderTrack, index: int, keys: torch.Tensor, values: torch.Tensor) -> None:
         """A prefill's keys/values into the int8 cache, one scale per row, as the C step stores them."""
         count = keys.shape[2]
         for kind, rows in enumerate((keys, values)):
@@ -152,45 +175,53 @@ class NativeDecoderStep(MusicgenDecoderStep):
             scale = peak / 127
             inverse = torch.where(peak > 0, 127 / peak, torch.zeros_like(peak))
             quantized = torch.round(rows * inverse[..., None]).clamp(-127, 127).to(torch.int8)
-            self.cache[index, kind, : self.batch, :, :count] = quantized
-            self.cache_scales[index, kind, : self.batch, :, :count] = scale
-
-    def start(
-        self,
-        text_states: torch.Tensor,
-        text_mask: torch.Tensor,
-        guided: bool,
-        steps: int,
-        negative: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> None:
-        super().start(text_states, text_mask, guided, steps, negative)
-        # The request's track; the text buffers are taken after ``start``, which grows them for a first
-        # negative prompt. Each step sets the tokens and position.
-        self._track = Track(
-            tokens=None,
-            position=0,
-            rows=self.batch,
-            text_rows=self.cross_rows,
-            cache=_address(self.cache),
-            cache_scales=_address(self.cache_scales),
-            slots=self.cache.shape[4],
-            text=_address(self.cross),
-            text_mask=_address(self.cross_mask),
-            text_batch=self.cross.shape[2],
-            max_text=self.max_text,
-            text_len=self.text_len,
-            logits=_address(self.logits),
-        )
+            track.cache[index, kind, : track.batch, :, :count] = quantized
+            track.cache_scales[index, kind, : track.batch, :, :count] = scale
 
     def __call__(
         self, tokens: torch.Tensor, position: int | torch.Tensor, static: bool = False
     ) -> torch.Tensor:
-        if tokens.dtype != torch.long or not tokens.is_contiguous():
-            tokens = tokens.to(torch.long).contiguous()
-        track = self._track
-        track.tokens = tokens.data_ptr()
-        track.position = int(position)
-        if self.lib.mg_step(self.handle, ctypes.byref(track), 1) != 0:
-            slots = self.cache.shape[4]
-            raise RuntimeError(f"native step failed at position {track.position} ({slots} cache slots)")
-        return self._views[self.batch]
+        """Logits of the :meth:`start` request, in its buffer (the next step overwrites them)."""
+        return self.step_tracks([self.track], [tokens], [position])[0]
+
+    def step_tracks(
+        self,
+        tracks: Sequence[DecoderTrack],
+        tokens: Sequence[torch.Tensor],
+        positions: Sequence[int | torch.Tensor],
+    ) -> list[torch.Tensor]:
+        """One call into the library per :data:`MAX_ROWS` rows; each track's logits are the same, bit for
+        bit, as alone. They live in the track's buffer, which its next step overwrites."""
+        keep = [
+            t if t.dtype == torch.long and t.is_contiguous() else t.to(torch.long).contiguous()
+            for t in tokens
+        ]
+        group: list[NativeTrack] = []
+        rows = 0
+        for track, tok, position in zip(tracks, keep, positions, strict=True):
+            assert isinstance(track, NativeTrack), "a track of this step's own (start or open)"
+            if rows + track.batch > self._rows:
+                self._run(group)
+                group, rows = [], 0
+            track.struct.tokens = tok.data_ptr()
+            track.struct.position = int(position)
+            group.append(track)
+            rows += track.batch
+        self._run(group)
+        return [track.logits for track in tracks]  # type: ignore[attr-defined]
+
+    def _run(self, tracks: list[NativeTrack]) -> None:
+        if not tracks:
+            return
+        array = (Track * len(tracks))(*(track.struct for track in tracks))
+        if self.lib.mg_step(self.handle, array, len(tracks)) != 0:
+            where = ", ".join(f"position {t.struct.position} of {t.struct.slots} cache slots" for t in tracks)
+            raise RuntimeError(f"native step failed ({where})")
+
+
+@dataclass
+class NativeTrack(DecoderTrack):
+    """A :class:`DecoderTrack` with the library's view of it and its logits buffer."""
+
+    logits: torch.Tensor = field(default_factory=lambda: torch.empty(0))
+    struct: Track = field(default_factory=Track)

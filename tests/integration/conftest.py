@@ -117,11 +117,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def shared_engines(tiny_engine: Engine, model_cache_dir: Path) -> tuple[Callable, Callable]:
     """A loader that keeps each variant once per session (apps come and go; the model stays)."""
-    engines: dict[tuple[str, ...], Engine] = {("tiny-random", "reference", "cpu", "float32"): tiny_engine}
+    engines: dict[tuple[object, ...], Engine] = {
+        ("tiny-random", "reference", "cpu", "float32", 1): tiny_engine
+    }
     lock = threading.Lock()
 
     def load(config: EngineConfig) -> Engine:
-        key = (config.model, config.backend, config.device, config.precision)
+        key = (config.model, config.backend, config.device, config.precision, config.max_batch)
         with lock:
             engine = engines.get(key)
             if engine is None or not engine.loaded:
@@ -256,6 +258,7 @@ def service_factory(
             "rate_limits_enabled": False,
             "shutdown_grace_s": 2.0,
             "metrics_interval_s": 3600.0,
+            "max_batch": 1,  # one job at a time, as most tests expect; batching tests ask for more
         }
         values.update(overrides)
         settings = Settings(**values)

@@ -189,7 +189,8 @@ async def test_full_queue_answers_429_and_writes_no_row(service_factory: Service
         assert health["queue"] == {
             "depth": 1,
             "capacity": 1,
-            "running": running["generation_id"],
+            "running": [running["generation_id"]],
+            "max_batch": 1,
             "accepting": True,
         }
         for record in (waiting.json(), running):

@@ -21,7 +21,7 @@ async def test_health_reports_database_model_queue_and_machine(service: Service)
     assert health["database"]["dialect"] in {"sqlite", "postgresql"}
     assert health["model"]["status"] == "ready"
     assert health["model"]["model"] == "tiny-random"
-    assert health["queue"] == {"depth": 0, "capacity": 16, "running": None, "accepting": True}
+    assert health["queue"] == {"depth": 0, "capacity": 16, "running": [], "max_batch": 1, "accepting": True}
     system = health["system"]
     assert 0 <= system["memory_percent"] <= 100
     assert system["disk_free_gb"] > 0

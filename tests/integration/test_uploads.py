@@ -273,7 +273,7 @@ async def test_no_file_stays_when_the_row_cannot_be_written(
     async def fail(*_: Any, **__: Any) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(GenerationService, "create", fail)
+    monkeypatch.setattr(GenerationService, "create_many", fail)
     response = await upload(service, audio_file())
     assert response.status_code == 500
     assert stored_files(service) == []

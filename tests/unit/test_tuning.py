@@ -30,6 +30,17 @@ def test_preferences_lead_and_filters_apply() -> None:
     assert candidates("cuda")[0] == cuda_first  # bfloat16 only where the GPU has it
 
 
+def test_native_leads_only_where_a_simd_build_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inference.native import library
+
+    monkeypatch.setattr(library, "runnable_variants", lambda: ["portable"])
+    ranked = candidates("cpu")
+    assert ranked.index(("torch", "int8")) + 1 == ranked.index(("native", "int8"))
+    assert ranked[0] == ("torch", "int8")
+    monkeypatch.setattr(library, "runnable_variants", lambda: ["avx2", "portable"])
+    assert candidates("cpu")[0] == ("native", "int8")
+
+
 def test_parse_pair() -> None:
     assert parse_pair(" Torch:INT8 ") == ("torch", "int8")
     with pytest.raises(ValueError, match="backend:precision"):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncGenerator, Sequence
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.enums import HttpMethod
@@ -30,7 +32,6 @@ from app.domain.generations.schemas import (
     Peaks,
     TrackPlayRequest,
     TrackPlayResponse,
-    record_fields,
 )
 from app.domain.generations.services import GenerationService
 from app.jobs.queue import QueueFull
@@ -139,8 +140,11 @@ class LibraryController(Controller):
         description=(
             "Writes a `queued` record and answers 202 with it, `Location: /generations/{id}` and the "
             "creator's `token` (shown once: send it as `X-Generation-Token` to cancel or delete). "
+            "`variations` > 1 writes that many records, generated together and linked by `batch_id`: the "
+            "answer is the first, with all of them in `batch` (one token for all). "
             f"`Prefer: wait=N` waits up to N seconds (at most {MAX_WAIT_S}): 201 with the finished record, "
-            "else 202. A full queue answers 429 with `Retry-After` and writes nothing. "
+            "else 202. A full queue (without room for every variation) answers 429 with `Retry-After` "
+            "and writes nothing. "
             "The body is JSON, or the same fields as a multipart form with an `audio` file to continue "
             "(the record's `prompt_seconds` is its length); a refused upload writes nothing."
         ),
@@ -178,37 +182,45 @@ class LibraryController(Controller):
         prompt_seconds = await _prompt_seconds(data, generations, jobs)
         if body.audio is not None:
             prompt_seconds = body.audio.seconds
-        generation_id = new_generation_id()
+        ids = [new_generation_id() for _ in range(data.variations)]
+        batch_id = new_generation_id() if data.variations > 1 else None
         token, token_hash = new_token()
         try:
-            with jobs.queue.reserve():
+            with jobs.queue.reserve(len(ids)):
                 if body.audio is not None:
-                    await _keep_upload(jobs, generation_id, body.audio)
-                row = await generations.create(
-                    MusicGeneration(
-                        generation_id=generation_id,
-                        prompt=prompt,
-                        negative_prompt=negative_prompt,
-                        status=QUEUED,
-                        device=variant.device,
-                        precision=variant.precision,
-                        model=variant.model,
-                        backend=variant.backend,
-                        duration=data.duration,
-                        duration_requested=data.duration,
-                        top_k=data.top_k,
-                        top_p=data.top_p,
-                        temperature=data.temperature,
-                        cfg_coef=data.cfg_coef,
-                        seed=data.seed,
-                        user_id=data.user_id,
-                        token_hash=token_hash,
-                        parent_id=data.continue_from,
-                        prompt_seconds=prompt_seconds,
-                    ),
+                    for generation_id in ids:
+                        await _keep_upload(jobs, generation_id, body.audio)
+                rows = await generations.create_many(
+                    [
+                        MusicGeneration(
+                            generation_id=generation_id,
+                            prompt=prompt,
+                            negative_prompt=negative_prompt,
+                            status=QUEUED,
+                            device=variant.device,
+                            precision=variant.precision,
+                            model=variant.model,
+                            backend=variant.backend,
+                            duration=data.duration,
+                            duration_requested=data.duration,
+                            top_k=data.top_k,
+                            top_p=data.top_p,
+                            temperature=data.temperature,
+                            cfg_coef=data.cfg_coef,
+                            seed=None if data.seed is None else (data.seed + index) % 2**63,
+                            user_id=data.user_id,
+                            token_hash=token_hash,
+                            parent_id=data.continue_from,
+                            prompt_seconds=prompt_seconds,
+                            batch_id=batch_id,
+                        )
+                        for index, generation_id in enumerate(ids)
+                    ],
                     auto_commit=True,
                 )
-                await jobs.queue.put(row.generation_id)
+                rows = sorted(rows, key=lambda row: ids.index(row.generation_id))
+                for row in rows:
+                    await jobs.queue.put(row.generation_id)
         except QueueFull as exc:
             raise ApiError(
                 429,
@@ -218,16 +230,22 @@ class LibraryController(Controller):
             ) from None
         except BaseException:
             if body.audio is not None:  # no row, no file
-                await asyncio.to_thread(jobs.storage.delete_prompt, generation_id)
+                for generation_id in ids:
+                    await asyncio.to_thread(jobs.storage.delete_prompt, generation_id)
             raise
-        headers = {"Location": f"/generations/{row.generation_id}"}
+        headers = {"Location": f"/generations/{rows[0].generation_id}"}
         status_code = HTTP_202_ACCEPTED
         if wait:
-            row = await jobs.wait(row.generation_id, wait) or row
+            deadline = time.monotonic() + wait
+            rows = [
+                await jobs.wait(row.generation_id, max(0.0, deadline - time.monotonic())) or row
+                for row in rows
+            ]
             headers["Preference-Applied"] = f"wait={wait}"
-            if row.status in FINISHED:
+            if all(row.status in FINISHED for row in rows):
                 status_code = HTTP_201_CREATED
-        body = CreatedGeneration(**record_fields(row, jobs.queue_position(row)), token=token)
+        batch = [Generation.from_row(row, jobs.queue_position(row)) for row in rows]
+        body = CreatedGeneration(**msgspec.structs.asdict(batch[0]), token=token, batch=batch)
         return Response(body, status_code=status_code, headers=headers)
 
     @route(
@@ -279,8 +297,14 @@ class LibraryController(Controller):
         offset: Offset = 0,
         status: Annotated[Status | None, QueryParameter(description="Only this status.")] = None,
         favorite: Favorite = None,
+        batch_id: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1, max_length=100, pattern=TEXT, description="Only the variations of this batch."
+            ),
+        ] = None,
     ) -> GenerationList:
-        rows, total = await generations.recent(limit, offset, status, favorite)
+        rows, total = await generations.recent(limit, offset, status, favorite, batch_id)
         return _page(rows, total, offset, limit, jobs)
 
     @get(

@@ -27,6 +27,7 @@ from inference import PHASES as ENGINE_PHASES
 from inference.audio import FORMATS
 
 MIN_DURATION_S = 5.0  # the seed's shortest track; the longest is the engine's MAX_DURATION_S
+MAX_VARIATIONS = 4  # tracks one request makes at most, generated together
 DEVICE_PATTERN = rf"^({'|'.join(DEVICES)})$|^cuda:[0-9]{{1,3}}$"
 describe_pattern(DEVICE_PATTERN, f"must be one of {', '.join(DEVICES)} or cuda:N")
 PHASES = (QUEUED_PHASE, *ENGINE_PHASES, WRITING_PHASE, FINISHED_PHASE)
@@ -76,6 +77,7 @@ class GenerateRequest(msgspec.Struct, forbid_unknown_fields=True):
 
     `continue_from` extends a finished generation: the result starts with its audio (its last
     `continue_seconds`, or all of it) and goes on; `duration` is the length of the whole result.
+    `variations` makes that many tracks of the same request, generated together.
     """
 
     prompt: Prompt
@@ -97,6 +99,18 @@ class GenerateRequest(msgspec.Struct, forbid_unknown_fields=True):
         ]
         | None
     ) = None
+    variations: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=MAX_VARIATIONS,
+            description=(
+                f"How many tracks to make of this request (1-{MAX_VARIATIONS}), generated together: each is "
+                "a record of its own, linked by `batch_id`, with its own seed (`seed`, `seed` + 1, ... "
+                "when `seed` is given)."
+            ),
+        ),
+    ] = 1
 
 
 class Progress(msgspec.Struct):
@@ -143,6 +157,7 @@ class Generation(msgspec.Struct):
     windows: int | None
     parent_id: str | None
     prompt_seconds: float | None
+    batch_id: str | None
     audio_url: str | None
     download_url: str | None
     events_url: str
@@ -170,10 +185,11 @@ class Generation(msgspec.Struct):
 class CreatedGeneration(Generation):
     """The record `POST /generate` answers, with the creator's `token`: shown once, never stored.
 
-    Send it as `X-Generation-Token` to cancel or delete this generation.
+    Send it as `X-Generation-Token` to cancel or delete this generation, or any of its `batch`.
     """
 
     token: str
+    batch: list[Generation]  # every record the request made (its variations), this one first
 
 
 def record_fields(row: MusicGeneration, queue_position: int | None = None) -> dict[str, object]:
@@ -205,6 +221,7 @@ def record_fields(row: MusicGeneration, queue_position: int | None = None) -> di
         "windows": row.windows if done else None,
         "parent_id": row.parent_id,
         "prompt_seconds": row.prompt_seconds,
+        "batch_id": row.batch_id,
         "audio_url": row.audio_url if done else None,
         "download_url": f"/download/{gid}" if done else None,
         "events_url": f"/generations/{gid}/events",

@@ -43,12 +43,19 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
         return (await self.repository.session.scalar(select(User.id).where(User.id == user_id))) is not None
 
     async def recent(
-        self, limit: int, offset: int = 0, status: str | None = None, favorite: bool | None = None
+        self,
+        limit: int,
+        offset: int = 0,
+        status: str | None = None,
+        favorite: bool | None = None,
+        batch_id: str | None = None,
     ) -> tuple[Sequence[MusicGeneration], int]:
         """A page of generations, newest first, and how many match in all."""
         conditions: list[Any] = []
         if status is not None:
             conditions.append(MusicGeneration.status == status)
+        if batch_id is not None:
+            conditions.append(MusicGeneration.batch_id == batch_id)
         return await self._page(conditions, limit, offset, favorite)
 
     async def most_played(self, limit: int, offset: int = 0) -> tuple[Sequence[MusicGeneration], int]:

@@ -87,7 +87,8 @@ class SystemController(Controller):
             queue={
                 "depth": jobs.queue.depth,
                 "capacity": jobs.queue.capacity,
-                "running": jobs.queue.running,
+                "running": sorted(jobs.queue.running),
+                "max_batch": jobs.engines.batch_capacity,
                 "accepting": jobs.queue.accepting,
             },
             storage=StorageHealth(

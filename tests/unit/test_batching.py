@@ -1,0 +1,208 @@
+"""Many generations per decoder step: `generate_many` and the continuous-batching scheduler.
+
+A track must get what it gets alone with the same seed (bit for bit on `native`; within a bound on
+torch, whose batched matrix products round differently), and keep its own progress, cancel and errors.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inference import Engine, EngineConfig, EngineNotLoadedError, GenerationCancelled, GenerationParams
+from inference.backends.base import StepCall
+from inference.errors import InvalidParameterError
+from inference.musicgen.conditioning import encode_text
+
+REQUESTS = [
+    GenerationParams("lo-fi beat with warm piano", 1.0, seed=1, temperature=0.1),
+    GenerationParams("loud rock guitar", 2.5, seed=2, temperature=0.1, negative_prompt="drums", top_k=50),
+    GenerationParams("jazz trio", 1.5, seed=3, cfg_coef=1.0, top_p=0.9),
+]
+
+
+@pytest.fixture(scope="module")
+def native(model_cache_dir: Path) -> Engine:
+    engine = Engine.load(
+        EngineConfig(model="tiny-random", backend="native", precision="int8", cache_dir=str(model_cache_dir))
+    )
+    yield engine
+    engine.unload()
+
+
+@pytest.fixture(scope="module")
+def alone(native: Engine) -> list:
+    return [native.generate(params) for params in REQUESTS]
+
+
+class _Spy:
+    """Records how many generations each shared step carried."""
+
+    def __init__(self, engine: Engine) -> None:
+        backend = engine._require().backend
+        self.sizes: list[int] = []
+        original = backend.step_batch
+
+        def step_batch(calls: list[StepCall]) -> list[torch.Tensor]:
+            self.sizes.append(len(calls))
+            return original(calls)
+
+        backend.step_batch = step_batch  # type: ignore[method-assign]
+        self.undo = lambda: delattr(backend, "step_batch")
+
+
+def _same(a, b) -> bool:
+    """The same tokens; the same audio up to EnCodec's rounding on another number of torch threads
+    (torch runs on one thread while other tracks step natively)."""
+    return np.array_equal(a.codes, b.codes) and np.allclose(a.audio, b.audio, rtol=0, atol=1e-5)
+
+
+def test_generate_many_gives_each_request_what_it_gets_alone(native: Engine, alone: list) -> None:
+    """Other lengths, guidance, negative prompts and sampling in one batch; a continuation joins too."""
+    continuation = GenerationParams(
+        "more of it", 2.0, seed=4, temperature=0.1, prompt_audio=alone[0].audio, prompt_sample_rate=32_000
+    )
+    expected = [*alone, native.generate(continuation)]
+    spy = _Spy(native)
+    try:
+        results = native.generate_many([*REQUESTS, continuation])
+    finally:
+        spy.undo()
+    assert max(spy.sizes) == 4  # they really shared steps
+    for index, (got, want) in enumerate(zip(results, expected, strict=True)):
+        assert _same(got, want), f"request {index}"
+        assert got.seed == want.seed
+        assert got.audio.shape == want.audio.shape
+
+
+def _batching(cache: Path, max_batch: int) -> Engine:
+    config = EngineConfig(
+        "tiny-random", "native", precision="int8", cache_dir=str(cache), max_batch=max_batch
+    )
+    return Engine.load(config)
+
+
+def test_a_track_that_fails_or_is_canceled_leaves_the_others_intact(
+    model_cache_dir: Path, alone: list
+) -> None:
+    cancel = threading.Event()
+    scheduled = _batching(model_cache_dir, 4)
+    outcomes: dict[int, object] = {}
+
+    def run(index: int, params: GenerationParams, flag: threading.Event | None = None) -> None:
+        def on_progress(progress) -> None:
+            if index == 1 and progress.step >= 5:
+                cancel.set()
+
+        try:
+            outcomes[index] = scheduled.generate(params, on_progress=on_progress, cancel=flag)
+        except Exception as exc:
+            outcomes[index] = exc
+
+    bad = GenerationParams("x", 1.0, seed=5, prompt_audio=alone[1].audio, prompt_sample_rate=32_000)
+    threads = [
+        threading.Thread(target=run, args=(0, REQUESTS[0])),
+        threading.Thread(target=run, args=(1, REQUESTS[1], cancel)),
+        threading.Thread(target=run, args=(2, bad)),  # longer prompt than the result: fails in the batch
+        threading.Thread(target=run, args=(3, REQUESTS[2])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert isinstance(outcomes[1], GenerationCancelled)
+    assert isinstance(outcomes[2], InvalidParameterError)
+    assert outcomes[2].field == "duration"
+    assert _same(outcomes[0], alone[0])
+    assert _same(outcomes[3], alone[2])
+    scheduled.unload()
+
+
+def test_the_scheduler_lets_jobs_join_and_leave_at_step_boundaries(
+    model_cache_dir: Path, alone: list
+) -> None:
+    """Three callers, room for two: the third joins when the first leaves; each gets its own result
+    and its own progress to the end."""
+    engine = _batching(model_cache_dir, 2)
+    spy = _Spy(engine)
+    results: list = [None] * 3
+    progress: list[list[float]] = [[], [], []]
+
+    def run(index: int) -> None:
+        results[index] = engine.generate(
+            REQUESTS[index], on_progress=lambda p: progress[index].append(p.fraction)
+        )
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.01)
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [_same(got, want) for got, want in zip(results, alone, strict=True)] == [True] * 3
+    assert max(spy.sizes) == 2, "never more than max_batch at once"
+    assert spy.sizes.count(2) > 10, "the callers shared steps"
+    for fractions in progress:
+        assert fractions[-1] == 1.0
+        assert fractions == sorted(fractions)
+    engine.unload()
+    with pytest.raises(EngineNotLoadedError):
+        engine.generate(REQUESTS[0])
+
+
+def test_unload_lets_the_generations_in_the_batch_finish(model_cache_dir: Path, alone: list) -> None:
+    engine = _batching(model_cache_dir, 2)
+    results: list = []
+    started = threading.Event()
+
+    def run() -> None:
+        results.append(engine.generate(REQUESTS[1], on_progress=lambda p: started.set()))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    started.wait(30)
+    engine.unload()
+    thread.join(timeout=60)
+    assert len(results) == 1
+    assert _same(results[0], alone[1])
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8"])
+def test_torch_tracks_batched_stay_within_rounding_of_alone(model_cache_dir: Path, precision: str) -> None:
+    """torch rounds a batch's products differently (int8: one activation scale for all rows), so its
+    logits are bounded, not equal: within 1e-4 of their spread in float32, 5% in int8."""
+    engine = Engine.load(
+        EngineConfig(
+            model="tiny-random", backend="torch", precision=precision, cache_dir=str(model_cache_dir)
+        )
+    )
+    backend = engine._require().backend
+    step = backend.step
+    texts = [
+        encode_text(backend.model, backend.processor, p, torch.device("cpu")) for p in ("a", "drums and bass")
+    ]
+    requests = [(texts[0], True, None), (texts[1], False, None), (texts[1], True, texts[0])]
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, 2048, (12, 4), generator=generator)
+    with torch.inference_mode():
+        alone = []
+        for (states, mask), guided, negative in requests:
+            track = step.open(states, mask, guided=guided, steps=12, negative=negative)
+            alone.append([step.step_tracks([track], [tokens[t]], [t])[0].clone() for t in range(12)])
+        tracks = [
+            step.open(states, mask, guided=guided, steps=12, negative=negative)
+            for (states, mask), guided, negative in requests
+        ]
+        bound = 1e-4 if precision == "float32" else 0.05
+        for t in range(12):
+            batched = step.step_tracks(tracks, [tokens[t]] * 3, [t] * 3)
+            for i, logits in enumerate(batched):
+                assert logits.shape == alone[i][t].shape
+                spread = alone[i][t].std()
+                assert (logits - alone[i][t]).abs().max() <= bound * spread, f"track {i}, step {t}"
+    engine.unload()
