@@ -68,3 +68,16 @@ class NativeBackend(TorchBackend):
                 self._loops -= 1
                 if not self._loops:
                     torch.set_num_threads(self._threads)
+
+    @contextlib.contextmanager
+    def audio_context(self) -> Iterator[None]:
+        """EnCodec on every thread even while other generations' loops hold torch to one: their steps
+        wait meanwhile (they share this thread), so the native pool is idle."""
+        with self._loops_lock:
+            threads = torch.get_num_threads()
+            if self._loops:
+                torch.set_num_threads(self._threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)

@@ -79,6 +79,10 @@ class OwnLoopBackend(Backend):
         in turn, so it must allow overlapping entries)."""
         return contextlib.nullcontext()
 
+    def audio_context(self) -> contextlib.AbstractContextManager[None]:
+        """Entered around a generation's audio decoding, after its loop (a hook for subclasses)."""
+        return contextlib.nullcontext()
+
     def generate(
         self,
         params: GenerationParams,
@@ -145,12 +149,13 @@ class OwnLoopBackend(Backend):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         looped = time.perf_counter()
-        if stream is not None:
-            audio = stream.finish()
-            if on_chunk is not None:
-                on_chunk(1, 1)
-        else:
-            audio = decode_audio(self.model, codes, self.channels, on_chunk).float().cpu().numpy()
+        with self.audio_context():
+            if stream is not None:
+                audio = stream.finish()
+                if on_chunk is not None:
+                    on_chunk(1, 1)
+            else:
+                audio = decode_audio(self.model, codes, self.channels, on_chunk).float().cpu().numpy()
         return BackendOutput(
             audio=audio,
             codes=codes.cpu().numpy(),
