@@ -8,9 +8,11 @@
 // and in History after a reload (favourites filtered by the service); a generation of another browser
 // offers no delete, and a refused delete says why; sees it in Popular and counted in Stats; extends it by
 // 5 s from the player (a 10 s track that says it extends the first, in its card and the player); continues a
-// WAV of its own made here (its length shown, sent as a form, a 5 s track that says so); listens to a
-// running job's stream (it plays while the job runs); queues a job behind a running one (its place in
-// line and the running one's phase shown), cancels both and deletes
+// WAV of its own made here (its length shown, sent as a form, a 5 s track that says so); generates 2
+// variations (one token for both, each followed to the end, then side by side with its own seed, play and
+// download; stacked at phone width; labelled "Variation i of 2" in History); listens to a
+// running job's stream (it plays while the job runs); queues a job behind running ones (the service's
+// `max_batch` places filled; its place in line and the running one's phase shown), cancels them and deletes
 // one; at phone width (390 px) a long prompt wraps in History instead of being cut to a few letters.
 // Screenshots of every tab go to test-artifacts/ (ARTIFACTS_DIR). A missing browser is a failure.
 import { existsSync, mkdirSync, statSync } from "node:fs";
@@ -420,6 +422,92 @@ try {
     await chosen.waitFor({ state: "detached" });
   });
 
+  await step("generate 2 variations: each followed to the end, then side by side with its own player, seed and download", async () => {
+    await openTab("Generate");
+    const twice = `${prompt} twice`;
+    await page.getByLabel("Prompt", { exact: true }).fill(twice);
+    await page.getByLabel("Duration in seconds").fill("5");
+    // The form offers 1 to the service's own maximum (from its OpenAPI document).
+    const schema = await (await page.request.get(`${BASE_URL}/schema/openapi.json`)).json();
+    const most = schema.components.schemas.GenerateRequest.properties.variations.maximum;
+    const group = page.getByRole("group", { name: "Variations" });
+    const offered = await group.getByRole("radio").evaluateAll((radios) => radios.map((radio) => Number(radio.value)));
+    assert(JSON.stringify(offered) === JSON.stringify(Array.from({ length: most }, (_, i) => i + 1)), `offered ${offered} for a maximum of ${most}`);
+    await group.getByText("2", { exact: true }).click();
+    assert(await group.getByRole("radio", { name: "2" }).isChecked(), "2 variations chosen");
+    const answered = page.waitForResponse((r) => r.url().endsWith("/generate") && r.request().method() === "POST");
+    await page.getByRole("button", { name: "Generate", exact: true }).click();
+    const response = await answered;
+    const sent = JSON.parse(response.request().postData() ?? "{}");
+    assert(sent.variations === 2 && sent.prompt === twice, `POST /generate ${JSON.stringify(sent)}`);
+    const created = await response.json();
+    assert(Array.isArray(created.batch) && created.batch.length === 2 && created.batch_id, `the answer's batch: ${JSON.stringify(created.batch?.map((r) => r.generation_id))}`);
+    const ids = created.batch.map((record) => record.generation_id);
+    const view = page.getByTestId("batch-view");
+    await view.waitFor();
+    const card = (i) => view.locator(`[data-testid=variation][data-generation-id="${ids[i]}"]`);
+    // Both are followed, each with its own bar, until both succeed.
+    const statuses = new Set();
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const now = await Promise.all(ids.map((_, i) => card(i).getAttribute("data-status")));
+      now.forEach((status, i) => statuses.add(`${i}:${status}`));
+      if (now.every((status) => ["succeeded", "failed", "canceled"].includes(status))) {
+        assert(now.every((status) => status === "succeeded"), `the variations ended ${now}`);
+        break;
+      }
+      assert(Date.now() < deadline, `the variations did not finish in 120 s: ${now}`);
+      await page.waitForTimeout(100);
+    }
+    const tokens = await storedTokens();
+    assert(ids.every((id) => tokens[id] === tokens[ids[0]] && typeof tokens[id] === "string"), `one token kept for each variation: ${JSON.stringify(Object.keys(tokens))}`);
+    for (const [i, id] of ids.entries()) {
+      const one = card(i);
+      assert((await one.getByTestId("variation-title").innerText()) === `Variation ${i + 1}`, `card ${i} is labelled ${await one.getByTestId("variation-title").innerText()}`);
+      const record = await (await page.request.get(`${BASE_URL}/generations/${id}`)).json();
+      assert(record.batch_id === created.batch_id && record.status === "succeeded", `variation ${i + 1}: ${record.batch_id} ${record.status}`);
+      assert((await one.getByTestId("variation-seed").innerText()) === `seed ${record.seed}`, `variation ${i + 1} shows its seed ${record.seed}`);
+      assert((await one.getByRole("progressbar").getAttribute("aria-valuenow")) === "100", `variation ${i + 1} at 100%`);
+      await one.getByRole("button", { name: `Play Variation ${i + 1}` }).waitFor();
+      await one.getByRole("button", { name: `Download Variation ${i + 1}` }).waitFor();
+      await one.getByTestId("variation-waveform").waitFor();
+    }
+    const seeds = await Promise.all(ids.map((_, i) => card(i).getByTestId("variation-seed").innerText()));
+    assert(seeds[0] !== seeds[1], `each has its own seed: ${seeds}`);
+    // Side by side on a wide screen: one row, two columns.
+    const [left, right] = await Promise.all([card(0).boundingBox(), card(1).boundingBox()]);
+    assert(Math.abs(left.y - right.y) <= 2 && right.x >= left.x + left.width - 1, `the cards sit at ${JSON.stringify(left)} and ${JSON.stringify(right)}`);
+    console.log(`    ${ids.length} variations (${seeds.join(", ")}), side by side: ${Math.round(left.width)}px + ${Math.round(right.width)}px`);
+    // Each plays on its own (in the player) and downloads on its own.
+    await card(1).getByRole("button", { name: "Play Variation 2" }).click();
+    await page.waitForFunction((gid) => document.querySelector("[data-testid=player]")?.getAttribute("data-generation-id") === gid, ids[1]);
+    await page.waitForFunction(() => (document.querySelector("audio[data-testid=player-audio]")?.currentTime ?? 0) > 0.5, null, { timeout: 20_000 });
+    await card(1).getByTestId("now-playing").waitFor();
+    await page.locator("audio[data-testid=player-audio]").evaluate((el) => el.pause());
+    const downloading = page.waitForEvent("download");
+    await card(0).getByRole("button", { name: "Download Variation 1" }).click();
+    const download = await downloading;
+    assert(download.suggestedFilename().endsWith(".mp3"), `variation 1 downloads as ${download.suggestedFilename()}`);
+    await page.waitForTimeout(400);
+    await shot("variations");
+    // Stacked on a phone.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const [top, below] = await Promise.all([card(0).boundingBox(), card(1).boundingBox()]);
+    assert(below.y >= top.y + top.height - 1, `stacked at phone width: ${JSON.stringify(top)} and ${JSON.stringify(below)}`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 1, `the variations are ${overflow}px wider than a phone`);
+    await card(0).scrollIntoViewIfNeeded();
+    await shot("variations-phone");
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    // History says which variation each is (the page looks the batch up with GET /recent?batch_id=...).
+    await openTab("History");
+    await page.locator(`[data-testid=generation-card][data-generation-id="${ids[0]}"] [data-testid=batch-badge]`).filter({ hasText: "Variation 1 of 2" }).waitFor();
+    await page.locator(`[data-testid=generation-card][data-generation-id="${ids[1]}"] [data-testid=batch-badge]`).filter({ hasText: "Variation 2 of 2" }).waitFor();
+    // Back to one track for what follows.
+    await openTab("Generate");
+    await page.getByRole("group", { name: "Variations" }).getByText("1", { exact: true }).click();
+  });
+
   await step("a job behind a running one shows its place in line; cancel both, delete one from History", async () => {
     await openTab("Generate");
     const other = `${prompt} to cancel`;
@@ -449,6 +537,23 @@ try {
     assert((await job.getAttribute("data-status")) === "running", "the stream played while the job ran");
     await shot("generate-listening");
 
+    // The service runs up to `max_batch` jobs at once (they share decoder steps): fill the other places
+    // with long jobs of another browser, so that the next one has to wait.
+    const health = await (await page.request.get(`${BASE_URL}/health`)).json();
+    const places = Math.max(1, Number(health.queue?.max_batch ?? 1));
+    const fillers = [];
+    for (let i = 1; i < places; i++) {
+      const answer = await page.request.post(`${BASE_URL}/generate`, { data: { prompt: `${prompt} filler ${i}`, duration: 120 } });
+      assert(answer.status() === 202, `POST /generate (filler ${i}) answered ${answer.status()}`);
+      fillers.push(await answer.json());
+    }
+    for (const filler of fillers) {
+      const until = Date.now() + 30_000;
+      while ((await (await page.request.get(`${BASE_URL}/generations/${filler.generation_id}`)).json()).status !== "running") {
+        assert(Date.now() < until, `filler ${filler.generation_id} did not start`);
+        await page.waitForTimeout(100);
+      }
+    }
     const behind = `${prompt} waiting`;
     await page.getByLabel("Prompt", { exact: true }).fill(behind);
     await page.getByLabel("Duration in seconds").fill("5");
@@ -461,6 +566,10 @@ try {
     await waiting.getByRole("button", { name: /^Cancel/ }).click();
     await waiting.and(page.locator("[data-status=canceled]")).waitFor({ timeout: 30_000 });
 
+    for (const filler of fillers) {
+      const canceled = await page.request.delete(`${BASE_URL}/generations/${filler.generation_id}`, { headers: { "X-Generation-Token": filler.token } });
+      assert(canceled.ok(), `canceling filler ${filler.generation_id} answered ${canceled.status()}`);
+    }
     await job.getByRole("button", { name: /^Cancel/ }).click();
     await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "canceled", id, { timeout: 30_000 });
     await openTab("History");

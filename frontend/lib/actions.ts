@@ -1,19 +1,35 @@
 // Actions on one generation that several places offer (Generate form, player, History, Popular).
 import { ApiError, api } from "@/lib/api";
+import { batchRecords, variationOrder } from "@/lib/batch";
 import { extendRequest, validateExtension } from "@/lib/extend";
+import { VARIATIONS } from "@/lib/generateRequest";
 import { useAppStore } from "@/lib/store";
-import { forgetToken, rememberToken, tokenFor } from "@/lib/tokens";
+import { forgetToken, rememberTokens, tokenFor } from "@/lib/tokens";
 import { stop, track } from "@/lib/tracker";
 import type { AudioFormat, GenerateRequest, Generation } from "@/types";
 import { isActive } from "@/types";
 
-/** Queue a generation (continuing `audio`, when given), keep its token (only its creator gets one), and follow it. */
+/**
+ * Queue a generation (continuing `audio`, when given), keep its token (only its creator gets one), and
+ * follow it. With `variations` > 1 the request makes several records: each is followed and gets the
+ * one token (it authorises cancel and delete of any of them). Answers the records, in variation order.
+ */
+export async function startGenerations(body: GenerateRequest, audio?: File): Promise<Generation[]> {
+  const created = await api.generate(body, audio);
+  const records = batchRecords(created);
+  rememberTokens(
+    records.map((record) => record.generation_id),
+    created.token,
+  );
+  useAppStore.getState().addJobs(records);
+  for (const record of records) track(record.generation_id);
+  return records;
+}
+
+/** Queue a generation and follow it (every variation it makes); answers the first record. */
 export async function startGeneration(body: GenerateRequest, audio?: File): Promise<Generation> {
-  const { token, ...record } = await api.generate(body, audio);
-  rememberToken(record.generation_id, token);
-  useAppStore.getState().addJob(record);
-  track(record.generation_id);
-  return record;
+  const [first] = await startGenerations(body, audio);
+  return first;
 }
 
 /**
@@ -52,8 +68,34 @@ export function lookUpGeneration(id: string): Promise<Generation | null> {
   return pending;
 }
 
+/** The ids of a batch's variations, in order, from GET /recent?batch_id=... (once per batch; null: unknown). */
+const batchLookups = new Map<string, Promise<string[] | null>>();
+export function lookUpBatch(batchId: string): Promise<string[] | null> {
+  const known = useAppStore.getState().batches[batchId];
+  if (known) return Promise.resolve(known);
+  let pending = batchLookups.get(batchId);
+  if (!pending) {
+    pending = api.recent(VARIATIONS.max, { batch_id: batchId }).then(
+      (list) => {
+        const ids = variationOrder(list.items);
+        useAppStore.getState().setBatch(batchId, ids);
+        return ids;
+      },
+      () => {
+        batchLookups.delete(batchId); // ask again next time
+        return null;
+      },
+    );
+    batchLookups.set(batchId, pending);
+  }
+  return pending;
+}
+
 /** Forget the look-ups made so far (tests). */
-export const forgetLookUps = (): void => lookups.clear();
+export const forgetLookUps = (): void => {
+  lookups.clear();
+  batchLookups.clear();
+};
 
 /** Set the favourite flag (not a toggle: a repeated click cannot flip it back). */
 export async function setFavorite(id: string, favorite: boolean): Promise<boolean> {

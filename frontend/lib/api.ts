@@ -114,11 +114,13 @@ export function generateForm(body: GenerateRequest, audio: File): FormData {
   return form;
 }
 
-/** What narrows a list: where the page starts, one status, favourites only (or only the others). */
+/** What narrows a list: where the page starts, one status, favourites only (or only the others), one batch. */
 export interface ListOptions {
   offset?: number;
   status?: string;
   favorite?: boolean;
+  /** Only the variations one request made (GET /recent). */
+  batch_id?: string;
 }
 
 function listQuery(limit: number, options: ListOptions, extra: Record<string, string> = {}): string {
@@ -126,13 +128,15 @@ function listQuery(limit: number, options: ListOptions, extra: Record<string, st
   if (options.offset) params.set("offset", String(options.offset));
   if (options.status) params.set("status", options.status);
   if (options.favorite !== undefined) params.set("favorite", String(options.favorite));
+  if (options.batch_id) params.set("batch_id", options.batch_id);
   return params.toString();
 }
 
 export const api = {
   /**
    * Queues a generation; the answer carries the creator's token, which cancel and delete need. With
-   * `audio`, the track continues that file (sent as a multipart form).
+   * `audio`, the track continues that file (sent as a multipart form). With `variations` > 1 the answer
+   * is the first record, with every record the request made in `batch` (one token for all of them).
    */
   generate: (body: GenerateRequest, audio?: File) =>
     request<CreatedGeneration>("/generate", audio ? { method: "POST", body: generateForm(body, audio) } : json(body)),
@@ -146,7 +150,7 @@ export const api = {
   /** A page of generations, newest first (`total` says how many match in all). */
   recent: (limit: number, options: ListOptions = {}) => request<GenerationList>(`/recent?${listQuery(limit, options)}`),
   mostPlayed: (limit: number, offset = 0) => request<GenerationList>(`/most-played?${listQuery(limit, { offset })}`),
-  search: (q: string, limit: number, options: Omit<ListOptions, "status"> = {}) =>
+  search: (q: string, limit: number, options: Omit<ListOptions, "status" | "batch_id"> = {}) =>
     request<GenerationList>(`/search?${listQuery(limit, options, { q })}`),
   /** The waveform of a finished generation: min and max of `count` slices, and the duration. */
   peaks: (id: string, count: number, signal?: AbortSignal) =>

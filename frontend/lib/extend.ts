@@ -1,7 +1,7 @@
 // Extending a finished track (POST /generate with `continue_from`): how many seconds may be added, the
 // request's body, and how a continuation names the track it extends. The bounds are the service's own
 // (types/api.constants.ts): the whole result, not the part added, must stay within the duration maximum.
-import { DURATION } from "@/lib/generateRequest";
+import { DEFAULT_VARIATIONS, DURATION } from "@/lib/generateRequest";
 import { formatSeconds } from "@/lib/format";
 import type { GenerateRequest, Generation } from "@/types";
 
@@ -63,6 +63,7 @@ export function extendRequest(generation: Generation, added: number): GenerateRe
     top_p: generation.top_p,
     temperature: generation.temperature,
     cfg_coef: generation.cfg_coef,
+    variations: DEFAULT_VARIATIONS,
   };
 }
 

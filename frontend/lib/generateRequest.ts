@@ -19,6 +19,12 @@ export const TOP_K: Bounds = { min: FIELDS.top_k.minimum, max: FIELDS.top_k.maxi
 export const TOP_P: Bounds = { min: FIELDS.top_p.minimum, max: FIELDS.top_p.maximum };
 export const TEMPERATURE: Bounds = { min: FIELDS.temperature.minimum, max: FIELDS.temperature.maximum };
 export const CFG_COEF: Bounds = { min: FIELDS.cfg_coef.minimum, max: FIELDS.cfg_coef.maximum };
+/** How many tracks one request makes (variations of the same prompt, generated together). */
+export const VARIATIONS: Bounds = { min: FIELDS.variations.minimum, max: FIELDS.variations.maximum };
+/** One track: what the form starts with, and what an extension asks for. */
+export const DEFAULT_VARIATIONS: number = FIELDS.variations.default;
+/** The counts the form offers, 1 to the service's maximum. */
+export const VARIATION_CHOICES: readonly number[] = Array.from({ length: VARIATIONS.max - VARIATIONS.min + 1 }, (_, i) => VARIATIONS.min + i);
 /** The service takes a 64-bit seed; a page can only write whole numbers up to 2^53 - 1 exactly. */
 export const MAX_SEED = Math.min(FIELDS.seed.maximum, Number.MAX_SAFE_INTEGER);
 
@@ -38,6 +44,7 @@ export const DEFAULT_DRAFT: GenerateDraft = {
   temperature: FIELDS.temperature.default,
   cfg_coef: FIELDS.cfg_coef.default,
   seed: "",
+  variations: DEFAULT_VARIATIONS,
 };
 
 export function validateDraft(draft: GenerateDraft): string | null {
@@ -48,6 +55,7 @@ export function validateDraft(draft: GenerateDraft): string | null {
   if (!within(draft.top_p, TOP_P)) return `Top-p must be ${span(TOP_P)}.`;
   if (!within(draft.temperature, TEMPERATURE)) return `Temperature must be ${span(TEMPERATURE)}.`;
   if (!within(draft.cfg_coef, CFG_COEF)) return `Guidance must be ${span(CFG_COEF)}.`;
+  if (!(within(draft.variations, VARIATIONS) && Number.isInteger(draft.variations))) return `Variations must be a whole number ${span(VARIATIONS)}.`;
   if (draft.negative_prompt.length > NEGATIVE_PROMPT_MAX_LENGTH) return `The negative prompt can be at most ${NEGATIVE_PROMPT_MAX_LENGTH} characters.`;
   if (draft.negative_prompt.trim() && !(draft.cfg_coef > 1)) return "A negative prompt needs guidance above 1: guidance is what steers away from it.";
   if (draft.precision && !isPrecision(draft.precision)) return `The service does not know the precision ${draft.precision}.`;
@@ -70,6 +78,7 @@ export function toRequest(draft: GenerateDraft): GenerateRequest {
     temperature: draft.temperature,
     cfg_coef: draft.cfg_coef,
     ...(seed ? { seed: Number(seed) } : {}),
+    variations: draft.variations,
   };
 }
 

@@ -3,6 +3,7 @@
 import { create } from "zustand";
 import { createJSONStorage, persist } from "zustand/middleware";
 
+import { batchIdOf } from "@/lib/batch";
 import { DEFAULT_DRAFT } from "@/lib/generateRequest";
 import type { GenerateDraft, Generation, Health, ModelStatus, ProgressEvent, Tab } from "@/types";
 
@@ -17,6 +18,10 @@ export interface AppState {
   progress: Record<string, ProgressEvent>;
   /** Jobs started from this page, newest first (the Generate tab follows them). */
   myJobs: string[];
+  /** The variations of each batch seen so far, by batch id, in variation order (ids only). */
+  batches: Record<string, string[]>;
+  /** The batch the last request from this page made (the Generate tab shows it side by side); null after a single track. */
+  latestBatch: string | null;
   currentId: string | null;
   /** Whether the player should play (a person asked for it): the player follows it, and reports back. */
   autoplay: boolean;
@@ -37,6 +42,12 @@ export interface AppState {
   forget: (id: string) => void;
   setProgress: (event: ProgressEvent) => void;
   addJob: (generation: Generation) => void;
+  /** The records one request made (its variations, in order): followed here, the latest batch when more than one. */
+  addJobs: (records: Generation[]) => void;
+  /** A batch's ids in variation order (looked up for a list's badge). */
+  setBatch: (batchId: string, ids: string[]) => void;
+  /** Stop showing the latest batch side by side. */
+  closeBatch: () => void;
   play: (id: string, autoplay?: boolean) => void;
   /** Pause the player (it keeps its track). */
   pause: () => void;
@@ -56,6 +67,8 @@ export const INITIAL_SESSION = {
   generations: {},
   progress: {},
   myJobs: [],
+  batches: {},
+  latestBatch: null,
   currentId: null,
   autoplay: false,
   playing: false,
@@ -68,7 +81,7 @@ export const INITIAL_SESSION = {
 
 export const useAppStore = create<AppState>()(
   persist(
-    (set) => ({
+    (set, get) => ({
       theme: "system",
       ...INITIAL_SESSION,
 
@@ -99,12 +112,23 @@ export const useAppStore = create<AppState>()(
           };
         }),
       setProgress: (event) => set((state) => ({ progress: { ...state.progress, [event.generation_id]: event } })),
-      addJob: (generation) =>
-        set((state) => ({
-          generations: { ...state.generations, [generation.generation_id]: generation },
-          myJobs: [generation.generation_id, ...state.myJobs.filter((id) => id !== generation.generation_id)],
-          libraryVersion: state.libraryVersion + 1,
-        })),
+      addJob: (generation) => get().addJobs([generation]),
+      addJobs: (records) =>
+        set((state) => {
+          const ids = records.map((record) => record.generation_id);
+          const generations = { ...state.generations };
+          for (const record of records) generations[record.generation_id] = record;
+          const batchId = batchIdOf(records);
+          return {
+            generations,
+            myJobs: [...ids, ...state.myJobs.filter((id) => !ids.includes(id))],
+            ...(batchId ? { batches: { ...state.batches, [batchId]: ids } } : {}),
+            latestBatch: batchId,
+            libraryVersion: state.libraryVersion + 1,
+          };
+        }),
+      setBatch: (batchId, ids) => set((state) => ({ batches: { ...state.batches, [batchId]: ids } })),
+      closeBatch: () => set({ latestBatch: null }),
       play: (id, autoplay = true) => set((state) => ({ currentId: id, autoplay, playing: state.currentId === id && state.playing })),
       pause: () => set({ autoplay: false }),
       setPlaying: (playing) => set({ playing, autoplay: playing }),

@@ -9,6 +9,8 @@ export const TOKENS_KEY = "music-genie-tokens";
 interface TokenState {
   tokens: Record<string, string>;
   remember: (id: string, token: string) => void;
+  /** One token for several generations (the variations of one request). */
+  rememberAll: (ids: string[], token: string) => void;
   forget: (id: string) => void;
 }
 
@@ -17,6 +19,7 @@ export const useTokens = create<TokenState>()(
     (set) => ({
       tokens: {},
       remember: (id, token) => set((state) => ({ tokens: { ...state.tokens, [id]: token } })),
+      rememberAll: (ids, token) => set((state) => ({ tokens: { ...state.tokens, ...Object.fromEntries(ids.map((id) => [id, token])) } })),
       forget: (id) =>
         set((state) => {
           if (!(id in state.tokens)) return {};
@@ -41,6 +44,7 @@ export const tokenFor = (id: string): string | undefined => useTokens.getState()
 export const useCanChange = (id: string): boolean => useTokens((state) => id in state.tokens);
 
 export const rememberToken = (id: string, token: string): void => useTokens.getState().remember(id, token);
+export const rememberTokens = (ids: string[], token: string): void => useTokens.getState().rememberAll(ids, token);
 export const forgetToken = (id: string): void => useTokens.getState().forget(id);
 
 // Another tab of this browser created or deleted a generation: take its tokens too.

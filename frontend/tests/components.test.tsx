@@ -13,7 +13,7 @@ import { ApiError } from "@/lib/api";
 import { readAudioSeconds } from "@/lib/audioFile";
 import { useAppStore } from "@/lib/store";
 import { TOKENS_KEY, tokenFor } from "@/lib/tokens";
-import type { Health, ModelStatus, Stats } from "@/types";
+import type { Generation, Health, ModelStatus, Stats } from "@/types";
 import { API_SCHEMAS } from "@/types/api.constants";
 
 import { FakeEventSource, fakeService, generation, json, ownTokens, page, resetStore, unfinished } from "./helpers";
@@ -160,7 +160,7 @@ describe("GenerateTab", () => {
     await user.click(screen.getByRole("button", { name: "Generate" }));
 
     const post = service.calls.find((c) => c.method === "POST");
-    expect(post?.body).toEqual({ prompt: "calm acoustic guitar fingerpicking, campfire mood", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3, seed: 42 });
+    expect(post?.body).toEqual({ prompt: "calm acoustic guitar fingerpicking, campfire mood", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3, seed: 42, variations: 1 });
     const job = await screen.findByTestId("job");
     expect(job).toHaveAttribute("data-status", "queued");
     expect(job).toHaveTextContent("position 2 in the queue");
@@ -270,6 +270,110 @@ describe("GenerateTab", () => {
     expect(options("Precision")).toEqual(["Server default (bfloat16)", "bfloat16", "float16", "float32"]);
     await userEvent.selectOptions(screen.getByLabelText("Device"), "cpu");
     expect(options("Precision")).toEqual(["Server default", "float32", "int8"]);
+  });
+});
+
+describe("variations", () => {
+  const bound = API_SCHEMAS.GenerateRequest.variations;
+  const variation = (i: number, fields: Partial<Generation> = {}) =>
+    unfinished({ id: 30 + i, generation_id: `var${i}`, prompt: "dub techno chords", seed: 100 + i, batch_id: "batch1", ...fields });
+
+  it("are offered 1 to the service's maximum, one by default", async () => {
+    fakeService(emptyRecent);
+    render(<GenerateTab />);
+    const radios = within(screen.getByRole("group", { name: "Variations" })).getAllByRole("radio");
+    expect(radios.map((radio) => radio.getAttribute("value"))).toEqual(Array.from({ length: bound.maximum }, (_, i) => String(i + 1)));
+    expect(within(screen.getByRole("group", { name: "Variations" })).getByRole("radio", { name: String(bound.default) })).toBeChecked();
+    await latestLoaded();
+  });
+
+  it("are sent, followed side by side with their own progress, seed and cancel, then play and download each", async () => {
+    const user = userEvent.setup();
+    const batch = [variation(0), variation(1)];
+    const service = fakeService({
+      ...emptyRecent,
+      "POST /generate": () => json({ ...batch[0], token: "batch-token", batch }, 202),
+      "DELETE /generations/var1": () => json({ ...batch[1], status: "canceled", error_message: "canceled at step 3 of 250" }),
+    });
+    useAppStore.setState({ health: health({}) });
+    render(<GenerateTab />);
+    await user.type(screen.getByLabelText("Prompt", { selector: "textarea" }), "dub techno chords");
+    await user.click(within(screen.getByRole("group", { name: "Variations" })).getByRole("radio", { name: "2" }));
+    expect(screen.getByText(/2 tracks of the same prompt/)).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+
+    expect(service.calls.find((c) => c.method === "POST")?.body).toMatchObject({ prompt: "dub techno chords", variations: 2 });
+    const view = await screen.findByTestId("batch-view");
+    expect(within(view).getByTestId("variation-grid")).toHaveClass("grid-cols-1", "md:grid-cols-2");
+    const cards = within(view).getAllByTestId("variation");
+    expect(cards.map((card) => within(card).getByTestId("variation-title").textContent)).toEqual(["Variation 1", "Variation 2"]);
+    expect(cards.map((card) => within(card).getByTestId("variation-seed").textContent)).toEqual(["seed 100", "seed 101"]);
+    expect(cards.map((card) => card.getAttribute("data-status"))).toEqual(["queued", "queued"]);
+    expect(within(view).getByTestId("batch-summary")).toHaveTextContent("0 of 2 ready · 2 generating");
+    // One token for the batch, kept for every variation.
+    expect(tokenFor("var0")).toBe("batch-token");
+    expect(tokenFor("var1")).toBe("batch-token");
+
+    // Each follows its own events: progress on one moves only its own bar.
+    const source = (id: string) => FakeEventSource.instances.find((s) => s.url === `/generations/${id}/events`)!;
+    const running = (i: number, fraction: number) =>
+      act(async () => {
+        source(`var${i}`).emit("status", { ...batch[i], status: "running", queue_position: null, progress: { phase: "generating", step: 10, total_steps: 250, fraction, eta_s: 3 } });
+      });
+    await running(0, 0.4);
+    await running(1, 0.4);
+    await act(async () => source("var0").emit("progress", { generation_id: "var0", phase: "generating", step: 150, total_steps: 250, fraction: 0.6, elapsed_s: 1, eta_s: 1, queue_position: null }));
+    expect(within(cards[0]).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "60");
+    expect(within(cards[1]).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "40");
+
+    // Cancel one with the batch's token: the other goes on.
+    await user.click(within(cards[1]).getByRole("button", { name: "Cancel Variation 2" }));
+    await waitFor(() => expect(within(view).getAllByTestId("variation")[1]).toHaveAttribute("data-status", "canceled"));
+    const call = service.mock.mock.calls.find(([, init]) => init?.method === "DELETE");
+    expect(new Headers(call?.[1]?.headers).get("X-Generation-Token")).toBe("batch-token");
+    expect(within(view).getAllByTestId("variation")[0]).toHaveAttribute("data-status", "running");
+
+    await act(async () => source("var0").emit("status", generation({ ...batch[0], status: "succeeded" })));
+    const done = within(view).getAllByTestId("variation")[0];
+    expect(within(done).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
+    expect(within(done).getByRole("button", { name: "Download Variation 1" })).toBeEnabled();
+    expect(within(view).getByTestId("batch-summary")).toHaveTextContent("1 of 2 ready · 1 without audio");
+    // The first variation goes into the player (not playing); another plays on request.
+    expect(useAppStore.getState().currentId).toBe("var0");
+    await user.click(within(done).getByRole("button", { name: "Play Variation 1" }));
+    expect(useAppStore.getState().autoplay).toBe(true);
+    // The latest generations say which variation each one is.
+    await waitFor(() => expect(screen.getAllByTestId("batch-badge").map((badge) => badge.textContent).sort()).toEqual(["Variation 1 of 2", "Variation 2 of 2"]));
+  });
+
+  it("of one track show no batch view, as before", async () => {
+    const user = userEvent.setup();
+    fakeService({ ...emptyRecent, "POST /generate": () => json({ ...unfinished({ generation_id: "one" }), token: "t", batch: [unfinished({ generation_id: "one" })] }, 202) });
+    useAppStore.setState({ health: health({}) });
+    render(<GenerateTab />);
+    await user.type(screen.getByLabelText("Prompt", { selector: "textarea" }), "piano");
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+    expect(await screen.findByTestId("job")).toHaveAttribute("data-generation-id", "one");
+    expect(screen.queryByTestId("batch-view")).toBeNull();
+    expect(screen.queryByTestId("batch-badge")).toBeNull();
+  });
+
+  it("are labelled in History, the batch looked up once", async () => {
+    const members = [
+      generation({ id: 2, generation_id: "h2", prompt: "harp", batch_id: "hb", seed: 8 }),
+      generation({ id: 1, generation_id: "h1", prompt: "harp", batch_id: "hb", seed: 7 }),
+      generation({ id: 0, generation_id: "solo", prompt: "flute" }),
+    ];
+    const service = fakeService({
+      "GET /recent": ({ url }) => {
+        const batchId = url.searchParams.get("batch_id");
+        return page(batchId ? members.filter((m) => m.batch_id === batchId) : members, url);
+      },
+    });
+    render(<HistoryTab />);
+    await waitFor(() => expect(screen.getAllByTestId("batch-badge").map((badge) => badge.textContent)).toEqual(["Variation 2 of 2", "Variation 1 of 2"]));
+    expect(within(screen.getByText("flute").closest("li")!).queryByTestId("batch-badge")).toBeNull();
+    expect(service.calls.filter((c) => c.path.includes("batch_id=hb"))).toHaveLength(1);
   });
 });
 
@@ -609,6 +713,8 @@ describe("continuing my audio", () => {
     const duration = screen.getByLabelText("Duration in seconds");
     expect(duration).toHaveValue(13);
     expect(duration).toHaveAttribute("min", "13");
+    // Variations go in the form too.
+    await user.click(within(screen.getByRole("group", { name: "Variations" })).getByRole("radio", { name: "2" }));
     await user.click(screen.getByRole("button", { name: "Generate" }));
 
     const post = service.calls.find((c) => c.method === "POST");
@@ -621,6 +727,7 @@ describe("continuing my audio", () => {
       top_p: "0",
       temperature: "1",
       cfg_coef: "3",
+      variations: "2",
     });
     expect((form.get("audio") as File).name).toBe("intro.wav");
     // The browser sets the multipart Content-Type (with its boundary): the page must not say JSON.
@@ -653,7 +760,7 @@ describe("continuing my audio", () => {
     expect(screen.getByLabelText("Duration in seconds")).toHaveAttribute("min", String(API_SCHEMAS.GenerateRequest.duration.minimum));
     await user.click(screen.getByRole("button", { name: "Generate" }));
     const post = service.calls.find((c) => c.method === "POST");
-    expect(post?.body).toEqual({ prompt: "more", duration: 20, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3 });
+    expect(post?.body).toEqual({ prompt: "more", duration: 20, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3, variations: 1 });
     await screen.findByTestId("latest-list");
   });
 
@@ -714,7 +821,7 @@ describe("extending a track", () => {
       return call!;
     });
     // The whole result's length, the parent's prompt and sampling settings, no seed (a new one).
-    expect(post.body).toEqual({ prompt: "lo-fi piano", duration: 10, continue_from: "p1", top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5 });
+    expect(post.body).toEqual({ prompt: "lo-fi piano", duration: 10, continue_from: "p1", top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5, variations: 1 });
     // Followed like a job started from the form: token kept, its events followed, the Generate tab open.
     expect(tokenFor("c1")).toBe("t-c1");
     expect(useAppStore.getState().myJobs[0]).toBe("c1");

@@ -4,6 +4,7 @@ import { vi } from "vitest";
 import { forgetLookUps } from "@/lib/actions";
 import { INITIAL_SESSION, useAppStore } from "@/lib/store";
 import { useTokens } from "@/lib/tokens";
+import { stopAll } from "@/lib/tracker";
 import type { Generation } from "@/types";
 
 export function generation(fields: Partial<Generation> = {}): Generation {
@@ -49,6 +50,7 @@ export function generation(fields: Partial<Generation> = {}): Generation {
     error_message: null,
     user_id: null,
     queue_position: null,
+    batch_id: null,
     ...fields,
   };
 }
@@ -130,6 +132,7 @@ export class FakeEventSource {
 }
 
 export function resetStore() {
+  stopAll(); // no job followed by an earlier test
   useAppStore.setState(INITIAL_SESSION);
   useTokens.setState({ tokens: {} });
   localStorage.clear();

@@ -1,9 +1,13 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
+/** Retry an expectation until it holds (polling is asynchronous). */
+const waitForExpect = (check: () => void) => vi.waitFor(check, { timeout: 2000, interval: 10 });
+
 import { detailRows } from "@/components/audio/Player";
-import { ONLY_THE_CREATOR, extendGeneration, removeGeneration, startGeneration } from "@/lib/actions";
+import { ONLY_THE_CREATOR, extendGeneration, lookUpBatch, removeGeneration, startGeneration, startGenerations } from "@/lib/actions";
 import { ApiError, api, filenameFrom, generateForm, parseRetryAfter } from "@/lib/api";
 import { readAudioSeconds } from "@/lib/audioFile";
+import { batchIdOf, batchRecords, batchSummary, variationOf, variationOrder, variationPosition } from "@/lib/batch";
 import {
   cannotExtend,
   continuationLabel,
@@ -16,7 +20,16 @@ import {
   validateExtension,
 } from "@/lib/extend";
 import { formatEta, formatPercent, isRandomModel, outcomeText } from "@/lib/format";
-import { MAX_SEED, minDurationFor, toRequest, validateDraft, validatePromptAudio } from "@/lib/generateRequest";
+import {
+  DEFAULT_VARIATIONS,
+  MAX_SEED,
+  minDurationFor,
+  toRequest,
+  validateDraft,
+  validatePromptAudio,
+  VARIATION_CHOICES,
+  VARIATIONS,
+} from "@/lib/generateRequest";
 import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
 import { computePeaks } from "@/lib/peaks";
 import { PlayCounter } from "@/lib/playCounter";
@@ -24,13 +37,14 @@ import { phaseLabel, progressView } from "@/lib/progress";
 import { dailySeries, deviceRows, successSlices } from "@/lib/stats";
 import { DEFAULT_DRAFT, useAppStore } from "@/lib/store";
 import { TOKENS_KEY, forgetToken, rememberToken, tokenFor, useTokens } from "@/lib/tokens";
+import { isPolled, MAX_STREAMS, stop } from "@/lib/tracker";
 import { newestFirst } from "@/lib/useList";
-import type { ModelStatus, Totals } from "@/types";
+import type { Generation, ModelStatus, Totals } from "@/types";
 import { ACTIVE_STATUSES, AUDIO_FORMATS, FINISHED_STATUSES, GENERATION_STATUSES, PHASES, PRECISIONS } from "@/types";
 import { API_PARAMETERS, API_SCHEMAS } from "@/types/api.constants";
 import { readConfig } from "@/utils/config";
 
-import { FakeEventSource, fakeService, generation, json, ownTokens, resetStore, unfinished } from "./helpers";
+import { FakeEventSource, fakeService, generation, json, ownTokens, page, resetStore, unfinished } from "./helpers";
 
 beforeEach(() => {
   resetStore();
@@ -121,7 +135,7 @@ describe("api errors", () => {
     fakeService({
       "POST /generate": () => json({ error_type: "model_unavailable", message: "the model cannot generate: no weights", status_code: 503 }, 503),
     });
-    const error = await api.generate({ prompt: "x", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3 }).catch((e) => e);
+    const error = await api.generate({ prompt: "x", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3, variations: 1 }).catch((e) => e);
     expect(error.errorType).toBe("model_unavailable");
     expect(error.message).toBe("the model cannot generate: no weights");
   });
@@ -145,7 +159,7 @@ describe("the Generate form", () => {
 
   it("sends only what was chosen", () => {
     const body = toRequest({ ...DEFAULT_DRAFT, prompt: "  piano  ", duration: 5 });
-    expect(body).toEqual({ prompt: "piano", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3 });
+    expect(body).toEqual({ prompt: "piano", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3, variations: 1 });
     expect(toRequest({ ...DEFAULT_DRAFT, prompt: "x", device: "cpu", precision: "int8", seed: "42" })).toMatchObject({
       device: "cpu",
       precision: "int8",
@@ -207,7 +221,10 @@ describe("continuing an uploaded file", () => {
   it("sends the same fields as the JSON body, as text, plus the file", () => {
     const file = new File(["x"], "intro.flac");
     const form = generateForm({ ...toRequest({ ...DEFAULT_DRAFT, prompt: "more", duration: 13, seed: "7" }), precision: undefined }, file);
-    expect([...form.keys()]).toEqual(["prompt", "duration", "top_k", "top_p", "temperature", "cfg_coef", "seed", "audio"]);
+    expect([...form.keys()]).toEqual(["prompt", "duration", "top_k", "top_p", "temperature", "cfg_coef", "seed", "variations", "audio"]);
+    expect(form.get("variations")).toBe("1");
+    const three = generateForm(toRequest({ ...DEFAULT_DRAFT, prompt: "more", variations: 3 }), file);
+    expect(three.get("variations")).toBe("3");
     expect(form.get("duration")).toBe("13");
     expect((form.get("audio") as File).name).toBe("intro.flac");
   });
@@ -335,8 +352,8 @@ describe("extending a track", () => {
   it("asks for the whole result: same prompt and sampling settings, the parent's id, a new seed", () => {
     const parent = generation({ generation_id: "p1", prompt: "lo-fi piano", duration: 5.02, top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5, seed: 7, device: "cuda:0", precision: "bfloat16" });
     const body = extendRequest(parent, 10);
-    // Exactly these keys: no seed (a new one), no device or precision (the service's own), no continue_seconds (all of it).
-    expect(body).toEqual({ prompt: "lo-fi piano", duration: 15, continue_from: "p1", top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5 });
+    // Exactly these keys: no seed (a new one), no device or precision (the service's own), no continue_seconds (all of it), one track.
+    expect(body).toEqual({ prompt: "lo-fi piano", duration: 15, continue_from: "p1", top_k: 100, top_p: 0.9, temperature: 0.7, cfg_coef: 4.5, variations: 1 });
     expect(extendRequest(generation({ duration: 4.6 }), 5).duration).toBe(10);
     expect(Number.isInteger(extendRequest(generation({ duration: 7.35 }), 3).duration)).toBe(true);
   });
@@ -442,7 +459,7 @@ describe("tokens", () => {
       "POST /generate": () => json({ ...queued, token: "tok" }, 202),
       "DELETE /generations/n1": ({ method }) => (method === "DELETE" ? new Response(null, { status: 204 }) : json({})),
     });
-    await startGeneration({ prompt: "x", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3 });
+    await startGeneration({ prompt: "x", duration: 5, top_k: 250, top_p: 0, temperature: 1, cfg_coef: 3, variations: 1 });
     expect(tokenFor("n1")).toBe("tok");
     expect(useAppStore.getState().generations.n1).not.toHaveProperty("token");
     await removeGeneration(generation({ generation_id: "n1" }));
@@ -583,5 +600,139 @@ describe("small helpers", () => {
         NEXT_PUBLIC_MAX_RECENT_TRACKS: "500",
       }),
     ).toEqual({ apiUrl: "http://127.0.0.1:8000", environment: "development", debug: true, maxRecentTracks: limit.maximum });
+  });
+});
+
+describe("variations", () => {
+  const bound = API_SCHEMAS.GenerateRequest.variations;
+  const ok = { ...DEFAULT_DRAFT, prompt: "x" };
+  /** What POST /generate answers for `count` variations: the first record, the token, and all of them. */
+  const created = (count: number, fields: Partial<Generation> = {}) => {
+    const batch = Array.from({ length: count }, (_, i) =>
+      unfinished({ id: 10 + i, generation_id: `v${i + 1}`, seed: 42 + i, batch_id: count > 1 ? "b1" : null, ...fields }),
+    );
+    return { ...batch[0], token: "one-token", batch };
+  };
+
+  it("take their bound and default from the service's OpenAPI document", () => {
+    expect(VARIATIONS).toEqual({ min: bound.minimum, max: bound.maximum });
+    expect(DEFAULT_VARIATIONS).toBe(bound.default);
+    expect(DEFAULT_DRAFT.variations).toBe(bound.default);
+    expect(VARIATION_CHOICES).toEqual(Array.from({ length: bound.maximum - bound.minimum + 1 }, (_, i) => bound.minimum + i));
+    expect(VARIATION_CHOICES.at(-1)).toBe(bound.maximum);
+  });
+
+  it("are sent in the request (JSON and form), and refused outside the service's bounds", () => {
+    expect(toRequest(ok).variations).toBe(bound.default);
+    expect(toRequest({ ...ok, variations: 2 })).toMatchObject({ prompt: "x", variations: 2 });
+    expect(toRequest({ ...ok, variations: bound.maximum }).variations).toBe(bound.maximum);
+    expect(generateForm(toRequest({ ...ok, variations: 2 }), new File(["x"], "a.wav")).get("variations")).toBe("2");
+    expect(validateDraft({ ...ok, variations: bound.maximum })).toBeNull();
+    expect(validateDraft({ ...ok, variations: bound.minimum })).toBeNull();
+    expect(validateDraft({ ...ok, variations: bound.maximum + 1 })).toBe(`Variations must be a whole number ${bound.minimum}-${bound.maximum}.`);
+    expect(validateDraft({ ...ok, variations: bound.minimum - 1 })).toMatch(/Variations/);
+    expect(validateDraft({ ...ok, variations: 1.5 })).toMatch(/Variations/);
+    // An extension is one track.
+    expect(extendRequest(generation(), 5).variations).toBe(1);
+  });
+
+  it("come back as the records of one batch, in order, without the token", () => {
+    const records = batchRecords(created(3));
+    expect(records.map((r) => r.generation_id)).toEqual(["v1", "v2", "v3"]);
+    for (const record of records) {
+      expect(record).not.toHaveProperty("token");
+      expect(record).not.toHaveProperty("batch");
+    }
+    expect(batchIdOf(records)).toBe("b1");
+    // A single track (or an older service without `batch`): a list of one, and no batch.
+    const { batch: _batch, ...single } = created(1);
+    expect(batchRecords(single as never).map((r) => r.generation_id)).toEqual(["v1"]);
+    expect(batchRecords(created(1))).toHaveLength(1);
+    expect(batchIdOf(batchRecords(created(1)))).toBeNull();
+    expect(batchIdOf([generation({ batch_id: "x" }), generation({ batch_id: "y" })])).toBeNull();
+  });
+
+  it("are numbered in the order the service made them, and summed up", () => {
+    const items = [generation({ id: 7, generation_id: "c" }), generation({ id: 5, generation_id: "a" }), generation({ id: 6, generation_id: "b" })];
+    const order = variationOrder(items);
+    expect(order).toEqual(["a", "b", "c"]);
+    expect(variationPosition("b", order)).toEqual({ index: 2, count: 3 });
+    expect(variationOf(variationPosition("b", order)!)).toBe("Variation 2 of 3");
+    expect(variationPosition("z", order)).toBeNull();
+    expect(variationPosition("a", ["a"])).toBeNull();
+    expect(variationPosition("a", undefined)).toBeNull();
+    expect(batchSummary(["succeeded", "running", "queued"])).toBe("1 of 3 ready · 2 generating");
+    expect(batchSummary(["succeeded", "failed"])).toBe("1 of 2 ready · 1 without audio");
+    expect(batchSummary(["succeeded", "succeeded"])).toBe("2 of 2 ready");
+  });
+
+  it("are followed one by one, each with the batch's one token, and cancel each with it", async () => {
+    const service = fakeService({
+      "POST /generate": () => json(created(3), 202),
+      "DELETE /generations/v2": () => json({ ...unfinished({ id: 11, generation_id: "v2", batch_id: "b1" }), status: "canceled" }),
+    });
+    const records = await startGenerations({ ...toRequest({ ...ok, variations: 3 }), seed: 42 });
+    expect(service.calls[0].body).toMatchObject({ variations: 3, seed: 42 });
+    expect(records.map((r) => r.generation_id)).toEqual(["v1", "v2", "v3"]);
+    expect(["v1", "v2", "v3"].map(tokenFor)).toEqual(["one-token", "one-token", "one-token"]);
+    const state = useAppStore.getState();
+    expect(state.latestBatch).toBe("b1");
+    expect(state.batches.b1).toEqual(["v1", "v2", "v3"]);
+    expect(state.myJobs.slice(0, 3)).toEqual(["v1", "v2", "v3"]);
+    expect(state.generations.v2).not.toHaveProperty("token");
+    expect(FakeEventSource.instances.map((s) => s.url)).toEqual(expect.arrayContaining(["/generations/v1/events", "/generations/v2/events", "/generations/v3/events"]));
+
+    await removeGeneration(useAppStore.getState().generations.v2);
+    const [, init] = service.mock.mock.calls.find(([, options]) => options?.method === "DELETE")!;
+    expect(new Headers(init!.headers).get("X-Generation-Token")).toBe("one-token");
+    expect(useAppStore.getState().generations.v2.status).toBe("canceled");
+
+    // The first variation to succeed is not necessarily the first: only the first goes into the player.
+    const source = (id: string) => FakeEventSource.instances.find((s) => s.url === `/generations/${id}/events`)!;
+    source("v3").emit("status", generation({ id: 12, generation_id: "v3", batch_id: "b1", seed: 44 }));
+    expect(useAppStore.getState().currentId).toBeNull();
+    source("v1").emit("status", generation({ id: 10, generation_id: "v1", batch_id: "b1", seed: 42 }));
+    expect(useAppStore.getState().currentId).toBe("v1");
+    expect(useAppStore.getState().autoplay).toBe(false);
+  });
+
+  it("stream at most MAX_STREAMS at once; the others are polled, so that requests never wait behind streams", async () => {
+    const count = MAX_STREAMS + 2;
+    const records = Array.from({ length: count }, (_, i) => unfinished({ id: 40 + i, generation_id: `m${i}`, batch_id: "big" }));
+    const service = fakeService({
+      "POST /generate": () => json({ ...records[0], token: "t", batch: records }, 202),
+      "GET /generations/m3": () => json({ ...records[3], status: "running", queue_position: null }),
+      "GET /generations/m4": () => json(generation({ id: 44, generation_id: "m4", batch_id: "big" })),
+    });
+    await startGenerations(toRequest({ ...ok, variations: 2 }));
+    expect(FakeEventSource.instances.map((s) => s.url).filter((url) => /\/m\d\//.test(url))).toEqual(records.slice(0, MAX_STREAMS).map((r) => `/generations/${r.generation_id}/events`));
+    expect(isPolled("m3") && isPolled("m4")).toBe(true);
+    await waitForExpect(() => expect(useAppStore.getState().generations.m3.status).toBe("running"));
+    await waitForExpect(() => expect(useAppStore.getState().generations.m4.status).toBe("succeeded"));
+    expect(isPolled("m4")).toBe(false); // finished: no more polling
+    expect(service.calls.filter((c) => c.path === "/generations/m4")).toHaveLength(1);
+    stop("m3");
+    expect(isPolled("m3")).toBe(false);
+  });
+
+  it("of one track start no batch (the page behaves as before)", async () => {
+    useAppStore.setState({ latestBatch: "old", batches: { old: ["o1", "o2"] } });
+    fakeService({ "POST /generate": () => json(created(1), 202) });
+    const first = await startGeneration(toRequest(ok));
+    expect(first.generation_id).toBe("v1");
+    expect(useAppStore.getState().latestBatch).toBeNull();
+    expect(useAppStore.getState().batches).toEqual({ old: ["o1", "o2"] }); // still labelled in lists
+    expect(tokenFor("v1")).toBe("one-token");
+  });
+
+  it("of a batch seen in a list are looked up once, by batch id", async () => {
+    const members = [generation({ id: 21, generation_id: "y", batch_id: "b9" }), generation({ id: 20, generation_id: "x", batch_id: "b9" })];
+    const service = fakeService({ "GET /recent": ({ url }) => page(url.searchParams.get("batch_id") === "b9" ? members : [], url) });
+    const [one, two] = await Promise.all([lookUpBatch("b9"), lookUpBatch("b9")]);
+    expect(one).toEqual(["x", "y"]);
+    expect(two).toEqual(["x", "y"]);
+    expect(await lookUpBatch("b9")).toEqual(["x", "y"]);
+    expect(service.calls.map((c) => c.path)).toEqual([`/recent?limit=${bound.maximum}&batch_id=b9`]);
+    expect(useAppStore.getState().batches.b9).toEqual(["x", "y"]);
   });
 });

@@ -67,6 +67,11 @@ export const API_SCHEMAS = {
       minimum: 1,
       maximum: 9223372036854776000,
     },
+    variations: {
+      default: 1,
+      minimum: 1,
+      maximum: 4,
+    },
   },
   Generation: {
     status: {
@@ -172,6 +177,10 @@ export const API_PARAMETERS = {
     },
     status: {
       enum: ["queued", "running", "succeeded", "failed", "canceled"],
+    },
+    batch_id: {
+      minLength: 1,
+      maxLength: 100,
     },
   },
   "GET /search": {

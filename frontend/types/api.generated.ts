@@ -72,7 +72,7 @@ export interface paths {
         put?: never;
         /**
          * Queue a generation
-         * @description Writes a `queued` record and answers 202 with it, `Location: /generations/{id}` and the creator's `token` (shown once: send it as `X-Generation-Token` to cancel or delete). `Prefer: wait=N` waits up to N seconds (at most 60): 201 with the finished record, else 202. A full queue answers 429 with `Retry-After` and writes nothing. The body is JSON, or the same fields as a multipart form with an `audio` file to continue (the record's `prompt_seconds` is its length); a refused upload writes nothing.
+         * @description Writes a `queued` record and answers 202 with it, `Location: /generations/{id}` and the creator's `token` (shown once: send it as `X-Generation-Token` to cancel or delete). `variations` > 1 writes that many records, generated together and linked by `batch_id`: the answer is the first, with all of them in `batch` (one token for all). `Prefer: wait=N` waits up to N seconds (at most 60): 201 with the finished record, else 202. A full queue (without room for every variation) answers 429 with `Retry-After` and writes nothing. The body is JSON, or the same fields as a multipart form with an `audio` file to continue (the record's `prompt_seconds` is its length); a refused upload writes nothing.
          */
         post: operations["GenerateGenerate"];
         delete?: never;
@@ -395,6 +395,8 @@ export interface components {
         CreatedGeneration: {
             audio_url: string | null;
             backend: string;
+            batch: components["schemas"]["Generation"][];
+            batch_id: string | null;
             cfg_coef: number;
             /** Format: date-time */
             created_at: string;
@@ -529,11 +531,17 @@ export interface components {
              */
             top_p: number;
             user_id?: number | null;
+            /**
+             * @description How many tracks to make of this request (1-4), generated together: each is a record of its own, linked by `batch_id`, with its own seed (`seed`, `seed` + 1, ... when `seed` is given).
+             * @default 1
+             */
+            variations: number;
         };
         /** Generation */
         Generation: {
             audio_url: string | null;
             backend: string;
+            batch_id: string | null;
             cfg_coef: number;
             /** Format: date-time */
             created_at: string;
@@ -1059,6 +1067,7 @@ export interface operations {
                     top_k?: components["schemas"]["GenerateRequest"]["top_k"];
                     top_p?: components["schemas"]["GenerateRequest"]["top_p"];
                     user_id?: components["schemas"]["GenerateRequest"]["user_id"];
+                    variations?: components["schemas"]["GenerateRequest"]["variations"];
                 };
             };
         };
@@ -1741,6 +1750,8 @@ export interface operations {
     RecentRecent: {
         parameters: {
             query?: {
+                /** @description Only the variations of this batch. */
+                batch_id?: string | null;
                 /** @description true: only favourites; false: only the others; left out: all. */
                 favorite?: boolean | null;
                 /** @description How many (1-100). */

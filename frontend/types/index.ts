@@ -87,4 +87,6 @@ export interface GenerateDraft {
   temperature: number;
   cfg_coef: number;
   seed: string;
+  /** How many tracks of this request to make (each its own record and seed, linked by a batch id). */
+  variations: number;
 }

@@ -3,6 +3,7 @@
 import { motion } from "motion/react";
 import { useState } from "react";
 
+import { BatchBadge } from "@/components/audio/BatchBadge";
 import { ContinuationNote, ExtendForm, ExtendToggle } from "@/components/audio/Extend";
 import { FavoriteButton } from "@/components/audio/FavoriteButton";
 import { JobOutcome, JobProgress } from "@/components/audio/JobStatus";
@@ -34,6 +35,7 @@ function Facts({ generation }: { generation: Generation }) {
       <span data-testid="play-count">
         · {generation.play_count} {generation.play_count === 1 ? "play" : "plays"}
       </span>
+      <BatchBadge generation={generation} />
     </p>
   );
 }

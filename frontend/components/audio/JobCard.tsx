@@ -2,6 +2,7 @@
 
 import { motion } from "motion/react";
 
+import { BatchBadge } from "@/components/audio/BatchBadge";
 import { ContinuationNote } from "@/components/audio/Extend";
 import { JobOutcome, JobProgress } from "@/components/audio/JobStatus";
 import { LiveListen } from "@/components/audio/LiveListen";
@@ -49,6 +50,11 @@ function Job({ generation }: { generation: Generation }) {
             {formatSeconds(generation.duration_requested)} · {generation.device} · {generation.precision}
             {generation.seed !== null && ` · seed ${generation.seed}`}
           </p>
+          {generation.batch_id && (
+            <p className="mt-1">
+              <BatchBadge generation={generation} />
+            </p>
+          )}
           <ContinuationNote generation={generation} />
         </div>
         <div className="flex shrink-0 items-center gap-2">

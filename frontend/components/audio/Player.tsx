@@ -62,7 +62,8 @@ function Details({ generation }: { generation: Generation }) {
   );
 }
 
-function Downloader({ id }: { id: string }) {
+/** Format and download of one track; `name` tells several apart (the button says "Download Variation 2"). */
+export function Downloader({ id, name }: { id: string; name?: string }) {
   const ids = useId();
   // The smallest file by default (typed against the service's enum of formats).
   const [format, setFormat] = useState<AudioFormat>("mp3");
@@ -70,9 +71,9 @@ function Downloader({ id }: { id: string }) {
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState<string | null>(null);
   return (
-    <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Download">
+    <div className="flex flex-wrap items-center gap-2" role="group" aria-label={name ? `Download ${name}` : "Download"}>
       <label htmlFor={`${ids}-format`} className="sr-only">
-        Download format
+        {name ? `Download format of ${name}` : "Download format"}
       </label>
       <select id={`${ids}-format`} className={`${fieldBase} py-1.5`} value={format} onChange={(e) => setFormat(e.target.value as AudioFormat)}>
         {AUDIO_FORMATS.map((f) => (
@@ -85,6 +86,8 @@ function Downloader({ id }: { id: string }) {
         type="button"
         className={button.secondary}
         disabled={busy}
+        aria-label={name ? `Download ${name}` : undefined}
+        data-testid="download-button"
         onClick={async () => {
           setBusy(true);
           setError(null);

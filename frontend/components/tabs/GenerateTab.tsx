@@ -2,6 +2,7 @@
 
 import { type ChangeEvent, type FormEvent, useId, useMemo, useRef, useState } from "react";
 
+import { BatchView } from "@/components/audio/BatchView";
 import { LatestGenerations } from "@/components/tabs/LatestGenerations";
 import { ErrorMessage, useCountdown } from "@/components/ui/ErrorMessage";
 import { button, card, field, fieldBase, label } from "@/components/ui/styles";
@@ -24,6 +25,8 @@ import {
   toRequest,
   validateDraft,
   validatePromptAudio,
+  VARIATION_CHOICES,
+  VARIATIONS,
 } from "@/lib/generateRequest";
 import { formatSecondsUnit } from "@/lib/format";
 import { deviceLabel, offeredPlacements, precisionsFor } from "@/lib/options";
@@ -60,6 +63,45 @@ function NumberField(props: {
         {props.hint}
       </p>
     </div>
+  );
+}
+
+/**
+ * How many variations of the request to make (1 to the service's maximum): a segmented control of
+ * radio buttons, so that the arrow keys move between the counts.
+ */
+function VariationsField(props: { id: string; value: number; seed: string; onChange: (value: number) => void }) {
+  const seed = props.seed.trim();
+  const hint =
+    props.value <= 1
+      ? `Up to ${VARIATIONS.max} takes of the same prompt at once, generated together, each with its own seed.`
+      : `${props.value} tracks of the same prompt, generated together and shown side by side; ${
+          seed ? `seeds ${seed}-${(BigInt(seed) + BigInt(props.value - 1)).toString()}` : "each with its own random seed"
+        }.`;
+  return (
+    <fieldset className="space-y-1" aria-describedby={`${props.id}-hint`}>
+      <legend className={label}>Variations</legend>
+      <div className="inline-flex rounded-lg border border-slate-300 p-0.5 dark:border-slate-700" data-testid="variations">
+        {VARIATION_CHOICES.map((count) => (
+          <label key={count} className="cursor-pointer">
+            <input
+              type="radio"
+              name={`${props.id}-variations`}
+              value={count}
+              checked={props.value === count}
+              onChange={() => props.onChange(count)}
+              className="peer sr-only"
+            />
+            <span className="block min-w-10 rounded-md px-3 py-1 text-center text-sm font-medium text-slate-600 tabular-nums transition peer-checked:bg-violet-600 peer-checked:text-white peer-focus-visible:ring-2 peer-focus-visible:ring-violet-500 hover:bg-slate-100 peer-checked:hover:bg-violet-600 dark:text-slate-300 dark:hover:bg-slate-800">
+              {count}
+            </span>
+          </label>
+        ))}
+      </div>
+      <p id={`${props.id}-hint`} className="text-xs text-slate-500 dark:text-slate-400">
+        {hint}
+      </p>
+    </fieldset>
   );
 }
 
@@ -180,7 +222,7 @@ export function GenerateTab() {
 
   return (
     <div className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
-      <form onSubmit={submit} className={`${card} space-y-5`} aria-labelledby={`${ids}-title`} noValidate>
+      <form onSubmit={submit} className={`${card} space-y-5 lg:col-start-1 lg:row-start-1`} aria-labelledby={`${ids}-title`} noValidate>
         <h2 id={`${ids}-title`} className="text-lg font-semibold">
           Describe your music
         </h2>
@@ -249,6 +291,8 @@ export function GenerateTab() {
             aria-valuetext={`${draft.duration} seconds`}
           />
         </div>
+
+        <VariationsField id={`${ids}-variations`} value={draft.variations} seed={draft.seed} onChange={(variations) => update({ variations })} />
 
         <PromptAudioField id={`${ids}-audio`} audio={promptAudio} problem={audioProblem} onPick={(file) => void pickAudio(file)} />
 
@@ -343,7 +387,9 @@ export function GenerateTab() {
               <button
                 type="button"
                 className={button.ghost}
-                onClick={() => update({ ...DEFAULT_DRAFT, prompt: draft.prompt, duration: draft.duration, device: draft.device, precision: draft.precision })}
+                onClick={() =>
+                  update({ ...DEFAULT_DRAFT, prompt: draft.prompt, duration: draft.duration, device: draft.device, precision: draft.precision, variations: draft.variations })
+                }
               >
                 Reset to defaults
               </button>
@@ -362,7 +408,10 @@ export function GenerateTab() {
         </div>
       </form>
 
-      <LatestGenerations />
+      {/* After the form on a phone; under both, the whole width, on a wide screen. */}
+      <BatchView className="lg:col-span-2 lg:row-start-2" />
+
+      <LatestGenerations className="lg:col-start-2 lg:row-start-1" />
     </div>
   );
 }

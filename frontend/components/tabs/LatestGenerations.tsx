@@ -13,7 +13,7 @@ import { newestFirst, useGenerationList } from "@/lib/useList";
 
 export const LATEST_COUNT = 6;
 
-export function LatestGenerations() {
+export function LatestGenerations({ className = "" }: { className?: string }) {
   const ids = useId();
   const myJobs = useAppStore((s) => s.myJobs);
   const generations = useAppStore((s) => s.generations);
@@ -21,7 +21,7 @@ export function LatestGenerations() {
   const shown = newestFirst([...myJobs, ...list.ids], generations).slice(0, LATEST_COUNT);
 
   return (
-    <section className={`${card} space-y-4`} aria-labelledby={`${ids}-title`}>
+    <section className={`${card} space-y-4 ${className}`} aria-labelledby={`${ids}-title`}>
       <div className="flex flex-wrap items-baseline justify-between gap-2">
         <h2 id={`${ids}-title`} className="text-lg font-semibold">
           Latest generations
