@@ -1,12 +1,16 @@
-"""Shared fixtures: one tiny-random model, built through the real preset code, for the whole session."""
+"""Shared fixtures: one tiny-random model, built through the real preset code, for the whole session;
+in-memory random decoders with production-shaped heads, built once per shape."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
 from inference import Engine, EngineConfig
+from inference.random_models import random_decoder_model
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +28,27 @@ def tiny_engine(model_cache_dir: Path) -> Engine:
     engine = Engine.load(config)
     yield engine
     engine.unload()
+
+
+def _fingerprint(model: torch.nn.Module) -> list[tuple[str, float]]:
+    """The decoder's tensors (the part steps read; ``consume`` replaces its layers), summed."""
+    with torch.no_grad():
+        return [(name, t.abs().sum().item()) for name, t in model.decoder.state_dict().items()]
+
+
+@pytest.fixture(scope="session")
+def decoder_model() -> Callable[[int, int], torch.nn.Module]:
+    """``decoder_model(width, heads)``: :func:`random_decoder_model` of that shape, built once for the
+    session (a second or more each) and shared. Steps copy their weights from it and leave it as it was
+    (``consume`` stays False); a test that changes it fails the next test that asks for it."""
+    built: dict[tuple[int, int], tuple[torch.nn.Module, list]] = {}
+
+    def get(width: int, heads: int) -> torch.nn.Module:
+        if (width, heads) not in built:
+            model = random_decoder_model(width, heads)
+            built[width, heads] = model, _fingerprint(model)
+        model, fingerprint = built[width, heads]
+        assert _fingerprint(model) == fingerprint, f"a test changed the shared {width}-wide decoder model"
+        return model
+
+    return get

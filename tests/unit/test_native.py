@@ -51,12 +51,12 @@ def native_engine(model_cache_dir: Path) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def models(checkpoint: Path) -> dict:
+def models(checkpoint: Path, decoder_model) -> dict:
     """tiny-random (16-wide heads) with a prompt's text states, and a decoder with production-shaped
     64-wide heads; steps are built from them without consuming them."""
     loaded = load_musicgen(checkpoint, torch.float32, CPU)
     text = encode_text(loaded.model, loaded.processor, "warm piano with soft drums", CPU)
-    return {"tiny-random": (loaded.model, text), "64-wide-heads": (random_decoder_model(256, 4), None)}
+    return {"tiny-random": (loaded.model, text), "64-wide-heads": (decoder_model(256, 4), None)}
 
 
 def _text(step: MusicgenDecoderStep, length: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,10 +129,10 @@ def _run(
         return [step(t, position).clone() for position, t in enumerate(tokens)]
 
 
-def test_a_request_sees_nothing_of_the_one_before() -> None:
+def test_a_request_sees_nothing_of_the_one_before(decoder_model) -> None:
     """Each request on a reused step gives what a fresh step gives: no keys, text rows, guidance or
     cache length carried over (a longer request after a shorter one, fewer text rows after more)."""
-    model = random_decoder_model(256, 4)  # every step copies its weights from it, none consumes them
+    model = decoder_model(256, 4)  # every step copies its weights from it, none consumes them
     fresh = NativeDecoderStep(model, threads=2, max_steps=40)
     reused = NativeDecoderStep(model, threads=2, max_steps=40)
     requests = [
@@ -192,9 +192,9 @@ def test_bad_step_arguments_raise_instead_of_reading_out_of_bounds() -> None:
     assert native.lib.mg_step(native.handle, tracks, len(tracks)) == -1, "more rows than MG_MAX_ROWS"
 
 
-def test_a_forked_child_runs_the_step() -> None:
+def test_a_forked_child_runs_the_step(decoder_model) -> None:
     """A child inherits the pool's state but none of its threads: it starts its own, not wait forever."""
-    native = NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=40)
+    native = NativeDecoderStep(decoder_model(256, 4), threads=2, max_steps=40)
     native.start(*_text(native, 5, seed=1), guided=True, steps=8)
     tokens = torch.tensor([1, 2, 3, 4])
     with torch.inference_mode():

@@ -24,7 +24,6 @@ from inference.musicgen.conditioning import encode_text
 from inference.musicgen.decoder import MusicgenDecoderStep
 from inference.musicgen.graph import GraphedStep
 from inference.native import library
-from inference.random_models import random_decoder_model
 from inference.registry import resolve_checkpoint
 from inference.types import MAX_PROMPT_CHARS
 
@@ -123,11 +122,13 @@ def test_without_a_negative_prompt_the_tokens_are_those_of_before(
     engine_for: Callable[[str], Engine], backend: str
 ) -> None:
     engine = engine_for(backend)
-    assert _sha(engine.generate(DEFAULT).codes) == GOLDEN[backend]
+    before = engine.generate(DEFAULT).codes
+    assert _sha(before) == GOLDEN[backend]
     negative = engine.generate(dataclasses.replace(DEFAULT, negative_prompt="noisy distorted drums"))
     assert negative.codes.shape == (4, 100)
-    assert not np.array_equal(negative.codes, engine.generate(DEFAULT).codes), "the negative prompt acts"
-    # Nothing of the negative request stays behind (grown text buffers, masks, compiled graphs).
+    assert not np.array_equal(negative.codes, before), "the negative prompt acts"
+    # Nothing of the negative request stays behind (grown text buffers, masks, compiled graphs): the
+    # next request is the default's again.
     assert _sha(engine.generate(DEFAULT).codes) == GOLDEN[backend]
 
 
@@ -256,13 +257,11 @@ def test_native_step_logits_match_transformers(
 
 @pytest.mark.skipif(bool(NATIVE_UNAVAILABLE), reason=NATIVE_UNAVAILABLE)
 @pytest.mark.parametrize("variant", NATIVE_VARIANTS)
-def test_native_step_matches_ours_where_the_negative_text_matters(
-    model_cache_dir: Path, variant: str
-) -> None:
+def test_native_step_matches_ours_where_the_negative_text_matters(decoder_model, variant: str) -> None:
     from inference.native.step import NativeDecoderStep
 
-    ours = MusicgenDecoderStep(random_decoder_model(256, 4), CPU, torch.float32, max_steps=80)
-    native = NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=80, variant=variant)
+    ours = MusicgenDecoderStep(decoder_model(256, 4), CPU, torch.float32, max_steps=80)
+    native = NativeDecoderStep(decoder_model(256, 4), threads=2, max_steps=80, variant=variant)
     generator = torch.Generator().manual_seed(1)
 
     def text(length: int, padding: int) -> tuple[torch.Tensor, torch.Tensor]:
