@@ -32,9 +32,9 @@ def spread(args: list[str], greedy: tuple[str, ...]) -> list[str]:
 
 
 class _Command(click.Command):
-    """Lets `--variants` and `--durations` take several values: `--variants reference:float32 torch:int8`."""
+    """Lets `--variants`, `--durations` and `--concurrency` take several values: `--concurrency 1 2 4`."""
 
-    greedy = ("--variants", "--durations")
+    greedy = ("--variants", "--durations", "--concurrency")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, spread(args, self.greedy))
@@ -49,6 +49,13 @@ class _Command(click.Command):
     "Default: every backend x every precision the device supports, reference first.",
 )
 @click.option("--durations", multiple=True, default=("10",), show_default=True, help="Clip s: 5 10.")
+@click.option(
+    "--concurrency",
+    multiple=True,
+    help="Tracks generated at once per timed run (Engine.generate_many, shared decoder steps where the "
+    "backend batches), e.g. --concurrency 1 2 4; 1 is always run. One row per variant, clip, N and "
+    "repeat, its realtime factor the aggregate. Default: one streamed track per run.",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch [default: 2 on CPU].")
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True, help="Timed runs each.")
@@ -68,6 +75,7 @@ def bench_command(
     model: str,
     variants: tuple[str, ...],
     durations: tuple[str, ...],
+    concurrency: tuple[str, ...],
     device: str,
     threads: int | None,
     repeats: int,
@@ -82,11 +90,12 @@ def bench_command(
     from app.settings import get_settings
     from benchmarks import report
     from benchmarks.runner import BenchOptions, run
-    from benchmarks.variants import parse_durations, parse_variants
+    from benchmarks.variants import parse_concurrency, parse_durations, parse_variants
 
     try:
         pairs = parse_variants(variants) or None
         clips = parse_durations(_split(durations))
+        levels = parse_concurrency(_split(concurrency))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     settings = get_settings()
@@ -100,6 +109,7 @@ def bench_command(
         warmup_s=warmup,
         cache_dir=cache_dir or str(settings.model_cache_dir),
         progress=not quiet,
+        concurrency=tuple(levels),
     )
     if no_database:
         result = run(options)

@@ -2,6 +2,10 @@
 
 On Linux the kernel's own high-water mark (VmHWM, reset through /proc/self/clear_refs) is exact;
 elsewhere a thread samples the RSS. tracemalloc would miss torch's native allocations.
+
+Both the kernel's mark and CUDA's peak are one per process (device): a measurement nested in another
+resets them, so call the outer one's :meth:`PeakMemory.keep_peak` first (the runner does, around each
+set of tracks generated at once).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class PeakMemory:
         self._process = psutil.Process()
         self._baseline = 0
         self._sampled = 0
+        self._kept = 0  # the peak read before a nested measurement reset the process-wide mark
         self._kernel_hwm = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,13 +62,20 @@ class PeakMemory:
 
     def peak_mb(self) -> float:
         """Peak so far, in MB above the level at entry."""
+        return max(0.0, (self._peak_bytes() - self._baseline) / MB)
+
+    def keep_peak(self) -> None:
+        """Remember the peak so far, before a nested :class:`PeakMemory` resets the process-wide mark."""
+        self._kept = self._peak_bytes()
+
+    def _peak_bytes(self) -> int:
         if self.cuda:
             peak = torch.cuda.max_memory_allocated(self.device)
         elif self._kernel_hwm:
             peak = _kernel_hwm_bytes() or self._process.memory_info().rss
         else:
             peak = max(self._sampled, self._process.memory_info().rss)
-        return max(0.0, (peak - self._baseline) / MB)
+        return max(peak, self._kept)
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -1,11 +1,16 @@
-"""Run variants of a model side by side: load (timed), warm up, timed generations; one row per generation."""
+"""Run variants of a model side by side: load (timed), warm up, timed generations; one row per generation.
+
+With ``concurrency`` (``--concurrency 1 2 4``) each timed run is instead N tracks generated at once
+(``Engine.generate_many``, N distinct seeds; shared decoder steps on backends that batch), one row per
+(variant, clip, N, repeat) with ``tracks`` N and the aggregate realtime factor.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from statistics import fmean
 
@@ -36,6 +41,7 @@ class BenchOptions:
     warmup_s: float = 0.5
     cache_dir: str | None = None
     progress: bool = True
+    concurrency: Sequence[int] = ()  # tracks at once per timed run; (): one streamed track at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,8 @@ class Measurement:
     versions: dict[str, str]
     host: str
     created_at: datetime
+    tracks: int = 1  # generated at once; realtime_factor is then their aggregate
+    memory_per_track_mb: float | None = None  # (peak during the N tracks - level before) / N; not a column
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +118,8 @@ def run(options: BenchOptions, record: Sink | None = None) -> BenchReport:
         host=host(),
         started_at=datetime.now(UTC),
     )
-    reference: dict[tuple[str, float], float] = {}  # (precision, clip) -> mean realtime factor
-    per_variant = len(options.durations) * options.repeats
+    reference: dict[tuple[str, float, int], float] = {}  # (precision, clip, tracks) -> mean realtime factor
+    per_variant = len(options.durations) * options.repeats * max(1, len(concurrency_levels(options)))
     with tqdm(total=len(variants) * per_variant, unit="run", disable=not options.progress) as bar:
         for backend, precision in variants:
             bar.set_description(f"{backend}:{precision}")
@@ -124,7 +132,7 @@ def _run_variant(
     report: BenchReport,
     backend: str,
     precision: str,
-    reference: dict[tuple[str, float], float],
+    reference: dict[tuple[str, float, int], float],
     record: Sink | None,
     bar: tqdm,
 ) -> int:
@@ -137,6 +145,7 @@ def _run_variant(
         precision=precision,
         cache_dir=options.cache_dir,
         threads=report.threads,
+        max_batch=max(concurrency_levels(options), default=1),
     )
     done = 0
     if report.threads is not None:  # CPU: how fast memory reads right before this variant
@@ -153,22 +162,31 @@ def _run_variant(
         load_time = time.perf_counter() - started
         try:
             engine.generate(GenerationParams(PROMPT, duration=options.warmup_s, seed=0))
+            levels = concurrency_levels(options)
             for clip in options.durations:
-                results = []
+                # Repeats outermost: 1, 2, 4 tracks, then again, so a shared host's slow minute
+                # falls on every level rather than on one.
+                runs: dict[int | None, list[Measurement]] = {tracks: [] for tracks in levels or [None]}
                 for repeat in range(options.repeats):
-                    results.append(_timed(engine, GenerationParams(PROMPT, duration=clip, seed=1 + repeat)))
-                    bar.update(1)
-                    done += 1
-                if backend == REFERENCE:
-                    reference[(precision, clip)] = fmean(r.realtime_factor for r, _ in results)
-                rows = [
-                    _measurement(report, r, first, clip, i, load_time, memory.peak_mb(), reference)
-                    for i, (r, first) in enumerate(results)
-                ]
-                report.measurements.extend(rows)
-                if record is not None:
-                    for row in rows:
-                        record(row)
+                    for tracks, rows in runs.items():
+                        if tracks is None:
+                            params = GenerationParams(PROMPT, duration=clip, seed=1 + repeat)
+                            result, first = _timed(engine, params)
+                            row = _measurement(report, result, first, clip, repeat, load_time)
+                        else:
+                            row = _together(report, engine, memory, clip, tracks, repeat, load_time)
+                        rows.append(row)
+                        bar.update(1)
+                        done += 1
+                peak = round(memory.peak_mb(), 1)  # the variant's peak so far, load included
+                for tracks, measured in runs.items():
+                    if backend == REFERENCE:
+                        reference[(precision, clip, tracks or 1)] = fmean(r.realtime_factor for r in measured)
+                    rows = [_ratios(replace(row, peak_memory_mb=peak), reference) for row in measured]
+                    report.measurements.extend(rows)
+                    if record is not None:
+                        for row in rows:
+                            record(row)
         except Exception as exc:
             report.skipped.append(Skipped(backend, precision, f"failed while generating: {_reason(exc)}"))
         finally:
@@ -191,19 +209,67 @@ def _timed(engine: Engine, params: GenerationParams) -> tuple[GenerationResult, 
     return result, first[0]
 
 
+def concurrency_levels(options: BenchOptions) -> list[int]:
+    """The tracks-at-once levels to run, 1 always among them (the base of "x vs 1 track"); [] without."""
+    if not options.concurrency:
+        return []
+    return sorted({1, *options.concurrency})
+
+
+def _together(
+    report: BenchReport,
+    engine: Engine,
+    memory: PeakMemory,
+    clip: float,
+    tracks: int,
+    repeat: int,
+    load_time: float,
+) -> Measurement:
+    """`tracks` distinct requests in one `generate_many` call: the aggregate realtime factor (all their
+    audio / the call's wall time), and the peak memory it grew by, per track."""
+    requests = [GenerationParams(PROMPT, duration=clip, seed=1 + repeat * tracks + i) for i in range(tracks)]
+    release_memory(report.device)  # what earlier runs freed is not counted in this one's baseline
+    memory.keep_peak()  # the nested measurement resets the kernel's high-water mark
+    with PeakMemory(report.device) as during:
+        started = time.perf_counter()
+        results = engine.generate_many(requests)
+        wall = time.perf_counter() - started
+        growth = during.peak_mb()
+    audio_s = sum(r.duration for r in results)
+    # Batched, every track's loop spans the shared steps (and the audio decoding of those that end
+    # before it), so the fastest track's loop time is the time of the shared steps.
+    loop_s = min(r.timings.decoder_loop_s for r in results)
+    steps = results[0].steps
+    return _measurement(
+        report,
+        results[0],
+        None,
+        clip,
+        repeat,
+        load_time,
+        tracks=tracks,
+        realtime_factor=audio_s / wall if wall > 0 else 0.0,
+        ms_per_step=1000.0 * loop_s / steps if steps else 0.0,
+        generation_time=wall,
+        memory_per_track_mb=round(growth / tracks, 1),
+    )
+
+
 def _measurement(
     report: BenchReport,
     result: GenerationResult,
-    first_audio_s: float,
+    first_audio_s: float | None,
     clip: float,
     repeat: int,
     load_time: float,
-    peak_mb: float,
-    reference: dict[tuple[str, float], float],
+    *,
+    tracks: int = 1,
+    realtime_factor: float | None = None,
+    ms_per_step: float | None = None,
+    generation_time: float | None = None,
+    memory_per_track_mb: float | None = None,
 ) -> Measurement:
-    rtf = result.realtime_factor
-    same = reference.get((result.precision, clip))
-    f32 = reference.get(("float32", clip))
+    """One row; its peak memory and its ratios to the reference are set once the variant's rows are in."""
     return Measurement(
         run_id=report.run_id,
         model=result.model,
@@ -217,17 +283,29 @@ def _measurement(
         clip_seconds=clip,
         repeat=repeat,
         steps=result.steps,
-        realtime_factor=rtf,
-        ms_per_step=result.ms_per_step,
-        generation_time=result.timings.total_s,
+        realtime_factor=result.realtime_factor if realtime_factor is None else realtime_factor,
+        ms_per_step=result.ms_per_step if ms_per_step is None else ms_per_step,
+        generation_time=result.timings.total_s if generation_time is None else generation_time,
         load_time=load_time,
-        peak_memory_mb=round(peak_mb, 1),
-        first_audio_s=round(first_audio_s, 3),
-        vs_reference=rtf / same if same else None,
-        vs_reference_float32=rtf / f32 if f32 else None,
+        peak_memory_mb=None,
+        first_audio_s=None if first_audio_s is None else round(first_audio_s, 3),
+        vs_reference=None,
+        vs_reference_float32=None,
         versions=report.versions,
         host=report.host,
         created_at=datetime.now(UTC),
+        tracks=tracks,
+        memory_per_track_mb=memory_per_track_mb,
+    )
+
+
+def _ratios(row: Measurement, reference: dict[tuple[str, float, int], float]) -> Measurement:
+    """The row's realtime factor over the reference's mean, same clip and tracks at once."""
+    same = reference.get((row.precision, row.clip_seconds, row.tracks))
+    f32 = reference.get(("float32", row.clip_seconds, row.tracks))
+    rtf = row.realtime_factor
+    return replace(
+        row, vs_reference=rtf / same if same else None, vs_reference_float32=rtf / f32 if f32 else None
     )
 
 

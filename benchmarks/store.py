@@ -45,7 +45,7 @@ class BenchmarkStore:
     async def _insert(self, measurement: Measurement) -> None:
         async with self.config.get_session() as session:
             service = BenchmarkService(session=session)
-            await service.create(BenchmarkRun(**dataclasses.asdict(measurement)), auto_commit=True)
+            await service.create(BenchmarkRun(**columns(measurement)), auto_commit=True)
 
     def close(self) -> None:
         self._loop.run(self.config.get_engine().dispose())
@@ -56,3 +56,9 @@ class BenchmarkStore:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def columns(measurement: Measurement) -> dict[str, object]:
+    """The measurement's fields that are columns of `benchmark_runs` (not the report-only ones)."""
+    names = set(BenchmarkRun.__table__.columns.keys())
+    return {name: value for name, value in dataclasses.asdict(measurement).items() if name in names}

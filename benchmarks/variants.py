@@ -33,3 +33,14 @@ def parse_durations(texts: Iterable[str]) -> list[float]:
     if not durations or any(d <= 0 for d in durations):
         raise ValueError("durations must be seconds above 0")
     return list(dict.fromkeys(durations))
+
+
+def parse_concurrency(texts: Iterable[str]) -> list[int]:
+    """`["1 2", "4"]` -> `[1, 2, 4]`: tracks at once, each a whole number of at least 1 (sorted, unique)."""
+    try:
+        levels = [int(item) for text in texts for item in text.replace(",", " ").split()]
+    except ValueError:
+        raise ValueError("concurrency must be whole numbers of tracks, at least 1") from None
+    if any(n < 1 for n in levels):
+        raise ValueError("concurrency must be whole numbers of tracks, at least 1")
+    return sorted(set(levels))

@@ -366,6 +366,7 @@ export interface components {
             run_id: string;
             steps: number;
             threads: number | null;
+            tracks: number;
             versions: {
                 [key: string]: string;
             };

@@ -75,6 +75,42 @@ async def test_bench_records_every_run_and_writes_the_report(
         assert (tmp_path / "out" / plot).read_bytes()[:4] == b"\x89PNG"
 
 
+async def test_bench_concurrency_records_each_number_of_tracks_at_once(
+    database_url: str, tmp_path: Path, model_cache_dir: Path
+) -> None:
+    args = [
+        *("--model", "tiny-random", "--durations", "1", "--repeats", "1", "--warmup", "0.1", "--quiet"),
+        *("--variants", "torch:float32", "--concurrency", "1", "2"),
+        *("--database-url", database_url, "--output-dir", str(tmp_path / "out")),
+        *("--cache-dir", str(model_cache_dir), "--device", "cpu"),
+    ]
+    result = await asyncio.to_thread(CliRunner().invoke, bench_command, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = await _rows(database_url)
+    assert [(r.backend, r.precision, r.tracks, r.repeat) for r in rows] == [
+        ("torch", "float32", 1, 0),
+        ("torch", "float32", 2, 0),
+    ]
+    one, two = rows
+    for row in rows:
+        assert row.realtime_factor > 0
+        assert row.ms_per_step > 0
+        assert row.steps > 0
+        assert row.first_audio_s is None  # generate_many does not stream
+        assert row.peak_memory_mb is not None
+    # The aggregate: two 1 s tracks over the wall time of the one call that made both.
+    assert two.realtime_factor == pytest.approx(2.0 / two.generation_time, rel=0.02)
+    assert one.realtime_factor == pytest.approx(1.0 / one.generation_time, rel=0.02)
+    ratio = two.realtime_factor / one.realtime_factor
+    line = f"| torch | float32 | 1 | 2 | 1 | {two.realtime_factor:.3f}x | {ratio:.2f}x |"
+    for text in (result.output, (tmp_path / "out" / "latest.md").read_text()):
+        assert "## Tracks generated at once" in text
+        assert line in text, text
+        assert "| torch | float32 | 1 | 1 | 1 |" in text
+        assert "Memory read rate just before each variant" in text
+    assert (tmp_path / "out" / "concurrency.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def _run(**fields: Any) -> BenchmarkRun:
     values: dict[str, Any] = {
         "run_id": "r1",
@@ -87,6 +123,7 @@ def _run(**fields: Any) -> BenchmarkRun:
         "device_name": "test cpu",
         "threads": 2,
         "clip_seconds": 10.0,
+        "tracks": 1,
         "repeat": 0,
         "steps": 500,
         "realtime_factor": 1.0,
@@ -182,8 +219,9 @@ async def test_auto_loads_the_fastest_recorded_variant(
         _run(backend="reference", precision="float32", realtime_factor=1.0, device_name=here),
         _run(backend="torch", precision="float32", realtime_factor=2.0, device_name=here),
         _run(backend="reference", precision="bfloat16", realtime_factor=5.0, device_name=here),
-        # Another machine's figures and an older run of this variant do not count.
+        # Another machine's figures, an older run of this variant and several tracks at once do not count.
         _run(backend="torch", precision="int8", realtime_factor=50.0, device_name="another cpu"),
+        _run(backend="torch", precision="bfloat16", realtime_factor=60.0, tracks=4, device_name=here),
         _run(
             backend="reference",
             precision="float32",

@@ -13,7 +13,8 @@ from benchmarks.cli import spread
 from benchmarks.memory import PeakMemory
 from benchmarks.report import markdown
 from benchmarks.runner import BenchOptions, BenchReport, Measurement, Skipped
-from benchmarks.variants import default_variants, parse_durations, parse_variants
+from benchmarks.store import columns
+from benchmarks.variants import default_variants, parse_concurrency, parse_durations, parse_variants
 
 NOW = datetime(2025, 12, 1, tzinfo=UTC)
 
@@ -36,6 +37,11 @@ def test_variant_and_duration_parsing() -> None:
         parse_durations(["0"])
     with pytest.raises(ValueError, match="backend:precision"):
         parse_variants(["int8"])
+    assert parse_concurrency(["4 1,2", "2"]) == [1, 2, 4]
+    assert parse_concurrency([]) == []
+    for bad in ("0", "1.5", "x"):
+        with pytest.raises(ValueError, match="at least 1"):
+            parse_concurrency([bad])
 
 
 def test_greedy_options_take_several_values() -> None:
@@ -130,6 +136,38 @@ def test_markdown_has_one_line_per_variant_and_the_ratios() -> None:
     assert "torch 2.13.0" in text
 
 
+def test_markdown_tabulates_tracks_at_once_against_one_track() -> None:
+    def together(tracks: int, rtf: float, repeat: int = 0) -> Measurement:
+        row = replace(_measurement("native", "int8", rtf, None), tracks=tracks, repeat=repeat)
+        return replace(row, first_audio_s=None, memory_per_track_mb=40.0 / tracks, generation_time=7.0)
+
+    report = BenchReport(
+        run_id="r",
+        options=BenchOptions(durations=(10.0,), concurrency=(1, 4)),
+        device="cpu",
+        device_name="cpu A",
+        threads=2,
+        versions={"python": "3.11"},
+        host="h",
+        started_at=NOW,
+        measurements=[together(1, 1.0), together(1, 0.8, 1), together(4, 2.7), together(4, 2.7, 1)],
+        bandwidth_gbs={"native:int8": 20.0},
+    )
+    text = markdown(report)
+    assert "| native | int8 | 10 | 2 | 0.900x |" in text  # the main table: one track at a time only
+    assert "| - | 1.5 | 900 |" in text  # no first audio without streaming
+    assert "| native | int8 | 10 | 1 | 2 | 0.900x | 1.00x | 0.900x | 22.5 | 7.0 | 40 |" in text
+    assert "| native | int8 | 10 | 4 | 2 | 2.700x | 3.00x | 0.675x | 7.4 | 7.0 | 10 |" in text
+    assert "native:int8 20" in text
+
+
+def test_only_columns_are_recorded() -> None:
+    row = replace(_measurement("native", "int8", 2.0, None), tracks=4, memory_per_track_mb=12.5)
+    values = columns(row)
+    assert values["tracks"] == 4
+    assert "memory_per_track_mb" not in values
+
+
 def test_memory_read_rate_is_measured_on_this_cpu() -> None:
     from benchmarks.environment import memory_bandwidth_gbs
     from inference.native import library
@@ -147,3 +185,15 @@ def test_peak_memory_sees_native_allocations() -> None:
         del block
         peak = memory.peak_mb()
     assert peak >= 48
+
+
+def test_peak_memory_keeps_its_peak_across_a_nested_measurement() -> None:
+    with PeakMemory("cpu") as outer:
+        block = np.ones(64 * 2**20 // 8)
+        del block
+        outer.keep_peak()
+        with PeakMemory("cpu") as inner:  # resets the kernel's high-water mark
+            small = np.ones(8 * 2**20 // 8)
+            del small
+            assert inner.peak_mb() < 48
+        assert outer.peak_mb() >= 48

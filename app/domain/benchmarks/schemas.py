@@ -23,6 +23,7 @@ class Benchmark(msgspec.Struct):
     device_name: str
     threads: int | None
     clip_seconds: float
+    tracks: int  # generated at once; realtime_factor is then their aggregate
     repeat: int
     steps: int
     realtime_factor: float

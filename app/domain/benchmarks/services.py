@@ -70,6 +70,7 @@ class BenchmarkService(SQLAlchemyAsyncRepositoryService[BenchmarkRun, BenchmarkR
                 func.count(b.id),
                 func.max(b.created_at),
             )
+            .where(b.tracks == 1)  # an aggregate of several tracks at once is no variant's speed
             .group_by(*keys)
             .order_by(b.model, b.device_type, func.max(b.realtime_factor).desc())
         )
@@ -95,7 +96,8 @@ class BenchmarkService(SQLAlchemyAsyncRepositoryService[BenchmarkRun, BenchmarkR
         b = BenchmarkRun
         statement = (
             select(b.backend, b.precision, b.model, b.device_name, b.run_id, b.realtime_factor, b.created_at)
-            .where(b.architecture == architecture, b.device_type == device_type)
+            # One track at a time: rows of several at once (`bench --concurrency`) hold an aggregate.
+            .where(b.architecture == architecture, b.device_type == device_type, b.tracks == 1)
             .order_by(b.created_at.desc())
             .limit(RANKING_ROWS)
         )
