@@ -160,7 +160,7 @@ class Engine:
         scheduler = self._scheduler_of(loaded)
         if scheduler is not None:
             futures = [scheduler.submit(run) for run in runs]
-            outcomes = [(f.exception(), None if f.exception() else f.result()) for f in futures]
+            outcomes = [(f.exception(), None) if f.exception() else (None, f.result()) for f in futures]
         else:
             settled: dict[int, tuple[BaseException | None, Any]] = {}
             with self._lock, torch.inference_mode():

@@ -121,7 +121,6 @@ class Backend(abc.ABC):
         """Calls into the decoder that ``windows`` take (a prefill counts as one)."""
         return sum(decoder_calls(self.pattern, window) for window in windows)
 
-    @abc.abstractmethod
     def generate(
         self,
         params: GenerationParams,
@@ -139,7 +138,12 @@ class Backend(abc.ABC):
         decoding where the backend decodes in chunks (not ``reference``). ``on_audio`` gets the audio
         as it is made: piece by piece while the loop runs on backends with our own loop, whole at the
         end on ``reference``.
+
+        A backend defines this or :meth:`generate_steps`; each is the other driven by default.
         """
+        return run_alone(
+            self.generate_steps(params, seed, windows, on_step, on_chunk, prompt_codes, on_audio)
+        )
 
     def generate_steps(
         self,

@@ -29,7 +29,6 @@ from inference.backends.base import (
     StepCall,
     StepCallback,
     WindowDecoder,
-    run_alone,
 )
 from inference.errors import InvalidParameterError
 from inference.musicgen.codec import ChunkCallback, StreamingDecoder, decode_audio
@@ -82,20 +81,6 @@ class OwnLoopBackend(Backend):
     def audio_context(self) -> contextlib.AbstractContextManager[None]:
         """Entered around a generation's audio decoding, after its loop (a hook for subclasses)."""
         return contextlib.nullcontext()
-
-    def generate(
-        self,
-        params: GenerationParams,
-        seed: int,
-        windows: Sequence[Window],
-        on_step: StepCallback,
-        on_chunk: ChunkCallback | None = None,
-        prompt_codes: torch.Tensor | None = None,
-        on_audio: AudioCallback | None = None,
-    ) -> BackendOutput:
-        return run_alone(
-            self.generate_steps(params, seed, windows, on_step, on_chunk, prompt_codes, on_audio)
-        )
 
     def generate_steps(
         self,

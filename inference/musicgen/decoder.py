@@ -137,6 +137,9 @@ class MusicgenDecoderStep:
         self.batch = 2
         self.cross_rows = 1  # the rows that attend to a text: 2 with a negative prompt
         self.track: DecoderTrack | None = None  # the request of :meth:`start`, in the buffers above
+        self._span_cache: dict[
+            tuple[tuple[int, int], ...], tuple[list[slice], list[slice], torch.Tensor]
+        ] = {}
 
     @staticmethod
     def _layer(layer: torch.nn.Module, linear, ln) -> _Layer:
@@ -368,16 +371,22 @@ class MusicgenDecoderStep:
 
     def _spans(self, tracks: Sequence[DecoderTrack]) -> tuple[list[slice], list[slice], torch.Tensor]:
         """Each track's rows among all, its rows among those attending to a text, and the latter's
-        indices among all."""
-        spans, cross_spans, cross_index = [], [], []
-        start = cross_start = 0
-        for track in tracks:
-            spans.append(slice(start, start + track.batch))
-            cross_spans.append(slice(cross_start, cross_start + track.cross_rows))
-            cross_index += range(start, start + track.cross_rows)
-            start += track.batch
-            cross_start += track.cross_rows
-        return spans, cross_spans, torch.tensor(cross_index, device=self.device)
+        indices among all (made once per shape of batch: no tensor built in the loop)."""
+        shape = tuple((track.batch, track.cross_rows) for track in tracks)
+        spans = self._span_cache.get(shape)
+        if spans is None:
+            rows, cross_rows, cross_index = [], [], []
+            start = cross_start = 0
+            for batch, texted in shape:
+                rows.append(slice(start, start + batch))
+                cross_rows.append(slice(cross_start, cross_start + texted))
+                cross_index += range(start, start + texted)
+                start += batch
+                cross_start += texted
+            spans = rows, cross_rows, torch.tensor(cross_index, device=self.device)
+            if len(self._span_cache) < 256:  # shapes of up to a few tracks: a handful in practice
+                self._span_cache[shape] = spans
+        return spans
 
     def prefill(self, tokens: torch.Tensor) -> None:
         """:meth:`prefill_track` of the :meth:`start` request."""

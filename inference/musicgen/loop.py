@@ -8,7 +8,6 @@ known token in a later column, it is kept instead of the sampled one.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
 
 import torch
 
@@ -26,11 +25,6 @@ columns final."""
 Steps = Generator[tuple[torch.Tensor, int], torch.Tensor, torch.Tensor]
 """A decode loop that yields each step's ``(tokens, position)``, is sent that step's logits back, and
 returns the token sequence: whoever drives it decides how steps run (alone, or batched with others)."""
-
-
-def decode(step: StepFn, *args: Any, **kwargs: Any) -> torch.Tensor:
-    """:func:`decode_steps` driven by ``step`` alone: the token sequence ``[codebooks, steps + 1]``."""
-    return drive(decode_steps(*args, **kwargs), step)
 
 
 def drive(steps: Steps, step: StepFn) -> torch.Tensor:

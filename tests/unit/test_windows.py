@@ -12,7 +12,7 @@ from inference import Engine, EngineConfig, GenerationParams, InvalidParameterEr
 from inference.audio import remove_dc
 from inference.musicgen.codec import decode_audio
 from inference.musicgen.decoder import MusicgenDecoderStep
-from inference.musicgen.loop import decode, decoder_calls
+from inference.musicgen.loop import decode_steps, decoder_calls, drive
 from inference.musicgen.pattern import DelayPattern
 from inference.musicgen.sampling import SamplingConfig
 from inference.musicgen.windows import Window, plan_windows
@@ -103,16 +103,18 @@ def test_the_loop_keeps_every_known_token() -> None:
     def noise(tokens: torch.Tensor, position: int) -> torch.Tensor:
         return torch.randn(2, 4, 2049)
 
-    sequence = decode(
+    sequence = drive(
+        decode_steps(
+            pattern,
+            steps,
+            SamplingConfig(),
+            torch.Generator().manual_seed(5),
+            2048,
+            CPU,
+            lambda done, total: seen.append((done, total)),
+            prompt=prompt,
+        ),
         noise,
-        pattern,
-        steps,
-        SamplingConfig(),
-        torch.Generator().manual_seed(5),
-        2048,
-        CPU,
-        lambda done, total: seen.append((done, total)),
-        prompt=prompt,
     )
     codes = pattern.undelay(sequence)
     assert torch.equal(codes[:, :30], prompt)  # the window starts from the frames it was given
