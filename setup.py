@@ -17,7 +17,9 @@ from setuptools.command.build_ext import build_ext
 
 SOURCE_DIR = "inference/native/csrc"
 SOURCES = [f"{SOURCE_DIR}/{name}.c" for name in ("pool", "rowops", "gemv", "attention", "step", "info")]
-FLAGS = ["-O3", "-std=c11", "-D_GNU_SOURCE", "-pthread", "-fvisibility=default"]
+# -fno-wrapv undoes Python's own -fwrapv (sysconfig CFLAGS), which stops gcc vectorising the
+# scalar path's short integer dot products (7x slower); this C has no signed overflow to define.
+FLAGS = ["-O3", "-fno-wrapv", "-std=c11", "-D_GNU_SOURCE", "-pthread", "-fvisibility=default"]
 
 # Variant name -> compiler flags; the names are library.py's VARIANTS.
 X86_VARIANTS = {

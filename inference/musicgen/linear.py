@@ -41,8 +41,9 @@ class RowInt8Linear(Linear):
     """int8 weights, one float32 scale per output row (symmetric, -127..127), for the native step.
 
     Called from torch (the text's cross-attention keys/values, a window's prefill) it dequantises.
-    ``offset`` is how ``qweight``'s bytes are stored (:meth:`encode`): 0 as signed int8, or 128 as
-    unsigned bytes ``w + 128`` (what the native library's VNNI builds read); torch takes it back out.
+    ``offset`` and ``blocks`` are how ``qweight``'s bytes are stored (:meth:`encode`): signed int8 or
+    unsigned bytes ``w + 128`` (what the native library's VNNI builds read), row-major or in the row
+    blocks the native library reads; torch takes both back out.
     ``compute_dtype`` is what torch multiplies in (bfloat16 halves a prefill's time where the CPU has
     bfloat16 dot products).
     """
@@ -53,20 +54,43 @@ class RowInt8Linear(Linear):
         self.qweight = torch.round(w / self.scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
         self.out_features, self.in_features = w.shape
         self.offset = 0
+        self.blocks: tuple[int, int] | None = None
         self.compute_dtype = torch.float32
 
-    def encode(self, offset: int) -> None:
-        """Store the weights' bytes with ``offset`` 0 (signed) or 128 (unsigned ``w + 128``), in place."""
+    def encode(self, offset: int, blocks: tuple[int, int] | None = None) -> None:
+        """Store the weights' bytes in place with ``offset`` 0 (signed) or 128 (unsigned ``w + 128``),
+        row-major or (``blocks``) in row blocks (:func:`to_row_blocks`)."""
         if offset not in (0, 128):
             raise ValueError(f"offset {offset} is neither 0 nor 128")
         if offset != self.offset:
             self.qweight.view(torch.uint8).bitwise_xor_(0x80)  # w <-> w + 128 (mod 256)
             self.offset = offset
+        if blocks != self.blocks:
+            rows = from_row_blocks(self.qweight, *self.blocks) if self.blocks else self.qweight
+            self.qweight.copy_(to_row_blocks(rows, *blocks) if blocks else rows.clone())
+            self.blocks = blocks
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self.qweight.view(torch.uint8).to(torch.int16) - self.offset if self.offset else self.qweight
+        weight = from_row_blocks(self.qweight, *self.blocks) if self.blocks else self.qweight
+        weight = weight.view(torch.uint8).to(torch.int16) - self.offset if self.offset else weight
         dtype = self.compute_dtype
         return F.linear(x.to(dtype), weight.to(dtype) * self.scale[:, None].to(dtype)).to(x.dtype)
+
+
+def to_row_blocks(w: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """``w`` [n, k] in blocks of ``rows`` rows, each block ``cols`` columns of its rows at a time:
+    ``w[r, c]`` lands at flat index ``(r // rows) * rows * k + (c // cols) * rows * cols + (r % rows) * cols
+    + c % cols`` (the native library's layout, which reads each block as one stream)."""
+    n, k = w.shape
+    if n % rows or k % cols:
+        raise ValueError(f"a {n}x{k} matrix does not split into {rows}x{cols} blocks")
+    return w.reshape(n // rows, rows, k // cols, cols).transpose(1, 2).reshape(n, k)
+
+
+def from_row_blocks(w: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """The row-major matrix of :func:`to_row_blocks`' output."""
+    n, k = w.shape
+    return w.reshape(n // rows, k // cols, rows, cols).transpose(1, 2).reshape(n, k)
 
 
 def cpu_has_bfloat16() -> bool:

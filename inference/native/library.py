@@ -15,8 +15,9 @@ from pathlib import Path
 
 from inference.errors import BackendUnavailableError
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 MAX_ROWS = 16
+BLOCKS = (4, 32)  # MG_BLOCK_ROWS, MG_BLOCK_COLS: how a matrix's bytes are laid out
 HEADER = Path(__file__).with_name("csrc") / "musicgen_step.h"
 
 # Best first: a variant runs where the CPU has every feature bit it needs (MG_CPU_* in the header).

@@ -12,6 +12,7 @@ import torch
 from inference.musicgen.decoder import DecoderTrack, MusicgenDecoderStep
 from inference.musicgen.linear import RowInt8Linear, cpu_has_bfloat16
 from inference.native.library import (
+    BLOCKS,
     MAX_ROWS,
     WEIGHTS_OFFSET_128,
     Config,
@@ -43,8 +44,9 @@ class NativeDecoderStep(MusicgenDecoderStep):
 
     Weights, caches and text keys/values are torch tensors laid out as in :class:`MusicgenDecoderStep`
     (which prepares them per request); the library borrows them (see ``csrc/musicgen_step.h``). The
-    weights' bytes are stored the way the loaded build reads them (:meth:`RowInt8Linear.encode`). Each
-    track's logits are a buffer of its own that its next step overwrites.
+    weights' bytes are stored the way the loaded build reads them, in its row blocks
+    (:meth:`RowInt8Linear.encode`). Each track's logits are a buffer of its own that its next step
+    overwrites.
     """
 
     def __init__(
@@ -75,7 +77,7 @@ class NativeDecoderStep(MusicgenDecoderStep):
             linears += [layer.qkv, layer.self_out, layer.cross_q, layer.cross_out, layer.fc1, layer.fc2]
         for linear in linears:
             assert isinstance(linear, RowInt8Linear)
-            linear.encode(offset)
+            linear.encode(offset, BLOCKS)
             linear.compute_dtype = prefill_dtype  # torch reads them for a window's prefill only
         self._layer_structs = (Layer * len(self.layers))(
             *(

@@ -13,7 +13,9 @@ import ctypes
 
 import numpy as np
 import pytest
+import torch
 
+from inference.musicgen.linear import RowInt8Linear, from_row_blocks, to_row_blocks
 from inference.native import library
 
 UNAVAILABLE = library.unavailable_reason()
@@ -53,7 +55,7 @@ def _quantize(lib: ctypes.CDLL, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 def _gemv(lib: ctypes.CDLL, w: np.ndarray, w_scale: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The library's product of int8 weights ``w`` (signed) and float rows ``x`` quantised by it."""
     stored = w.view(np.uint8) ^ np.uint8(0x80) if lib.mg_weight_encoding() == 1 else w
-    stored = np.ascontiguousarray(stored)
+    stored = np.ascontiguousarray(to_row_blocks(torch.from_numpy(stored), *library.BLOCKS).numpy())
     q, xs, total = _quantize(lib, x)
     matrix = library.Matrix(_address(stored), _address(w_scale), *w.shape)
     out = np.full((x.shape[0], w.shape[0]), np.nan, np.float32)
@@ -90,7 +92,7 @@ def test_quantize_matches_the_emulation_exactly(variant: str, n: int) -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-@pytest.mark.parametrize("rows", [1, 2, 5])
+@pytest.mark.parametrize("rows", [1, 2, 7])
 def test_gemv_matches_the_int8_emulation_exactly(variant: str, shape: tuple[int, int], rows: int) -> None:
     lib = library.load_library(variant)
     w, w_scale = _weights(shape, seed=shape[0] + shape[1])
@@ -101,6 +103,30 @@ def test_gemv_matches_the_int8_emulation_exactly(variant: str, shape: tuple[int,
     assert not np.array_equal(_gemv(lib, w, w_scale * np.float32(1.01), x), expected)
     alone = [_gemv(lib, w, w_scale, x[i : i + 1])[0] for i in range(rows)]
     np.testing.assert_array_equal(np.stack(alone), expected)
+
+
+def test_row_blocks_put_each_weight_where_the_header_says() -> None:
+    rows, cols = library.BLOCKS
+    n, k = 3 * rows, 4 * cols
+    w = torch.arange(n * k, dtype=torch.int32).reshape(n, k)
+    flat = to_row_blocks(w, rows, cols).reshape(-1)
+    for r, c in [(0, 0), (1, 0), (rows - 1, cols - 1), (rows, 5), (n - 1, k - 1), (2, cols + 3)]:
+        at = (r // rows) * rows * k + (c // cols) * rows * cols + (r % rows) * cols + c % cols
+        assert flat[at] == w[r, c]
+    assert torch.equal(from_row_blocks(to_row_blocks(w, rows, cols), rows, cols), w)
+
+
+@pytest.mark.parametrize("offset", [0, 128])
+def test_torch_reads_the_weights_the_native_step_stores(offset: int) -> None:
+    """A window's prefill multiplies in torch with the bytes encoded for the library."""
+    weight = torch.randn(96, 64, generator=torch.Generator().manual_seed(1))
+    linear, encoded = RowInt8Linear(weight), RowInt8Linear(weight)
+    encoded.encode(offset, library.BLOCKS)
+    assert not torch.equal(encoded.qweight, linear.qweight)
+    x = torch.randn(3, 64)
+    torch.testing.assert_close(encoded(x), linear(x), rtol=0, atol=0)
+    encoded.encode(0)
+    assert torch.equal(encoded.qweight, linear.qweight)
 
 
 def _attention_emulated(q, k, v, k_scale, v_scale, length, mask) -> np.ndarray:

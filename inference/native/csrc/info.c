@@ -60,6 +60,9 @@ static void read_range(void *raw, int begin, int end) {
         const int64_t *p = (const int64_t *)(r->data + (size_t)c * r->chunk);
         int64_t a = 0, b = 0, x = 0, y = 0;
         for (size_t i = 0; i < r->chunk / 8; i += 8) {
+            /* Prefetched as the GEMV prefetches its weights: the rate the step can reach, not the
+             * hardware prefetcher's alone (on AMD EPYC about a fifth less). */
+            __builtin_prefetch(p + i + 256);
             a += p[i];
             b += p[i + 2];
             x += p[i + 4];

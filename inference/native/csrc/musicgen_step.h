@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define MG_ABI_VERSION 2
+#define MG_ABI_VERSION 3
 #define MG_MAX_ROWS 16 /* rows of activations in one step: the sum of every track's rows */
 #define MG_MAX_THREADS 64
 
@@ -42,8 +42,16 @@ enum { MG_WEIGHTS_SIGNED = 0, MG_WEIGHTS_OFFSET_128 = 1 };
 /* CPU features (mg_cpu_features): which builds this CPU (and its OS) can run. */
 enum { MG_CPU_AVX2 = 1, MG_CPU_AVX_VNNI = 2, MG_CPU_AVX512_VNNI = 4 };
 
+/*
+ * Weights are stored in blocks of MG_BLOCK_ROWS rows so that a thread reads one sequential stream: a
+ * block holds its rows' first MG_BLOCK_COLS bytes one row after another, then their next MG_BLOCK_COLS,
+ * and so on. Weight (r, c) is byte (r / 4) * 4 * cols + (c / 32) * 128 + (r % 4) * 32 + c % 32.
+ */
+#define MG_BLOCK_ROWS 4
+#define MG_BLOCK_COLS 32
+
 typedef struct {
-    const int8_t *weight; /* [rows][cols], in mg_weight_encoding() */
+    const int8_t *weight; /* rows x cols in blocks (above), each byte in mg_weight_encoding() */
     const float *scale;   /* [rows]: row r's values are weight[r] * scale[r] */
     int32_t rows, cols;
 } mg_matrix;
