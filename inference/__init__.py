@@ -3,10 +3,21 @@
 >>> from inference import Engine, EngineConfig, GenerationParams
 >>> engine = Engine.load(EngineConfig(model="tiny-random"))
 >>> result = engine.generate(GenerationParams("lo-fi beat with warm piano, 90 bpm", duration=5, seed=7))
+
+What this package exports is its public API, all that the service (app/) may use:
+
+- the engine: :class:`Engine`, :class:`EngineConfig`, :class:`GenerationParams`, its results,
+  progress, limits and errors;
+- the vocabularies: :data:`BACKENDS`, :data:`DEVICES`, :data:`PRECISIONS` (``AUTO`` lets the engine
+  choose), with :func:`backend_precisions`, :func:`available_devices`, :func:`supported_precisions` and
+  :func:`device_name` to say what this machine and each backend offer, :func:`model_spec` for a model;
+- :func:`resolve_placement`: the device and precision a variant loads on, resolved as the engine does;
+- audio: :data:`FORMATS`, :func:`normalize`, :func:`encode`, :func:`write_audio`, :class:`StreamEncoder`.
 """
 
-from inference.audio import StreamEncoder
-from inference.device import DEVICES, PRECISIONS
+from inference.audio import FORMATS, StreamEncoder, encode, normalize, write_audio
+from inference.backends import BACKENDS, backend_precisions
+from inference.device import DEVICES, PRECISIONS, available_devices, device_name, supported_precisions
 from inference.engine import AudioCallback, Engine, ProgressCallback
 from inference.errors import (
     BackendUnavailableError,
@@ -20,7 +31,8 @@ from inference.errors import (
     UnknownModelError,
     UnsupportedPrecisionError,
 )
-from inference.registry import CONTEXT_S, MAX_DURATION_S, WINDOW_STRIDE_S
+from inference.registry import CONTEXT_S, MAX_DURATION_S, WINDOW_STRIDE_S, ModelSpec, model_spec
+from inference.tuning import AUTO, resolve_placement
 from inference.types import (
     MAX_PROMPT_CHARS,
     PHASES,
@@ -34,8 +46,11 @@ from inference.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUTO",
+    "BACKENDS",
     "CONTEXT_S",
     "DEVICES",
+    "FORMATS",
     "MAX_DURATION_S",
     "MAX_PROMPT_CHARS",
     "PHASES",
@@ -52,6 +67,7 @@ __all__ = [
     "GenerationResult",
     "InferenceError",
     "InvalidParameterError",
+    "ModelSpec",
     "ModelUnavailableError",
     "Progress",
     "ProgressCallback",
@@ -61,4 +77,13 @@ __all__ = [
     "UnknownModelError",
     "UnsupportedPrecisionError",
     "__version__",
+    "available_devices",
+    "backend_precisions",
+    "device_name",
+    "encode",
+    "model_spec",
+    "normalize",
+    "resolve_placement",
+    "supported_precisions",
+    "write_audio",
 ]

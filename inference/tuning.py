@@ -103,6 +103,26 @@ def candidates(
     return out
 
 
+def resolve_placement(backend: str, device: str, precision: str) -> tuple[str, str]:
+    """The (device, precision) that ``backend``/``device``/``precision`` loads on, as far as it is known
+    before loading: the device resolved (``auto`` -> ``cuda:0``...), an explicit precision checked against
+    it and, for an explicit backend, against what that backend implements. An ``auto`` precision stays
+    ``auto``: the engine picks it among :func:`candidates` when it loads (with ``preferences``, see
+    :func:`is_tuned`).
+
+    Raises the engine's errors for a bad device, an unknown backend or an impossible precision.
+    """
+    precision = (precision or AUTO).strip().lower()
+    if backend != AUTO and precision != AUTO:
+        placement = devices.resolve(device, precision, backend_class(backend).precisions)
+        return placement.device, placement.precision
+    resolved = devices.resolve_device(device)
+    implemented = None if backend == AUTO else backend_class(backend).precisions
+    if precision != AUTO:
+        precision = devices.resolve_precision(precision, resolved, implemented)
+    return resolved, precision
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     """One candidate resolved against the device: its backend class and placement."""
@@ -128,13 +148,8 @@ def choices(config: EngineConfig) -> list[Choice]:
     if not is_tuned(config):
         cls = backend_class(config.backend)
         return [Choice(cls, devices.resolve(config.device, config.precision, cls.precisions))]
-    device = devices.resolve_device(config.device)
+    device, precision = resolve_placement(config.backend, config.device, config.precision)
     device_type = device.split(":", 1)[0]
-    precision = (config.precision or AUTO).strip().lower()
-    if precision != AUTO:
-        devices.resolve_precision(precision, device)  # raises for an unknown or unsupported precision
-    if config.backend != AUTO:
-        backend_class(config.backend)  # raises UnknownBackendError
     found = []
     for backend, chosen in candidates(device_type, config.backend, precision, config.preferences):
         try:

@@ -21,17 +21,20 @@ from typing import Any
 
 from app.db.models import utcnow
 from app.settings import Settings
-from inference import Engine, EngineConfig, EngineNotLoadedError, InferenceError, ModelUnavailableError
-from inference.backends import BACKENDS, backend_class
-from inference.device import (
+from inference import (
+    AUTO,
+    BACKENDS,
+    Engine,
+    EngineConfig,
+    EngineNotLoadedError,
+    InferenceError,
+    ModelUnavailableError,
     available_devices,
+    backend_precisions,
     device_name,
-    resolve,
-    resolve_device,
-    resolve_precision,
+    resolve_placement,
     supported_precisions,
 )
-from inference.tuning import AUTO
 
 log = logging.getLogger("app.engines")
 
@@ -118,14 +121,7 @@ class EngineManager:
     @staticmethod
     def _request(model: str, backend: str, device: str, precision: str) -> Variant:
         """Check and resolve what can be resolved now; backend/precision may stay `auto`."""
-        precision = (precision or AUTO).strip().lower()
-        if backend != AUTO and precision != AUTO:
-            placement = resolve(device, precision, backend_class(backend).precisions)
-            return Variant(model, backend, placement.device, placement.precision)
-        resolved = resolve_device(device)
-        precisions = None if backend == AUTO else backend_class(backend).precisions
-        if precision != AUTO:
-            precision = resolve_precision(precision, resolved, precisions)
+        resolved, precision = resolve_placement(backend, device, precision)
         return Variant(model, backend, resolved, precision)
 
     def _known(self, request: Variant) -> Variant:
@@ -333,7 +329,7 @@ class EngineManager:
 
     def devices(self) -> list[dict[str, Any]]:
         """What a generation may ask for here: each device with the precisions the backend runs on it."""
-        allowed = None if self.backend == AUTO else set(backend_class(self.backend).precisions)
+        allowed = None if self.backend == AUTO else set(backend_precisions(self.backend))
         return [
             {**entry, "precisions": [p for p in entry["precisions"] if allowed is None or p in allowed]}
             for entry in self.machine_devices()
@@ -342,7 +338,7 @@ class EngineManager:
     @staticmethod
     def backends() -> list[dict[str, Any]]:
         """The engine's backends and the precisions each implements."""
-        return [{"backend": name, "precisions": list(backend_class(name).precisions)} for name in BACKENDS]
+        return [{"backend": name, "precisions": list(backend_precisions(name))} for name in BACKENDS]
 
     def snapshot(self) -> dict[str, Any]:
         """What `GET /model/status` reports."""

@@ -28,19 +28,6 @@ class JobProgress:
     elapsed_s: float
     eta_s: float | None
 
-    def event_data(self, generation_id: str, queue_position: int | None = None) -> dict[str, object]:
-        """The payload of a `progress` event."""
-        return {
-            "generation_id": generation_id,
-            "phase": self.phase,
-            "step": self.step,
-            "total_steps": self.total_steps,
-            "fraction": round(self.fraction, 4),
-            "elapsed_s": round(self.elapsed_s, 3),
-            "eta_s": None if self.eta_s is None else round(self.eta_s, 3),
-            "queue_position": queue_position,
-        }
-
     def row_fields(self) -> dict[str, object]:
         """The progress columns of the job's row."""
         return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,11 +14,11 @@ from app.db.models import FAILED, FINISHED, QUEUED, RUNNING, MusicGeneration, ut
 from app.domain.generations.services import GenerationService
 from app.domain.stats.services import UsageService
 from app.jobs.engines import EngineManager
-from app.jobs.events import EventHub, JobEvent
+from app.jobs.events import ClosingEvent, EventHub, JobEvent, ProgressEvent, StatusEvent
 from app.jobs.metrics import SystemSampler
 from app.jobs.queue import JobQueue
 from app.jobs.streams import AudioStream, AudioStreams
-from app.jobs.worker import Worker, queue_event, record_event
+from app.jobs.worker import Worker
 from app.lib.storage import AudioStorage
 from app.settings import Settings
 
@@ -121,7 +121,7 @@ class JobRuntime:
         """Tell the followers of every waiting job its place in the queue (a `progress` event)."""
         for generation_id, position in self.queue.positions().items():
             if self.hub.subscribers(generation_id):
-                self.hub.publish(queue_event(generation_id, position))
+                self.hub.publish(ProgressEvent.queued(generation_id, position))
 
     def queue_position(self, row: MusicGeneration) -> int | None:
         """A queued row's 1-based place among the waiting jobs; None for any other row."""
@@ -141,6 +141,34 @@ class JobRuntime:
                 return row
             await _until_terminal(events, deadline)
         return await self.load(generation_id)
+
+    async def follow(
+        self, generation_id: str, keep_alive_s: float
+    ) -> AsyncIterator[StatusEvent | ProgressEvent | None]:
+        """The job's status now, then its events until a finished status or shutdown (none if the row
+        is gone); None after `keep_alive_s` without an event, for the follower to keep the line open.
+
+        Close it (`contextlib.aclosing`) when done early: it stops listening on close.
+        """
+        with self.hub.subscribe(generation_id) as events:
+            row = await self.load(generation_id)
+            if row is None:
+                return
+            first = StatusEvent.of(row, self.queue_position(row))
+            yield first
+            if first.terminal:
+                return
+            while not self.draining:
+                try:
+                    event = await asyncio.wait_for(events.get(), keep_alive_s)
+                except TimeoutError:
+                    yield None
+                    continue
+                if isinstance(event, ClosingEvent):
+                    return
+                yield event
+                if event.terminal:
+                    return
 
     async def audio_stream(self, generation_id: str) -> AudioStream | None:
         """The audio stream of a job, once it runs (waiting while it is queued); None if it ended first
@@ -164,7 +192,7 @@ class JobRuntime:
             self.queue.remove(generation_id)
             self.queue.forget(generation_id)
             await asyncio.to_thread(self.storage.delete_prompt, generation_id)
-            self.hub.publish(record_event(canceled))
+            self.hub.publish(StatusEvent.of(canceled))
             return canceled
         with self.hub.subscribe(generation_id) as events:
             row = await self.load(generation_id)

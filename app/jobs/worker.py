@@ -18,15 +18,13 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import CANCELED, FAILED, QUEUED, SUCCEEDED, MusicGeneration, utcnow
-from app.domain.generations.schemas import Generation
 from app.domain.generations.services import GenerationService
 from app.domain.stats.services import UsageService
 from app.jobs.engines import EngineManager
-from app.jobs.events import EventHub, JobEvent
+from app.jobs.events import EventHub, ProgressEvent, StatusEvent
 from app.jobs.progress import JobProgress, ProgressTracker, waiting
 from app.jobs.queue import JobQueue
 from app.jobs.streams import STREAM_FORMAT, AudioStream, AudioStreams
@@ -45,18 +43,6 @@ log = logging.getLogger("app.worker")
 
 PROGRESS_WRITE_S = 0.5
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-
-
-def record_event(row: MusicGeneration, queue_position: int | None = None) -> JobEvent:
-    """A status event carrying the whole record."""
-    return JobEvent(
-        "status", row.generation_id, msgspec.to_builtins(Generation.from_row(row, queue_position))
-    )
-
-
-def queue_event(generation_id: str, position: int) -> JobEvent:
-    """A progress event of a waiting job: no step yet, its place in the queue."""
-    return JobEvent("progress", generation_id, waiting().event_data(generation_id, position))
 
 
 class Worker:
@@ -152,7 +138,7 @@ class Worker:
             return
         started = time.perf_counter()
         stream = self.streams.open(generation_id)  # before the `running` event its listeners wait for
-        self.hub.publish(record_event(row))
+        self.hub.publish(StatusEvent.of(row))
         try:
             await self._generate(row, stream)
         finally:
@@ -320,7 +306,7 @@ class Worker:
 
     def _publish_progress(self, generation_id: str, progress: JobProgress) -> None:
         """Tell the followers; write the row at most every PROGRESS_WRITE_S."""
-        self.hub.publish(JobEvent("progress", generation_id, progress.event_data(generation_id)))
+        self.hub.publish(ProgressEvent.of(generation_id, progress))
         now = time.monotonic()
         if now - self._progress_writes.get(generation_id, 0.0) >= PROGRESS_WRITE_S:
             self._progress_writes[generation_id] = now
@@ -371,5 +357,5 @@ class Worker:
                 await asyncio.to_thread(self.storage.delete, generation_id)
             return
         if not requeue:
-            self.hub.publish(record_event(row))
+            self.hub.publish(StatusEvent.of(row))
         log.info("generation %s %s", generation_id, "requeued" if requeue else status)

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import numpy as np
 import soundfile as sf
 
-from inference.audio import encode, normalize, write_audio
+from inference import encode, normalize, write_audio
 
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 # What `inference.audio.write_audio` leaves when the process dies mid-write: `.{id}.wav.XXXX.part`

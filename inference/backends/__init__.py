@@ -51,4 +51,18 @@ def backend_class(name: str) -> type[Backend]:
     return getattr(module, class_name)
 
 
-__all__ = ["BACKENDS", "EXTRAS", "REGISTRY", "Backend", "ChunkCallback", "StepCallback", "backend_class"]
+def backend_precisions(name: str) -> tuple[str, ...]:
+    """The precisions backend ``name`` implements (raises as :func:`backend_class` does)."""
+    return backend_class(name).precisions
+
+
+__all__ = [
+    "BACKENDS",
+    "EXTRAS",
+    "REGISTRY",
+    "Backend",
+    "ChunkCallback",
+    "StepCallback",
+    "backend_class",
+    "backend_precisions",
+]

@@ -7,7 +7,15 @@ from typing import ClassVar
 
 import pytest
 
-from inference import Engine, EngineConfig, ModelUnavailableError, UnsupportedPrecisionError
+from inference import (
+    Engine,
+    EngineConfig,
+    InvalidParameterError,
+    ModelUnavailableError,
+    UnknownBackendError,
+    UnsupportedPrecisionError,
+    resolve_placement,
+)
 from inference.device import Placement, supported_precisions
 from inference.tuning import DEFAULT_ORDER, Choice, candidates, choices, load_first, parse_pair
 
@@ -59,6 +67,21 @@ def test_explicit_backend_without_ranking_keeps_the_device_default() -> None:
     assert (only.backend_cls.name, only.placement.precision) == ("torch", "float32")
     tuned = choices(EngineConfig(backend="torch", device="cpu", preferences=()))
     assert (tuned[0].backend_cls.name, tuned[0].placement.precision) == ("torch", "int8")
+
+
+def test_resolve_placement_resolves_the_device_and_leaves_an_auto_precision_to_the_load() -> None:
+    assert resolve_placement("torch", " CPU ", "INT8") == ("cpu", "int8")
+    assert resolve_placement("torch", "cpu", "auto") == ("cpu", "auto")
+    assert resolve_placement("auto", "cpu", "bfloat16") == ("cpu", "bfloat16")
+    assert resolve_placement("auto", "cpu", "") == ("cpu", "auto")
+    with pytest.raises(UnsupportedPrecisionError, match="float32"):
+        resolve_placement("native", "cpu", "float32")  # the backend cannot
+    with pytest.raises(UnsupportedPrecisionError):
+        resolve_placement("auto", "cpu", "float16")  # the device should not
+    with pytest.raises(UnknownBackendError):
+        resolve_placement("nosuch", "cpu", "auto")
+    with pytest.raises(InvalidParameterError, match="device"):
+        resolve_placement("auto", "tpu", "auto")
 
 
 class _Fake:

@@ -153,8 +153,7 @@ class RecordedRankings:
         self.sessions = sessions
 
     async def __call__(self, model: str, device: str) -> tuple[Pair, ...]:
-        from inference.device import device_name
-        from inference.registry import model_spec
+        from inference import device_name, model_spec
 
         try:
             architecture = model_spec(model).size

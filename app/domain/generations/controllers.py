@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import Annotated
 
 import msgspec
@@ -34,10 +35,10 @@ from app.domain.generations.schemas import (
     TrackPlayResponse,
 )
 from app.domain.generations.services import GenerationService
+from app.jobs.events import ProgressEvent, StatusEvent
 from app.jobs.queue import QueueFull
 from app.jobs.runtime import JobRuntime
 from app.jobs.streams import STREAM_FORMAT, STREAM_MEDIA_TYPE
-from app.jobs.worker import record_event
 from app.lib.auth import OWNER_OR_ADMIN, new_token, require_owner_or_admin
 from app.lib.errors import ApiError, error_responses, not_found
 from app.lib.ranges import RangeNotSatisfiable, parse_range, read_range
@@ -45,7 +46,7 @@ from app.lib.storage import content_disposition, download_filename, new_generati
 from app.lib.text import TEXT
 from app.lib.uploads import OPT_KEY as UPLOAD
 from app.lib.uploads import DecodedAudio
-from inference.audio import FORMATS
+from inference import FORMATS
 
 MAX_WAIT_S = 60
 SSE_PING_S = 15.0
@@ -441,25 +442,9 @@ class GenerationController(Controller):
         await generations.require(generation_id)
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
-            with jobs.hub.subscribe(generation_id) as events:
-                row = await jobs.load(generation_id)
-                if row is None:
-                    return
-                first = record_event(row, jobs.queue_position(row))
-                yield ServerSentEventMessage(data=json.dumps(first.data, default=str), event="status")
-                if first.terminal:
-                    return
-                while not jobs.draining:
-                    try:
-                        event = await asyncio.wait_for(events.get(), SSE_PING_S)
-                    except TimeoutError:
-                        yield ServerSentEventMessage(comment="keep-alive")
-                        continue
-                    if event.closing:
-                        return
-                    yield ServerSentEventMessage(data=json.dumps(event.data, default=str), event=event.kind)
-                    if event.terminal:
-                        return
+            async with aclosing(jobs.follow(generation_id, SSE_PING_S)) as events:
+                async for event in events:
+                    yield _sse_message(event)
 
         return ServerSentEvent(stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -570,6 +555,17 @@ class GenerationController(Controller):
         except (OSError, RuntimeError):  # deleted meanwhile
             raise _file_missing(generation_id) from None
         return Response(body, media_type=STREAM_MEDIA_TYPE, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _sse_message(event: StatusEvent | ProgressEvent | None) -> ServerSentEventMessage:
+    """A job event as clients get it, named by its kind (a status carries the job's record); None: a
+    keep-alive comment."""
+    if event is None:
+        return ServerSentEventMessage(comment="keep-alive")
+    data: msgspec.Struct = event
+    if isinstance(event, StatusEvent):
+        data = Generation.from_row(event.row, event.queue_position)
+    return ServerSentEventMessage(data=json.dumps(msgspec.to_builtins(data), default=str), event=event.kind)
 
 
 def _negative_prompt(data: GenerateRequest) -> str | None:

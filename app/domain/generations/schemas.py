@@ -22,9 +22,8 @@ from app.db.models import (
     Status,
 )
 from app.lib.text import NO_NUL, TEXT, describe_pattern
-from inference import DEVICES, MAX_DURATION_S, MAX_PROMPT_CHARS, PRECISIONS
+from inference import DEVICES, FORMATS, MAX_DURATION_S, MAX_PROMPT_CHARS, PRECISIONS
 from inference import PHASES as ENGINE_PHASES
-from inference.audio import FORMATS
 
 MIN_DURATION_S = 5.0  # the seed's shortest track; the longest is the engine's MAX_DURATION_S
 MAX_VARIATIONS = 4  # tracks one request makes at most, generated together
