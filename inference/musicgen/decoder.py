@@ -137,6 +137,9 @@ class MusicgenDecoderStep:
         self.batch = 2
         self.cross_rows = 1  # the rows that attend to a text: 2 with a negative prompt
         self.track: DecoderTrack | None = None  # the request of :meth:`start`, in the buffers above
+        self.steps = 0  # the steps of that request
+        # The cache slots the static step attends (a graph's bucket, see GraphedStep); 0: all of them.
+        self.static_slots = 0
         self._span_cache: dict[
             tuple[tuple[int, int], ...], tuple[list[slice], list[slice], torch.Tensor]
         ] = {}
@@ -209,6 +212,11 @@ class MusicgenDecoderStep:
         if not self.fixed_cache:
             self.cache = self.cache_scales = None  # free the last request's cache before allocating this one
             self.cache, self.cache_scales = self._empty_cache(steps)
+        else:
+            # Reused across requests: a value one request overflowed (inf, NaN) would reach every later
+            # one through the masked slots (0 x NaN is NaN).
+            self.cache.zero_()
+        self.steps = steps
         self.batch = 2 if guided else 1
         self.cross_rows = len(lengths)
         self._text_rows(self.cross_rows)
@@ -288,9 +296,12 @@ class MusicgenDecoderStep:
         """
         if not static:
             return self.step_tracks([self.track], [tokens], [position])[0]
+        # Nothing here may wait for the device (no .item(), no indexing by a tensor's value): a CUDA
+        # graph captures this, and tests/unit/test_host_sync.py traces it for host syncs.
+        position = torch.as_tensor(position, device=self.device).reshape(1)
         x = self.embed[self.codebooks, tokens].sum(0)
-        x = (x + self.positions[position]).expand(self.batch, 1, self.hidden)
-        slots = torch.arange(self.cache.shape[4], device=self.device)
+        x = (x + self.positions.index_select(0, position)).expand(self.batch, 1, self.hidden)
+        slots = torch.arange(self.static_slots or self.cache.shape[4], device=self.device)
         self_mask = torch.zeros(slots.shape, device=self.device, dtype=self.dtype).masked_fill(
             slots > position, torch.finfo(self.dtype).min
         )[None, None, None, :]
@@ -299,9 +310,10 @@ class MusicgenDecoderStep:
         for index, layer in enumerate(self.layers):
             h = F.layer_norm(x, (self.hidden,), *layer.self_ln)
             q, k, v = (self._split(t) for t in layer.qkv(h).chunk(3, dim=-1))
-            cache_k, cache_v = self.cache[index, 0, : self.batch], self.cache[index, 1, : self.batch]
-            cache_k.index_copy_(2, position.view(1), k)
-            cache_v.index_copy_(2, position.view(1), v)
+            cache_k = self.cache[index, 0, : self.batch, :, : len(slots)]
+            cache_v = self.cache[index, 1, : self.batch, :, : len(slots)]
+            cache_k.index_copy_(2, position, k)
+            cache_v.index_copy_(2, position, v)
             att = F.scaled_dot_product_attention(q, cache_k, cache_v, attn_mask=self_mask)
             x = x + layer.self_out(self._merge(att))
 

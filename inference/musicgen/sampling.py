@@ -31,7 +31,7 @@ class SamplingConfig:
 
 def guide(logits: torch.Tensor, cfg_coef: float) -> torch.Tensor:
     """Combine ``[2, ...]`` conditional/unconditional logits as transformers and AudioCraft do."""
-    cond, uncond = logits[0], logits[1]
+    cond, uncond = logits[0].float(), logits[1].float()  # in half precision the difference loses bits
     return uncond + (cond - uncond) * cfg_coef
 
 
