@@ -35,8 +35,11 @@ class TorchBackend(OwnLoopBackend):
         # int8 keeps the text encoder and codec in float32; only decoder weights are quantised.
         dtype = torch.float32 if int8 else placement.dtype
         loaded = load_musicgen(checkpoint, dtype, device, decoder_layers=False)
-        self.adopt(loaded, own_loop=True)
         cuda = placement.device_type == "cuda"
+        if cuda and dtype != torch.float32:
+            # EnCodec in float32 on the GPU: half-precision activations overflow, and it is a small share.
+            loaded.model.audio_encoder.float()
+        self.adopt(loaded, own_loop=True)
         self.step = MusicgenDecoderStep(
             self.model,
             device,
