@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import soundfile as sf
 
 from inference.errors import InvalidParameterError
 
@@ -169,6 +168,8 @@ def read_audio(source: str | os.PathLike[str] | BinaryIO) -> tuple[np.ndarray, i
 
     Raises :class:`InvalidParameterError` (field ``prompt_audio``) for anything soundfile cannot read.
     """
+    import soundfile as sf  # here, not at import: the engine runs without it (scripts/gpu-check)
+
     try:
         data, sample_rate = sf.read(source, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -191,6 +192,8 @@ class StreamEncoder:
         self.format = spec = audio_format(fmt)
         self._sink = _GrowingFile()
         constant = {"compression_level": STREAM_MP3_COMPRESSION, "bitrate_mode": "CONSTANT"}
+        import soundfile as sf
+
         self._file = sf.SoundFile(
             self._sink,
             "w",
@@ -258,6 +261,8 @@ def _write(handle: BinaryIO, audio: np.ndarray, sample_rate: int, spec: AudioFor
     """Encode in blocks of :data:`WRITE_BLOCK_FRAMES`: libsndfile's Vorbis encoder overflows its stack
     (a segfault) when one write hands it more than about a minute of audio."""
     data = _interleaved(audio)
+    import soundfile as sf
+
     with sf.SoundFile(handle, "w", sample_rate, data.shape[1], spec.subtype, format=spec.sf_format) as out:
         for start in range(0, data.shape[0], WRITE_BLOCK_FRAMES):
             out.write(data[start : start + WRITE_BLOCK_FRAMES])
