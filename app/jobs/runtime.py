@@ -14,12 +14,24 @@ from app.db.models import FAILED, FINISHED, QUEUED, RUNNING, MusicGeneration, ut
 from app.domain.generations.services import GenerationService
 from app.domain.stats.services import UsageService
 from app.jobs.engines import EngineManager
+from app.jobs.errors import ModelUnavailable, ShuttingDown
 from app.jobs.events import ClosingEvent, EventHub, JobEvent, ProgressEvent, StatusEvent
 from app.jobs.metrics import SystemSampler
 from app.jobs.queue import JobQueue
 from app.jobs.streams import AudioStream, AudioStreams
+from app.jobs.submissions import (
+    GenerationRequest,
+    Submission,
+    check_user,
+    keep_upload,
+    prompt_seconds,
+    queued_rows,
+    trimmed_negative_prompt,
+)
 from app.jobs.worker import Worker
-from app.lib.storage import AudioStorage
+from app.lib.auth import new_token
+from app.lib.storage import AudioStorage, new_generation_id
+from app.lib.uploads import DecodedAudio
 from app.settings import Settings
 
 log = logging.getLogger("app.jobs")
@@ -116,6 +128,68 @@ class JobRuntime:
         if queued:
             log.info("requeued %d job(s) left waiting by the previous run", len(queued))
         return queued
+
+    async def submit(
+        self,
+        service: GenerationService,
+        request: GenerationRequest,
+        audio: DecodedAudio | None = None,
+        *,
+        wait_s: float = 0,
+    ) -> Submission:
+        """Queue a request's `variations` tracks (continuing `audio` when given) and, with `wait_s`, wait
+        up to that long for them to finish.
+
+        Refuses with `ShuttingDown`, `ModelUnavailable`, `InvalidJob`, `NotFinished` or `AudioMissing`
+        (the track continued), `UploadNotKept`, the engine's errors for the device or precision, and
+        `QueueFull` when there is no room for every track: each before any row is written, and a refused
+        upload leaves no file behind.
+        """
+        if not self.queue.accepting:
+            raise ShuttingDown()
+        if self.engines.status == "error":
+            raise ModelUnavailable(self.engines.error)
+        negative_prompt = trimmed_negative_prompt(request)
+        variant = self.engines.variant(request.device, request.precision)
+        await check_user(request, service)
+        seconds = await prompt_seconds(request, service, self.storage)
+        if audio is not None:
+            seconds = audio.seconds
+        ids = [new_generation_id() for _ in range(request.variations)]
+        batch_id = new_generation_id() if request.variations > 1 else None
+        token, token_hash = new_token()
+        with self.queue.reserve(len(ids)):  # QueueFull before anything is written
+            try:
+                if audio is not None:
+                    for generation_id in ids:
+                        await keep_upload(self.storage, generation_id, audio)
+                created = await service.create_many(
+                    queued_rows(
+                        request,
+                        ids,
+                        variant,
+                        negative_prompt=negative_prompt,
+                        token_hash=token_hash,
+                        prompt_seconds=seconds,
+                        batch_id=batch_id,
+                    ),
+                    auto_commit=True,
+                )
+                rows = sorted(created, key=lambda row: ids.index(row.generation_id))
+                for row in rows:
+                    await self.queue.put(row.generation_id)
+            except BaseException:
+                if audio is not None:  # no row, no file
+                    for generation_id in ids:
+                        await asyncio.to_thread(self.storage.delete_prompt, generation_id)
+                raise
+        if wait_s:
+            deadline = time.monotonic() + wait_s
+            rows = [
+                await self.wait(row.generation_id, max(0.0, deadline - time.monotonic())) or row
+                for row in rows
+            ]
+        return Submission(rows, token)
 
     def publish_positions(self) -> None:
         """Tell the followers of every waiting job its place in the queue (a `progress` event)."""

@@ -23,6 +23,16 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
+from app.jobs.errors import (
+    AudioMissing,
+    InvalidJob,
+    JobRefused,
+    ModelUnavailable,
+    NotFinished,
+    ShuttingDown,
+    UploadNotKept,
+)
+from app.jobs.queue import QueueFull
 from app.lib.text import PATTERN_MEANINGS
 from inference import InferenceError
 
@@ -109,10 +119,14 @@ class ApiError(Exception):
         self.status = status
 
 
-def not_found(what: str = "generation", ident: str | None = None) -> ApiError:
-    """404 for an id that names nothing (or could not name anything)."""
-    message = f"no {what} with id {ident!r}" if ident is not None else f"no such {what}"
-    return ApiError(404, "not_found", message)
+class NotFound(RepositoryNotFoundError):
+    """Nothing has this id: what services raise (advanced-alchemy's NotFoundError, so it maps to the
+    404 in one place, `_not_found`); `detail` is the message."""
+
+
+def not_found(what: str = "generation", ident: str | None = None) -> NotFound:
+    """The error for an id that names nothing (or could not name anything)."""
+    return NotFound(detail=f"no {what} with id {ident!r}" if ident is not None else f"no such {what}")
 
 
 # Engine errors: where the request was at fault, 422; where the server lacks something, 503.
@@ -136,6 +150,28 @@ def api_error_from_inference(exc: InferenceError) -> ApiError:
     error_type = "model_unavailable" if exc.error_type == "engine_not_loaded" else exc.error_type
     status = _INFERENCE_STATUS.get(exc.error_type, 503)
     return ApiError(status, error_type, str(exc), field=field)
+
+
+def api_error_from_refusal(exc: JobRefused | QueueFull) -> ApiError:
+    """The API error for a job the runtime refused."""
+    message = str(exc)
+    match exc:
+        case QueueFull():
+            retry = {"Retry-After": str(exc.retry_after)}
+            return ApiError(429, "queue_full", f"{message}; retry in {exc.retry_after} s", headers=retry)
+        case ShuttingDown():
+            return ApiError(503, "shutting_down", message, headers={"Retry-After": str(exc.retry_after)})
+        case ModelUnavailable():
+            return ApiError(503, "model_unavailable", message)
+        case InvalidJob():
+            return ApiError(422, "validation_error", message, field=exc.field)
+        case NotFinished():
+            return ApiError(409, "not_ready", message, status=exc.status)
+        case AudioMissing():
+            return ApiError(410, "file_missing", message)
+        case UploadNotKept():
+            return ApiError(503, "storage_error", message)
+    raise TypeError(f"no API error for {type(exc).__name__}")  # a new refusal needs its case above
 
 
 def error_response(
@@ -163,6 +199,10 @@ def _inference_error(request: Request, exc: InferenceError) -> Response:
     return _api_error(request, api_error_from_inference(exc))
 
 
+def _job_refused(request: Request, exc: JobRefused | QueueFull) -> Response:
+    return _api_error(request, api_error_from_refusal(exc))
+
+
 def _validation_error(_: Request, exc: ValidationException) -> Response:
     problems = [p for p in (exc.extra or []) if isinstance(p, dict)] if isinstance(exc.extra, list) else []
     if not problems:
@@ -182,6 +222,9 @@ def _validation_error(_: Request, exc: ValidationException) -> Response:
 
 
 def _not_found(request: Request, exc: NotFoundException | RepositoryNotFoundError) -> Response:
+    """The one 404: a service's `NotFound` says which id; any other miss names the path."""
+    if isinstance(exc, NotFound):
+        return error_response(404, "not_found", exc.detail)
     return error_response(404, "not_found", f"nothing at {request.method} {request.url.path}")
 
 
@@ -270,6 +313,8 @@ def _clean(text: str | None) -> str:
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
     InferenceError: _inference_error,
+    JobRefused: _job_refused,
+    QueueFull: _job_refused,
     ValidationException: _validation_error,
     NotFoundException: _not_found,
     RepositoryNotFoundError: _not_found,

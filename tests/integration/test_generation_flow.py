@@ -245,12 +245,30 @@ async def test_generation_ids_are_unknown_after_a_bad_request(service: Service) 
 
 async def test_unknown_generation_is_404(service: Service) -> None:
     for path in ("/generations/0123456789abcdef0123456789abcdef", "/generations/nope"):
+        ident = path.rsplit("/", 1)[1]
         for method in ("GET", "DELETE"):
             response = await service.client.request(method, path, headers=ADMIN)
             assert response.status_code == 404
-            assert response.json()["error_type"] == "not_found"
+            # Services raise NotFound; one handler answers it with the id in the message.
+            assert response.json() == {
+                "error_type": "not_found",
+                "message": f"no generation with id {ident!r}",
+                "status_code": 404,
+            }
     events = await service.client.get("/generations/0123456789abcdef0123456789abcdef/events")
     assert events.status_code == 404
+    for endpoint in ("/favorite", "/track-play"):
+        unknown = await service.client.post(
+            endpoint, json={"generation_id": "0123456789abcdef0123456789abcdef"}
+        )
+        assert unknown.status_code == 404
+        assert unknown.json()["message"] == "no generation with id '0123456789abcdef0123456789abcdef'"
+    nowhere = await service.client.get("/no/such/path")
+    assert nowhere.json() == {
+        "error_type": "not_found",
+        "message": "nothing at GET /no/such/path",
+        "status_code": 404,
+    }
 
 
 async def test_unavailable_model_is_503_with_the_reason(service_factory: ServiceFactory, monkeypatch) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Annotated
 
@@ -20,14 +19,13 @@ from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Str
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ACTIVE, FINISHED, QUEUED, SUCCEEDED, MusicGeneration, Status
+from app.db.models import ACTIVE, FINISHED, SUCCEEDED, MusicGeneration, Status
 from app.domain.generations.requests import GenerateOperation, document_json_body, read_generate_body
 from app.domain.generations.schemas import (
     AudioFormatName,
     CreatedGeneration,
     FavoriteRequest,
     FavoriteResponse,
-    GenerateRequest,
     Generation,
     GenerationList,
     Peaks,
@@ -36,16 +34,15 @@ from app.domain.generations.schemas import (
 )
 from app.domain.generations.services import GenerationService
 from app.jobs.events import ProgressEvent, StatusEvent
-from app.jobs.queue import QueueFull
 from app.jobs.runtime import JobRuntime
 from app.jobs.streams import STREAM_FORMAT, STREAM_MEDIA_TYPE
-from app.lib.auth import OWNER_OR_ADMIN, new_token, require_owner_or_admin
+from app.jobs.submissions import GenerationRequest
+from app.lib.auth import OWNER_OR_ADMIN, require_owner_or_admin
 from app.lib.errors import ApiError, error_responses, not_found
 from app.lib.ranges import RangeNotSatisfiable, parse_range, read_range
-from app.lib.storage import content_disposition, download_filename, new_generation_id
+from app.lib.storage import content_disposition, download_filename
 from app.lib.text import TEXT
 from app.lib.uploads import OPT_KEY as UPLOAD
-from app.lib.uploads import DecodedAudio
 from inference import FORMATS
 
 MAX_WAIT_S = 60
@@ -163,91 +160,18 @@ class LibraryController(Controller):
     ) -> Response[CreatedGeneration]:
         wait = parse_prefer_wait(prefer)
         body = await read_generate_body(request)
-        data = body.data
-        if not jobs.queue.accepting:
-            raise ApiError(
-                503,
-                "shutting_down",
-                "the service is shutting down; retry shortly",
-                headers={"Retry-After": "5"},
-            )
-        if jobs.engines.status == "error":
-            raise ApiError(503, "model_unavailable", f"the model cannot generate: {jobs.engines.error}")
-        prompt = data.prompt.strip()
-        negative_prompt = _negative_prompt(data)
-        variant = jobs.engines.variant(data.device, data.precision)
-        if data.user_id is not None and not await generations.user_exists(data.user_id):
-            raise ApiError(
-                422, "validation_error", f"user_id: no user with id {data.user_id}", field="user_id"
-            )
-        prompt_seconds = await _prompt_seconds(data, generations, jobs)
-        if body.audio is not None:
-            prompt_seconds = body.audio.seconds
-        ids = [new_generation_id() for _ in range(data.variations)]
-        batch_id = new_generation_id() if data.variations > 1 else None
-        token, token_hash = new_token()
-        try:
-            with jobs.queue.reserve(len(ids)):
-                if body.audio is not None:
-                    for generation_id in ids:
-                        await _keep_upload(jobs, generation_id, body.audio)
-                rows = await generations.create_many(
-                    [
-                        MusicGeneration(
-                            generation_id=generation_id,
-                            prompt=prompt,
-                            negative_prompt=negative_prompt,
-                            status=QUEUED,
-                            device=variant.device,
-                            precision=variant.precision,
-                            model=variant.model,
-                            backend=variant.backend,
-                            duration=data.duration,
-                            duration_requested=data.duration,
-                            top_k=data.top_k,
-                            top_p=data.top_p,
-                            temperature=data.temperature,
-                            cfg_coef=data.cfg_coef,
-                            seed=None if data.seed is None else (data.seed + index) % 2**63,
-                            user_id=data.user_id,
-                            token_hash=token_hash,
-                            parent_id=data.continue_from,
-                            prompt_seconds=prompt_seconds,
-                            batch_id=batch_id,
-                        )
-                        for index, generation_id in enumerate(ids)
-                    ],
-                    auto_commit=True,
-                )
-                rows = sorted(rows, key=lambda row: ids.index(row.generation_id))
-                for row in rows:
-                    await jobs.queue.put(row.generation_id)
-        except QueueFull as exc:
-            raise ApiError(
-                429,
-                "queue_full",
-                f"{exc}; retry in {exc.retry_after} s",
-                headers={"Retry-After": str(exc.retry_after)},
-            ) from None
-        except BaseException:
-            if body.audio is not None:  # no row, no file
-                for generation_id in ids:
-                    await asyncio.to_thread(jobs.storage.delete_prompt, generation_id)
-            raise
+        generation = GenerationRequest(**msgspec.structs.asdict(body.data))
+        submission = await jobs.submit(generations, generation, body.audio, wait_s=wait or 0)
+        rows = submission.rows
         headers = {"Location": f"/generations/{rows[0].generation_id}"}
         status_code = HTTP_202_ACCEPTED
         if wait:
-            deadline = time.monotonic() + wait
-            rows = [
-                await jobs.wait(row.generation_id, max(0.0, deadline - time.monotonic())) or row
-                for row in rows
-            ]
             headers["Preference-Applied"] = f"wait={wait}"
             if all(row.status in FINISHED for row in rows):
                 status_code = HTTP_201_CREATED
         batch = [Generation.from_row(row, jobs.queue_position(row)) for row in rows]
-        body = CreatedGeneration(**msgspec.structs.asdict(batch[0]), token=token, batch=batch)
-        return Response(body, status_code=status_code, headers=headers)
+        created = CreatedGeneration(**msgspec.structs.asdict(batch[0]), token=submission.token, batch=batch)
+        return Response(created, status_code=status_code, headers=headers)
 
     @route(
         "/download/{generation_id:str}",
@@ -305,8 +229,8 @@ class LibraryController(Controller):
             ),
         ] = None,
     ) -> GenerationList:
-        rows, total = await generations.recent(limit, offset, status, favorite, batch_id)
-        return _page(rows, total, offset, limit, jobs)
+        page = await generations.recent(limit, offset, status, favorite, batch_id)
+        return GenerationList.from_page(page, jobs.queue_position)
 
     @get(
         "/most-played",
@@ -318,8 +242,8 @@ class LibraryController(Controller):
     async def most_played(
         self, generations: Generations, jobs: Jobs, limit: Limit = 20, offset: Offset = 0
     ) -> GenerationList:
-        rows, total = await generations.most_played(limit, offset)
-        return _page(rows, total, offset, limit, jobs)
+        page = await generations.most_played(limit, offset)
+        return GenerationList.from_page(page, jobs.queue_position)
 
     @get(
         "/search",
@@ -337,8 +261,8 @@ class LibraryController(Controller):
         offset: Offset = 0,
         favorite: Favorite = None,
     ) -> GenerationList:
-        rows, total = await generations.search(q.strip(), limit, offset, favorite)
-        return _page(rows, total, offset, limit, jobs)
+        page = await generations.search(q.strip(), limit, offset, favorite)
+        return GenerationList.from_page(page, jobs.queue_position)
 
     @post(
         "/track-play",
@@ -352,9 +276,7 @@ class LibraryController(Controller):
     ) -> TrackPlayResponse:
         row = await generations.track_play(data.generation_id)
         if row is None:
-            existing = await generations.find(data.generation_id)
-            if existing is None:
-                raise not_found("generation", data.generation_id)
+            existing = await generations.require(data.generation_id)
             raise ApiError(
                 409,
                 "not_ready",
@@ -373,8 +295,6 @@ class LibraryController(Controller):
     )
     async def favorite(self, data: JSONBody[FavoriteRequest], generations: Generations) -> FavoriteResponse:
         row = await generations.set_favorite(data.generation_id, data.favorite)
-        if row is None:
-            raise not_found("generation", data.generation_id)
         return FavoriteResponse(row.generation_id, row.is_favorited)
 
 
@@ -568,52 +488,6 @@ def _sse_message(event: StatusEvent | ProgressEvent | None) -> ServerSentEventMe
     return ServerSentEventMessage(data=json.dumps(msgspec.to_builtins(data), default=str), event=event.kind)
 
 
-def _negative_prompt(data: GenerateRequest) -> str | None:
-    """The negative prompt, trimmed; refused without guidance, which it steers."""
-    if data.negative_prompt is None:
-        return None
-    if data.cfg_coef <= 1:
-        raise ApiError(
-            422,
-            "validation_error",
-            "negative_prompt: needs cfg_coef above 1 (guidance steers away from it; 1 turns guidance off)",
-            field="negative_prompt",
-        )
-    return data.negative_prompt.strip()
-
-
-async def _prompt_seconds(
-    data: GenerateRequest, generations: GenerationService, jobs: JobRuntime
-) -> float | None:
-    """For a continuation: how many seconds of the parent's end it starts from (checked against it)."""
-    if data.continue_from is None:
-        if data.continue_seconds is not None:
-            raise ApiError(
-                422, "validation_error", "continue_seconds: needs continue_from", field="continue_seconds"
-            )
-        return None
-    parent = await _finished_row(generations, data.continue_from)
-    if not jobs.storage.exists(parent.generation_id):
-        raise _file_missing(parent.generation_id)
-    seconds = min(data.continue_seconds or parent.duration, parent.duration)
-    if data.duration <= seconds:
-        raise ApiError(
-            422,
-            "validation_error",
-            f"duration: the whole result must be longer than the {seconds:g} s it continues",
-            field="duration",
-        )
-    return seconds
-
-
-async def _keep_upload(jobs: JobRuntime, generation_id: str, audio: DecodedAudio) -> None:
-    """Store the audio a new job continues until it has run (it survives a restart while queued)."""
-    try:
-        await asyncio.to_thread(jobs.storage.save_prompt, generation_id, audio.samples, audio.sample_rate)
-    except OSError as exc:
-        raise ApiError(503, "storage_error", f"could not keep the uploaded audio: {exc}") from None
-
-
 def _file_missing(generation_id: str) -> ApiError:
     return ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
 
@@ -628,13 +502,6 @@ async def _finished_row(generations: GenerationService, generation_id: str) -> M
             status=row.status,
         )
     return row
-
-
-def _page(
-    rows: Sequence[MusicGeneration], total: int, offset: int, limit: int, jobs: JobRuntime
-) -> GenerationList:
-    items = [Generation.from_row(row, jobs.queue_position(row)) for row in rows]
-    return GenerationList(items=items, count=len(items), total=total, offset=offset, limit=limit)
 
 
 HANDLERS = [LibraryController, GenerationController]

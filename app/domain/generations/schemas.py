@@ -6,10 +6,12 @@ through the OpenAPI document and the types generated from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
+from advanced_alchemy.service import OffsetPagination
 from msgspec import Meta
 
 from app.db.models import (
@@ -255,6 +257,14 @@ class GenerationList(msgspec.Struct):
     total: int
     offset: int
     limit: int
+
+    @classmethod
+    def from_page(
+        cls, page: OffsetPagination[MusicGeneration], queue_position: Callable[[MusicGeneration], int | None]
+    ) -> GenerationList:
+        """The answer for a service's page of rows; `queue_position` gives each row's place in the queue."""
+        items = [Generation.from_row(row, queue_position(row)) for row in page.items]
+        return cls(items=items, count=len(items), total=page.total, offset=page.offset, limit=page.limit)
 
 
 class Peaks(msgspec.Struct):

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import func, select, update
+from advanced_alchemy.service import OffsetPagination, SQLAlchemyAsyncRepositoryService
+from sqlalchemy import ColumnElement, UnaryExpression, func, select, update
 
 from app.db.models import CANCELED, QUEUED, RUNNING, SUCCEEDED, MusicGeneration, User, utcnow
 from app.lib.errors import not_found
 from app.lib.storage import is_valid_id
 from inference import PHASES
+
+NEWEST_FIRST = (MusicGeneration.created_at.desc(), MusicGeneration.id.desc())
 
 
 class GenerationRepository(SQLAlchemyAsyncRepository[MusicGeneration]):
@@ -33,7 +36,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
         return await self.get_one_or_none(MusicGeneration.generation_id == generation_id)
 
     async def require(self, generation_id: str) -> MusicGeneration:
-        """The row of an id, or a 404 ApiError."""
+        """The row of an id; `NotFound` (the API's 404) when there is none."""
         row = await self.find(generation_id)
         if row is None:
             raise not_found("generation", generation_id)
@@ -49,28 +52,24 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
         status: str | None = None,
         favorite: bool | None = None,
         batch_id: str | None = None,
-    ) -> tuple[Sequence[MusicGeneration], int]:
+    ) -> OffsetPagination[MusicGeneration]:
         """A page of generations, newest first, and how many match in all."""
-        conditions: list[Any] = []
+        conditions: list[ColumnElement[bool]] = []
         if status is not None:
             conditions.append(MusicGeneration.status == status)
         if batch_id is not None:
             conditions.append(MusicGeneration.batch_id == batch_id)
         return await self._page(conditions, limit, offset, favorite)
 
-    async def most_played(self, limit: int, offset: int = 0) -> tuple[Sequence[MusicGeneration], int]:
+    async def most_played(self, limit: int, offset: int = 0) -> OffsetPagination[MusicGeneration]:
         """A page of finished generations played at least once, most played first, and how many there are."""
         conditions = [MusicGeneration.status == SUCCEEDED, MusicGeneration.play_count > 0]
-        order = (
-            MusicGeneration.play_count.desc(),
-            MusicGeneration.created_at.desc(),
-            MusicGeneration.id.desc(),
-        )
+        order = [MusicGeneration.play_count.desc(), *NEWEST_FIRST]
         return await self._page(conditions, limit, offset, None, order)
 
     async def search(
         self, query: str, limit: int, offset: int = 0, favorite: bool | None = None
-    ) -> tuple[Sequence[MusicGeneration], int]:
+    ) -> OffsetPagination[MusicGeneration]:
         """Prompts containing `query`, case-insensitively; `%`, `_` and `\\` match themselves."""
         pattern = f"%{escape_like(query.lower())}%"
         conditions = [func.lower(MusicGeneration.prompt).like(pattern, escape="\\")]
@@ -78,24 +77,24 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
 
     async def _page(
         self,
-        conditions: list[Any],
+        conditions: list[ColumnElement[bool]],
         limit: int,
         offset: int,
         favorite: bool | None,
-        order: tuple[Any, ...] | None = None,
-    ) -> tuple[Sequence[MusicGeneration], int]:
-        """Rows matching every condition in a total order (the id breaks ties: pages never overlap)."""
+        order: list[UnaryExpression[Any]] | None = None,
+    ) -> OffsetPagination[MusicGeneration]:
+        """Rows matching every condition in a total order (the id breaks ties: pages never overlap).
+
+        The count is its own query (not a window over the page), so a page past the end still says
+        how many there are.
+        """
         if favorite is not None:
             conditions = [*conditions, MusicGeneration.is_favorited == favorite]
-        order = order or (MusicGeneration.created_at.desc(), MusicGeneration.id.desc())
-        session = self.repository.session
-        total = int(
-            await session.scalar(select(func.count()).select_from(MusicGeneration).where(*conditions)) or 0
+        filters = [LimitOffset(limit=limit, offset=offset), *conditions]
+        rows, total = await self.get_many_and_count(
+            *filters, order_by=list(order or NEWEST_FIRST), count_with_window_function=False
         )
-        if offset >= total:
-            return [], total
-        statement = select(MusicGeneration).where(*conditions).order_by(*order).limit(limit).offset(offset)
-        return (await session.scalars(statement)).all(), total
+        return self.to_schema(rows, total, filters=filters)
 
     async def _update_returning(self, generation_id: str, where: Sequence[Any], **values: Any) -> Any:
         if not is_valid_id(generation_id):
@@ -121,10 +120,14 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
             last_played=now,
         )
 
-    async def set_favorite(self, generation_id: str, favorite: bool | None) -> MusicGeneration | None:
-        """Set the favourite flag (idempotent), or toggle it when `favorite` is None."""
+    async def set_favorite(self, generation_id: str, favorite: bool | None) -> MusicGeneration:
+        """Set the favourite flag (idempotent), or toggle it when `favorite` is None; `NotFound` without
+        a row."""
         value = ~MusicGeneration.is_favorited if favorite is None else favorite
-        return await self._update_returning(generation_id, [], is_favorited=value)
+        row = await self._update_returning(generation_id, [], is_favorited=value)
+        if row is None:
+            raise not_found("generation", generation_id)
+        return row
 
     async def count_download(self, generation_id: str) -> MusicGeneration | None:
         return await self._update_returning(
