@@ -36,7 +36,7 @@ class InvalidJob(JobRefused):
 
 
 class NotFinished(JobRefused):
-    """A generation's audio was needed (to continue it), but it has not succeeded."""
+    """A generation's audio was asked for (to download, play or continue it) before it succeeded."""
 
     def __init__(self, generation_id: str, status: str) -> None:
         super().__init__(f"generation {generation_id} is {status}; audio exists only once it succeeded")

@@ -33,6 +33,7 @@ from app.domain.generations.schemas import (
     TrackPlayResponse,
 )
 from app.domain.generations.services import GenerationService
+from app.jobs.errors import AudioMissing, NotFinished
 from app.jobs.events import ProgressEvent, StatusEvent
 from app.jobs.runtime import JobRuntime
 from app.jobs.streams import STREAM_FORMAT, STREAM_MEDIA_TYPE
@@ -197,7 +198,7 @@ class LibraryController(Controller):
     ) -> Response[bytes]:
         row = await _finished_row(generations, generation_id)
         if not jobs.storage.exists(row.generation_id):
-            raise _file_missing(generation_id)
+            raise AudioMissing(generation_id)
         body = await asyncio.to_thread(jobs.storage.read_as, row.generation_id, format)
         await generations.count_download(row.generation_id)
         filename = download_filename(row.prompt, row.generation_id, FORMATS[format].extension)
@@ -383,7 +384,7 @@ class GenerationController(Controller):
         row = await _finished_row(generations, generation_id)
         path = jobs.storage.path_for(row.generation_id)
         if not path.is_file():
-            raise _file_missing(generation_id)
+            raise AudioMissing(generation_id)
         size = path.stat().st_size
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=3600"}
         try:
@@ -422,11 +423,11 @@ class GenerationController(Controller):
     ) -> Response[Peaks]:
         row = await _finished_row(generations, generation_id)
         if not jobs.storage.exists(row.generation_id):
-            raise _file_missing(generation_id)
+            raise AudioMissing(generation_id)
         try:
             peaks = await asyncio.to_thread(jobs.storage.peaks, row.generation_id, count)
         except FileNotFoundError:  # deleted meanwhile
-            raise _file_missing(generation_id) from None
+            raise AudioMissing(generation_id) from None
         body = Peaks(
             generation_id=row.generation_id,
             duration=round(peaks.duration, 4),
@@ -469,11 +470,11 @@ class GenerationController(Controller):
                 )
         row = await _finished_row(generations, generation_id)
         if not jobs.storage.exists(row.generation_id):
-            raise _file_missing(generation_id)
+            raise AudioMissing(generation_id)
         try:
             body = await asyncio.to_thread(jobs.storage.read_as, row.generation_id, STREAM_FORMAT)
         except (OSError, RuntimeError):  # deleted meanwhile
-            raise _file_missing(generation_id) from None
+            raise AudioMissing(generation_id) from None
         return Response(body, media_type=STREAM_MEDIA_TYPE, headers={"Cache-Control": "public, max-age=3600"})
 
 
@@ -488,19 +489,10 @@ def _sse_message(event: StatusEvent | ProgressEvent | None) -> ServerSentEventMe
     return ServerSentEventMessage(data=json.dumps(msgspec.to_builtins(data), default=str), event=event.kind)
 
 
-def _file_missing(generation_id: str) -> ApiError:
-    return ApiError(410, "file_missing", f"the audio of {generation_id} is no longer on disk")
-
-
 async def _finished_row(generations: GenerationService, generation_id: str) -> MusicGeneration:
     row = await generations.require(generation_id)
     if row.status != SUCCEEDED:
-        raise ApiError(
-            409,
-            "not_ready",
-            f"generation {generation_id} is {row.status}; audio exists only once it succeeded",
-            status=row.status,
-        )
+        raise NotFinished(generation_id, row.status)
     return row
 
 
