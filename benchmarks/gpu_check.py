@@ -42,8 +42,8 @@ TARGETS = (
 class Report:
     """What the check found, rewritten to disk after every entry."""
 
-    def __init__(self, out: Path, started: float) -> None:
-        self.out, self.started = out, started
+    def __init__(self, out: Path) -> None:
+        self.out = out
         self.data: dict[str, Any] = {"environment": {}, "parity": [], "timings": [], "skipped": []}
 
     def add(self, section: str, entry: Any) -> None:
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, default=450.0, help="stop starting new work after this")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    report = Report(args.out, started)
+    report = Report(args.out)
     report.add("environment", environment(args.device))
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         message = "gpu-check: no GPU present (torch.cuda.is_available() is False): nothing was measured"

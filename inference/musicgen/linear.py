@@ -67,7 +67,7 @@ class RowInt8Linear(Linear):
             self.offset = offset
         if blocks != self.blocks:
             rows = from_row_blocks(self.qweight, *self.blocks) if self.blocks else self.qweight
-            self.qweight.copy_(to_row_blocks(rows, *blocks) if blocks else rows.clone())
+            self.qweight.copy_(to_row_blocks(rows, *blocks) if blocks else rows)
             self.blocks = blocks
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

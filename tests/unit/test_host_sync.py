@@ -55,11 +55,22 @@ def test_the_static_step_never_waits_for_the_device(started: MusicgenDecoderStep
     assert torch.isfinite(logits).all()
 
 
-def test_a_bucket_attends_what_the_whole_cache_does(started: MusicgenDecoderStep) -> None:
-    """Slots past the request's steps are masked: a graph over a bucket of them gives the same logits."""
+def test_a_bucket_attends_what_the_whole_cache_does(
+    started: MusicgenDecoderStep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slots past the request's steps are masked: a graph over a bucket of them reads only the bucket
+    and gives the same logits."""
     sequence = torch.randint(0, 2048, (started.num_codebooks, 6), generator=torch.Generator().manual_seed(0))
+    attention = torch.nn.functional.scaled_dot_product_attention
+    keys: dict[int, set[int]] = {0: set(), 16: set()}
     outputs = {}
     for slots in (0, 16):
+
+        def spy(q, k, *args, slots=slots, **kwargs):
+            keys[slots].add(k.shape[-2])
+            return attention(q, k, *args, **kwargs)
+
+        monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
         started.static_slots = slots
         try:
             with torch.inference_mode():
@@ -68,8 +79,13 @@ def test_a_bucket_attends_what_the_whole_cache_does(started: MusicgenDecoderStep
                 ]
         finally:
             started.static_slots = 0
-    for whole, bucket in zip(outputs[0], outputs[16], strict=True):
-        torch.testing.assert_close(bucket, whole, rtol=1e-5, atol=1e-5)
+    whole = started.cache.shape[4]
+    assert keys[0] >= {whole}
+    assert 16 not in keys[0]
+    assert keys[16] >= {16}
+    assert whole not in keys[16]
+    for all_slots, bucket in zip(outputs[0], outputs[16], strict=True):
+        torch.testing.assert_close(bucket, all_slots, rtol=1e-5, atol=1e-5)
 
 
 def test_slot_buckets() -> None:
