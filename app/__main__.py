@@ -17,6 +17,33 @@ if TYPE_CHECKING:
 APP_PATH = "app.asgi:create_app"
 
 
+def worker_command() -> click.Command:
+    """`musicgenie worker`: a generation worker of QUEUE=saq (app.jobs.saq_worker)."""
+    import click
+
+    @click.command(name="worker")
+    def worker() -> None:
+        """Run a generation worker (QUEUE=saq): its own MODEL/DEVICE/BACKEND/PRECISION, jobs from the
+        PostgreSQL queue at DATABASE_URL; SIGTERM finishes or hands back its jobs within SHUTDOWN_GRACE_S."""
+        import asyncio
+        import logging
+
+        from app.jobs.runtime import worker_name
+        from app.jobs.saq_worker import WorkerHost
+        from app.settings import get_settings
+
+        settings = get_settings()
+        if settings.queue != "saq":
+            raise click.UsageError("a worker serves QUEUE=saq: set QUEUE=saq and a PostgreSQL DATABASE_URL")
+        logging.basicConfig(
+            level=logging.DEBUG if settings.debug else logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        asyncio.run(WorkerHost(settings, worker_name(settings)).run())
+
+    return worker
+
+
 def main(argv: list[str] | None = None, commands: Iterable[click.Command] = ()) -> None:
     """Run the Litestar CLI on `app.asgi:create_app` with `commands` added (migrations run without
     asking for confirmation)."""
@@ -26,7 +53,7 @@ def main(argv: list[str] | None = None, commands: Iterable[click.Command] = ()) 
     os.environ["FORWARDED_ALLOW_IPS"] = ""
     from litestar.cli.main import litestar_group
 
-    for command in commands:
+    for command in (worker_command(), *commands):
         litestar_group.add_command(command)
     litestar_group.main(
         args=argv if argv is not None else sys.argv[1:],

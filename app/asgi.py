@@ -29,7 +29,7 @@ from app.lib.bodies import json_body
 from app.lib.cross_site import OriginCheck
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.frontend import frontend_router
-from app.lib.rate_limits import RateLimits
+from app.lib.rate_limits import RateLimits, rate_limit_stores
 from app.lib.schema import StrictStructSchemaPlugin
 from app.lib.storage import AudioStorage
 from app.lib.uploads import UploadLimits
@@ -94,6 +94,7 @@ def create_app(
             loggers={"app": {"level": level, "propagate": True}},
             log_exceptions="never",
         ),
+        stores=rate_limit_stores(settings),
         state=State({"settings": settings, "jobs": jobs, "admin_key": admin_key}),
         debug=settings.debug,
     )

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inference import WINDOW_STRIDE_S
@@ -81,6 +81,34 @@ class Settings(BaseSettings):
     metrics_interval_s: float = Field(60.0, gt=0, description="Seconds between system_metrics samples.")
     metrics_retention_days: int = Field(7, ge=1, description="Days of system_metrics kept.")
 
+    # Scale-out: the queue backend and its workers.
+    queue: Literal["local", "saq"] = Field(
+        "local",
+        description=(
+            "local: the worker runs in the service process (SQLite or PostgreSQL). saq: jobs go through "
+            "SAQ's PostgreSQL queue to `musicgenie worker` processes on any machine (needs PostgreSQL)."
+        ),
+    )
+    embedded_worker: bool = Field(
+        False, description="With QUEUE=saq: also run a worker (and load a model) in the service process."
+    )
+    worker_name: str | None = Field(
+        None, description="How a worker names itself in records and /health (default: host:pid)."
+    )
+    worker_heartbeat_s: float = Field(
+        15.0,
+        ge=1,
+        le=600,
+        description=(
+            "With QUEUE=saq: a running job's heartbeat timeout. A worker killed mid-job has its job "
+            "picked up (or failed, per REQUEUE_INTERRUPTED) within about 1.5x this."
+        ),
+    )
+    rate_limit_store: str | None = Field(
+        None,
+        description="A redis:// URL: rate-limit counters shared by every API process. Default: in memory.",
+    )
+
     # Uploads.
     max_upload_mb: float = Field(
         20.0, gt=0, le=1024, description="Largest audio file POST /generate takes (MiB); 413 above."
@@ -105,6 +133,21 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
         return value
+
+    @model_validator(mode="after")
+    def _saq_needs_postgres(self) -> Settings:
+        if self.queue == "saq" and self.is_sqlite:
+            raise ValueError("QUEUE=saq needs a PostgreSQL DATABASE_URL (workers on other machines share it)")
+        if self.rate_limit_store is not None and not self.rate_limit_store.startswith(
+            ("redis://", "rediss://")
+        ):
+            raise ValueError("RATE_LIMIT_STORE must be a redis:// or rediss:// URL")
+        return self
+
+    @property
+    def runs_worker(self) -> bool:
+        """Whether this service process generates (always with QUEUE=local)."""
+        return self.queue == "local" or self.embedded_worker
 
     @property
     def max_upload_bytes(self) -> int:

@@ -96,6 +96,7 @@ class MusicGeneration(BigIntBase):
     prompt_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     batch_id: Mapped[str | None] = mapped_column(String(100), default=None, index=True)  # its variations
     negative_prompt: Mapped[str | None] = mapped_column(Text, default=None)  # what guidance steers from
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)  # WORKER_NAME or host:pid
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     user_id: Mapped[int | None] = mapped_column(

@@ -113,6 +113,10 @@ class EngineManager:
         request = self._request(self.model, self.backend, device or self.device, precision or self.precision)
         return self._known(request)
 
+    def requested(self, device: str | None = None, precision: str | None = None) -> Variant:
+        """A request's variant as asked, for a worker elsewhere to resolve against its machine."""
+        return Variant(self.model, self.backend, device or self.device, precision or self.precision)
+
     @property
     def current_backend(self) -> str:
         """The default variant's backend once loaded (BACKEND may say `auto`)."""

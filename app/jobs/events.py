@@ -134,6 +134,10 @@ class EventHub:
         for generation_id in list(self._subscribers):
             self.publish(ClosingEvent(generation_id))
 
+    def followed(self) -> list[str]:
+        """The ids that have subscribers now."""
+        return list(self._subscribers)
+
     def subscribers(self, generation_id: str) -> int:
         return len(self._subscribers.get(generation_id, ()))
 

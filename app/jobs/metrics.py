@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import SystemMetric, utcnow
 from app.domain.system.services import gpu_stats, machine_stats
-from app.jobs.queue import JobQueue
+from app.jobs.dispatch import Dispatch
 from app.lib.storage import AudioStorage
 
 log = logging.getLogger("app.metrics")
@@ -26,7 +26,7 @@ class SystemSampler:
     def __init__(
         self,
         sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-        queue: JobQueue,
+        queue: Dispatch,
         storage: AudioStorage,
         interval_s: float,
         retention_days: int,
@@ -69,7 +69,7 @@ class SystemSampler:
             memory_usage=machine["memory_percent"],
             gpu_usage=gpu_usage,
             gpu_memory_usage=gpu_memory,
-            queue_depth=self.queue.depth,
+            queue_depth=await self.queue.waiting(),
         )
         async with self.sessions() as session:
             session.add(metric)

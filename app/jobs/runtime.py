@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import FAILED, FINISHED, QUEUED, RUNNING, MusicGeneration, utcnow
+from app.db.models import FINISHED, QUEUED, RUNNING, MusicGeneration, utcnow
 from app.domain.generations.services import GenerationService
-from app.domain.stats.services import UsageService
+from app.jobs.dispatch import Dispatch, LocalDispatch, SaqDispatch
 from app.jobs.engines import EngineManager
 from app.jobs.errors import ModelUnavailable, ShuttingDown
 from app.jobs.events import ClosingEvent, EventHub, JobEvent, ProgressEvent, StatusEvent
 from app.jobs.metrics import SystemSampler
 from app.jobs.queue import JobQueue
+from app.jobs.recovery import settle_interrupted
+from app.jobs.saq_queue import live_workers
 from app.jobs.streams import AudioStream, AudioStreams
 from app.jobs.submissions import (
     GenerationRequest,
@@ -38,6 +43,7 @@ log = logging.getLogger("app.jobs")
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 CANCEL_WAIT_S = 10.0
+PLACEMENT = ("model", "backend", "device", "precision")
 
 
 class JobRuntime:
@@ -52,10 +58,16 @@ class JobRuntime:
         self.sessions = sessions
         self.queue = JobQueue(settings.queue_max_size, on_change=self.publish_positions)
         self.hub = EventHub()
+        self.dispatch: Dispatch = LocalDispatch(self.queue)
+        if settings.queue == "saq":
+            self.dispatch = SaqDispatch(settings, sessions, self.hub)
         self.streams = AudioStreams()
-        self.worker = Worker(self.queue, engines, storage, self.hub, sessions, self.streams)
+        self.worker_name = worker_name(settings)
+        self.worker = Worker(
+            self.queue, engines, storage, self.hub, sessions, self.streams, name=self.worker_name
+        )
         self.sampler = SystemSampler(
-            sessions, self.queue, storage, settings.metrics_interval_s, settings.metrics_retention_days
+            sessions, self.dispatch, storage, settings.metrics_interval_s, settings.metrics_retention_days
         )
         self.started_at = time.time()
         self._shutdown: asyncio.Task[None] | None = None
@@ -63,11 +75,14 @@ class JobRuntime:
     async def start(self) -> None:
         """Create AUDIO_DIR, recover what a previous process left, start loading, working, sampling."""
         self.storage.ensure()
-        queued = await self.recover()
-        await asyncio.to_thread(self.storage.remove_partial_files)
-        await asyncio.to_thread(self.storage.remove_prompts, set(queued))  # uploads of jobs that are over
-        self.engines.start()
-        self.worker.start()
+        if self.settings.queue == "local":
+            queued = await self.recover()
+            await asyncio.to_thread(self.storage.remove_partial_files)
+            await asyncio.to_thread(self.storage.remove_prompts, set(queued))  # uploads of jobs that are over
+            self.engines.start()
+            self.worker.start()
+        else:  # workers recover their own jobs (SAQ sweeps a dead worker's), and share AUDIO_DIR
+            await self.dispatch.start()
         self.sampler.start()
 
     @property
@@ -83,7 +98,7 @@ class JobRuntime:
         """
         if self._shutdown is None:
             log.info("shutting down: no new jobs; the running one has %.0f s", self.settings.shutdown_grace_s)
-            self.queue.accepting = False
+            self.dispatch.accepting = False
             self._shutdown = asyncio.create_task(
                 self.worker.stop(self.settings.shutdown_grace_s), name="jobs-shutdown"
             )
@@ -97,6 +112,7 @@ class JobRuntime:
         await self._shutdown
         await self.sampler.stop()
         await self.engines.close()
+        await self.dispatch.close()
 
     async def recover(self) -> list[str]:
         """Rows left `running` fail as `interrupted` (or are requeued); rows left `queued` queue again.
@@ -106,22 +122,7 @@ class JobRuntime:
         async with self.sessions() as session:
             service = GenerationService(session=session)
             for generation_id in await service.ids_with_status(RUNNING):
-                if self.settings.requeue_interrupted:
-                    await service.set_fields(
-                        generation_id, status=QUEUED, started_at=None, progress_step=0, progress_eta_s=None
-                    )
-                    log.warning("job %s was interrupted by a restart; requeued", generation_id)
-                    continue
-                now = utcnow()
-                await service.set_fields(
-                    generation_id,
-                    status=FAILED,
-                    error_type="interrupted",
-                    error_message="the service stopped while this job was running; submit it again",
-                    finished_at=now,
-                )
-                await UsageService(session=session).record_finished(FAILED, 0.0, 0.0, now)
-                log.warning("job %s was interrupted by a restart; marked failed", generation_id)
+                await settle_interrupted(session, generation_id, requeue=self.settings.requeue_interrupted)
             queued = await service.ids_with_status(QUEUED)
         for generation_id in queued:
             await self.queue.put(generation_id)
@@ -145,12 +146,16 @@ class JobRuntime:
         `QueueFull` when there is no room for every track: each before any row is written, and a refused
         upload leaves no file behind.
         """
-        if not self.queue.accepting:
+        if not self.dispatch.accepting:
             raise ShuttingDown()
-        if self.engines.status == "error":
+        if self.settings.runs_worker and self.engines.status == "error":
             raise ModelUnavailable(self.engines.error)
         negative_prompt = trimmed_negative_prompt(request)
-        variant = self.engines.variant(request.device, request.precision)
+        variant = (
+            self.engines.variant(request.device, request.precision)
+            if self.settings.queue == "local"
+            else self.engines.requested(request.device, request.precision)  # the worker resolves it
+        )
         await check_user(request, service)
         seconds = await prompt_seconds(request, service, self.storage)
         if audio is not None:
@@ -158,7 +163,7 @@ class JobRuntime:
         ids = [new_generation_id() for _ in range(request.variations)]
         batch_id = new_generation_id() if request.variations > 1 else None
         token, token_hash = new_token()
-        with self.queue.reserve(len(ids)):  # QueueFull before anything is written
+        async with self.dispatch.admit(len(ids)):  # QueueFull before anything is written
             try:
                 if audio is not None:
                     for generation_id in ids:
@@ -177,7 +182,7 @@ class JobRuntime:
                 )
                 rows = sorted(created, key=lambda row: ids.index(row.generation_id))
                 for row in rows:
-                    await self.queue.put(row.generation_id)
+                    await self.dispatch.put(row.generation_id)
             except BaseException:
                 if audio is not None:  # no row, no file
                     for generation_id in ids:
@@ -197,9 +202,77 @@ class JobRuntime:
             if self.hub.subscribers(generation_id):
                 self.hub.publish(ProgressEvent.queued(generation_id, position))
 
-    def queue_position(self, row: MusicGeneration) -> int | None:
+    async def queue_positions(self, rows: list[MusicGeneration]) -> dict[str, int]:
+        """The 1-based place among the waiting jobs of each queued row of `rows`."""
+        return await self.dispatch.positions([row.generation_id for row in rows if row.status == QUEUED])
+
+    async def queue_position(self, row: MusicGeneration) -> int | None:
         """A queued row's 1-based place among the waiting jobs; None for any other row."""
-        return self.queue.position(row.generation_id) if row.status == QUEUED else None
+        return (await self.queue_positions([row])).get(row.generation_id)
+
+    async def workers(self) -> list[dict[str, object]]:
+        """The live workers: this process's (QUEUE=local), or those whose SAQ stats are fresh."""
+        if self.settings.queue == "saq":
+            async with self.sessions() as session:
+                return await live_workers(session)
+        snapshot = self.engines.snapshot()
+        return [
+            {
+                "name": self.worker_name,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "status": snapshot["status"],
+                "model": snapshot["model"],
+                "backend": snapshot["backend"],
+                "device": snapshot["device"],
+                "precision": snapshot["precision"],
+                "max_batch": self.engines.batch_capacity,
+                "running": sorted(self.queue.running),
+                "last_heartbeat": utcnow(),
+            }
+        ]
+
+    async def model_status(self) -> dict[str, Any]:
+        """What `GET /model/status` says: this process's engines, or (QUEUE=saq without an embedded
+        worker) the model the live workers serve, with every worker listed."""
+        snapshot = self.engines.snapshot()
+        workers = await self.workers()
+        snapshot["workers"] = workers
+        if self.settings.runs_worker:
+            return snapshot
+        ready = [w for w in workers if w.get("status") == "ready"]
+        serving = ready[0] if ready else workers[0] if workers else None
+        if serving is not None:
+            snapshot.update({key: serving.get(key, snapshot[key]) for key in PLACEMENT})
+            snapshot["devices"] = serving.get("devices") or snapshot["devices"]
+        if ready:
+            snapshot.update(status="ready", error=None, error_type=None)
+        elif workers and all(w.get("status") == "error" for w in workers):
+            snapshot.update(status="error", error=workers[0].get("error"), error_type="load_failed")
+        else:
+            snapshot["status"] = "loading"
+            if not workers:
+                snapshot["error"] = "no worker is running: start `musicgenie worker` with this DATABASE_URL"
+        return snapshot
+
+    async def reload(self, **options: str | None) -> dict[str, Any]:
+        """Reload the model: here (QUEUE=local), or on every worker, each between its jobs."""
+        if self.settings.runs_worker:
+            await self.engines.reload(**options)
+        if self.settings.queue == "saq":
+            await self.dispatch.reload(options)
+        return await self.model_status()
+
+    async def queue_state(self) -> dict[str, object]:
+        """What /health says of the queue."""
+        return {
+            "backend": self.settings.queue,
+            "depth": await self.dispatch.waiting(),
+            "capacity": self.dispatch.capacity,
+            "running": sorted(self.queue.running),
+            "max_batch": self.engines.batch_capacity,
+            "accepting": self.dispatch.accepting,
+        }
 
     async def load(self, generation_id: str) -> MusicGeneration | None:
         """The row as the database has it now (a fresh session)."""
@@ -228,7 +301,7 @@ class JobRuntime:
             row = await self.load(generation_id)
             if row is None:
                 return
-            first = StatusEvent.of(row, self.queue_position(row))
+            first = StatusEvent.of(row, await self.queue_position(row))
             yield first
             if first.terminal:
                 return
@@ -263,8 +336,7 @@ class JobRuntime:
         """Cancel a queued or running job; the row afterwards (None if it vanished)."""
         canceled = await service.cancel_if_queued(generation_id)
         if canceled is not None:
-            self.queue.remove(generation_id)
-            self.queue.forget(generation_id)
+            await self.dispatch.withdraw(generation_id)
             await asyncio.to_thread(self.storage.delete_prompt, generation_id)
             self.hub.publish(StatusEvent.of(canceled))
             return canceled
@@ -272,9 +344,14 @@ class JobRuntime:
             row = await self.load(generation_id)
             if row is None or row.status != RUNNING:
                 return row
-            self.queue.cancel_flag(generation_id).set()
+            await self.dispatch.stop(generation_id)
             await _until_terminal(events, time.monotonic() + CANCEL_WAIT_S)
         return await self.load(generation_id)
+
+
+def worker_name(settings: Settings) -> str:
+    """How this process names itself as a worker: WORKER_NAME, else host:pid."""
+    return settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
 
 
 async def _until_terminal(events: asyncio.Queue[JobEvent], deadline: float) -> None:

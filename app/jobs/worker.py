@@ -56,8 +56,11 @@ class Worker:
         hub: EventHub,
         sessions: SessionFactory,
         streams: AudioStreams,
+        *,
+        name: str | None = None,
     ) -> None:
         self.queue = queue
+        self.name = name
         self.engines = engines
         self.storage = storage
         self.hub = hub
@@ -70,12 +73,15 @@ class Worker:
         self._progress_writes: dict[str, float] = {}
         self._pending_writes: set[asyncio.Task[Any]] = set()
         self._requeue: set[str] = set()
+        self.handed_back: set[str] = set()  # requeued at shutdown, not finished
+        self.draining = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="generation-worker")
 
     async def stop(self, grace_s: float) -> None:
         """Stop taking jobs; give the running ones `grace_s`, then cancel them and leave them queued."""
+        self.draining = True
         if self._task is not None:
             self._task.cancel()
         jobs = set(self._jobs)
@@ -106,6 +112,17 @@ class Worker:
             job.add_done_callback(self._job_done)
             await taken.wait()
 
+    async def run_job(self, generation_id: str) -> bool:
+        """Run one job given by another queue (SAQ) as this worker's own; False when shutdown handed it
+        back (its row is `queued` again) instead of finishing it."""
+        job = asyncio.create_task(self._process(generation_id, asyncio.Event()), name=f"job-{generation_id}")
+        self._jobs.add(job)
+        job.add_done_callback(self._job_done)
+        await asyncio.shield(job)
+        handed_back = generation_id in self.handed_back
+        self.handed_back.discard(generation_id)
+        return not handed_back
+
     def _job_done(self, job: asyncio.Task[None]) -> None:
         self._jobs.discard(job)
         self._freed.set()
@@ -117,7 +134,7 @@ class Worker:
         try:
             async with self.sessions() as session:
                 service = GenerationService(session=session)
-                row = await service.start(generation_id)
+                row = await service.start(generation_id, worker=self.name)
             if row is not None:
                 self.queue.running.add(generation_id)
         except Exception:
@@ -273,7 +290,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         try:
             for attempt in range(2):
-                engine = await self.engines.get(row.device, row.precision)
+                variant = self.engines.variant(row.device, row.precision)  # "auto" from an API elsewhere
+                engine = await self.engines.get(variant.device, variant.precision)
                 info = engine.info()
                 encoder = StreamEncoder(info["sample_rate"], info["channels"], STREAM_FORMAT)
 
@@ -356,6 +374,8 @@ class Worker:
             if status == SUCCEEDED:  # deleted while running: do not keep an orphan file
                 await asyncio.to_thread(self.storage.delete, generation_id)
             return
-        if not requeue:
+        if requeue:
+            self.handed_back.add(generation_id)
+        else:
             self.hub.publish(StatusEvent.of(row))
         log.info("generation %s %s", generation_id, "requeued" if requeue else status)

@@ -168,9 +168,13 @@ try {
     const early = [];
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const status = await job.getAttribute("data-status");
-      const now = await job.getByRole("progressbar").getAttribute("aria-valuenow").catch(() => null);
-      const phase = await job.getByTestId("progress-phase").innerText({ timeout: 50 }).catch(() => null);
+      // One snapshot of the card: read one at a time, the status could be read before an update
+      // and the bar after it, which looks like 100% on a running job.
+      const { status, now, phase } = await job.evaluate((card) => ({
+        status: card.getAttribute("data-status"),
+        now: card.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow") ?? null,
+        phase: card.querySelector("[data-testid=progress-phase]")?.textContent ?? null,
+      }));
       if (phase) phases.add(phase.replace(/step \d+\/(\d+)/, "step n/$1"));
       if (now !== null) seen.add(Number(now));
       if (now === "100" && status !== "succeeded") early.push(status);

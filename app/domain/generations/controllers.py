@@ -170,7 +170,8 @@ class LibraryController(Controller):
             headers["Preference-Applied"] = f"wait={wait}"
             if all(row.status in FINISHED for row in rows):
                 status_code = HTTP_201_CREATED
-        batch = [Generation.from_row(row, jobs.queue_position(row)) for row in rows]
+        positions = await jobs.queue_positions(rows)
+        batch = [Generation.from_row(row, positions.get(row.generation_id)) for row in rows]
         created = CreatedGeneration(**msgspec.structs.asdict(batch[0]), token=submission.token, batch=batch)
         return Response(created, status_code=status_code, headers=headers)
 
@@ -231,7 +232,7 @@ class LibraryController(Controller):
         ] = None,
     ) -> GenerationList:
         page = await generations.recent(limit, offset, status, favorite, batch_id)
-        return GenerationList.from_page(page, jobs.queue_position)
+        return GenerationList.from_page(page, await jobs.queue_positions(page.items))
 
     @get(
         "/most-played",
@@ -244,7 +245,7 @@ class LibraryController(Controller):
         self, generations: Generations, jobs: Jobs, limit: Limit = 20, offset: Offset = 0
     ) -> GenerationList:
         page = await generations.most_played(limit, offset)
-        return GenerationList.from_page(page, jobs.queue_position)
+        return GenerationList.from_page(page, await jobs.queue_positions(page.items))
 
     @get(
         "/search",
@@ -263,7 +264,7 @@ class LibraryController(Controller):
         favorite: Favorite = None,
     ) -> GenerationList:
         page = await generations.search(q.strip(), limit, offset, favorite)
-        return GenerationList.from_page(page, jobs.queue_position)
+        return GenerationList.from_page(page, await jobs.queue_positions(page.items))
 
     @post(
         "/track-play",
@@ -315,7 +316,7 @@ class GenerationController(Controller):
         self, generation_id: GenerationIdPath, generations: Generations, jobs: Jobs
     ) -> Generation:
         row = await generations.require(generation_id)
-        return Generation.from_row(row, jobs.queue_position(row))
+        return Generation.from_row(row, await jobs.queue_position(row))
 
     @delete(
         "/",

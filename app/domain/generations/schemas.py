@@ -6,7 +6,7 @@ through the OpenAPI document and the types generated from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -171,6 +171,7 @@ class Generation(msgspec.Struct):
     updated_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    worker: str | None  # the worker that ran (or runs) it: WORKER_NAME or host:pid
     progress: Progress
     error_type: str | None
     error_message: str | None
@@ -235,6 +236,7 @@ def record_fields(row: MusicGeneration, queue_position: int | None = None) -> di
         "updated_at": row.updated_at,
         "started_at": row.started_at,
         "finished_at": row.finished_at,
+        "worker": row.worker,
         "progress": Progress(
             phase=FINISHED_PHASE if finished else row.progress_phase,
             step=row.progress_step,
@@ -260,10 +262,10 @@ class GenerationList(msgspec.Struct):
 
     @classmethod
     def from_page(
-        cls, page: OffsetPagination[MusicGeneration], queue_position: Callable[[MusicGeneration], int | None]
+        cls, page: OffsetPagination[MusicGeneration], positions: Mapping[str, int]
     ) -> GenerationList:
-        """The answer for a service's page of rows; `queue_position` gives each row's place in the queue."""
-        items = [Generation.from_row(row, queue_position(row)) for row in page.items]
+        """The answer for a service's page of rows; `positions`: the queued rows' places in the queue."""
+        items = [Generation.from_row(row, positions.get(row.generation_id)) for row in page.items]
         return cls(items=items, count=len(items), total=page.total, offset=page.offset, limit=page.limit)
 
 

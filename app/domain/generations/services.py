@@ -150,8 +150,8 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
             updated_at=now,
         )
 
-    async def start(self, generation_id: str) -> MusicGeneration | None:
-        """queued -> running; None when the job is not queued any more (canceled meanwhile)."""
+    async def start(self, generation_id: str, worker: str | None = None) -> MusicGeneration | None:
+        """queued -> running on `worker`; None when the job is not queued any more (canceled meanwhile)."""
         now = utcnow()
         return await self._update_returning(
             generation_id,
@@ -160,7 +160,26 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[MusicGeneration, Genera
             started_at=now,
             updated_at=now,
             progress_phase=PHASES[0],
+            worker=worker,
         )
+
+    async def count_queued(self) -> int:
+        """Jobs waiting, across every service process."""
+        statement = select(func.count()).select_from(MusicGeneration).where(MusicGeneration.status == QUEUED)
+        return int((await self.repository.session.execute(statement)).scalar_one())
+
+    async def queue_positions(self, generation_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """The 1-based place of waiting jobs in submission order (of `generation_ids`, or all)."""
+        place = func.row_number().over(order_by=(MusicGeneration.created_at, MusicGeneration.id))
+        ranked = (
+            select(MusicGeneration.generation_id, place.label("place"))
+            .where(MusicGeneration.status == QUEUED)
+            .subquery()
+        )
+        statement = select(ranked.c.generation_id, ranked.c.place)
+        if generation_ids is not None:
+            statement = statement.where(ranked.c.generation_id.in_(list(generation_ids)))
+        return {row[0]: int(row[1]) for row in (await self.repository.session.execute(statement)).all()}
 
     async def set_fields(self, generation_id: str, **values: Any) -> MusicGeneration | None:
         """Update columns of one row and commit."""

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
 from app.domain.generations.schemas import MAX_DURATION_S
-from app.domain.system.schemas import Health, ModelStatus, ReloadRequest, StorageHealth
+from app.domain.system.schemas import Health, ModelStatus, ReloadRequest, StorageHealth, WorkerStatus
 from app.domain.system.services import gpu_stats, machine_stats
 from app.lib.auth import ADMIN_ONLY, require_admin
 from app.lib.errors import error_responses
@@ -50,17 +50,9 @@ class SystemController(Controller):
             database.update(ok=True, latency_ms=round(1000 * (time.perf_counter() - started), 2))
         except Exception as exc:  # any driver error means the same: the database does not answer
             database.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
-        engines = jobs.engines
-        snapshot = engines.snapshot()
+        snapshot = await jobs.model_status()
         info = snapshot["info"] or {}
-        model = {
-            "status": engines.status,
-            "model": engines.model,
-            "device": snapshot["device"],
-            "precision": snapshot["precision"],
-            "backend": snapshot["backend"],
-            "error": engines.error,
-        }
+        model = {key: snapshot[key] for key in ("status", "model", "device", "precision", "backend", "error")}
         space = await asyncio.to_thread(
             jobs.storage.space,
             MAX_DURATION_S,
@@ -71,9 +63,9 @@ class SystemController(Controller):
         gpus = await asyncio.to_thread(gpu_stats)
         if not database["ok"]:
             status = "error"
-        elif engines.status == "loading":
+        elif model["status"] == "loading":
             status = "starting"
-        elif engines.status != "ready" or not space.ok:
+        elif model["status"] != "ready" or not space.ok:
             status = "degraded"
         else:
             status = "ok"
@@ -84,13 +76,8 @@ class SystemController(Controller):
             uptime_s=round(time.time() - jobs.started_at, 1),
             database=database,
             model=model,
-            queue={
-                "depth": jobs.queue.depth,
-                "capacity": jobs.queue.capacity,
-                "running": sorted(jobs.queue.running),
-                "max_batch": jobs.engines.batch_capacity,
-                "accepting": jobs.queue.accepting,
-            },
+            queue=await jobs.queue_state(),
+            workers=msgspec.convert(snapshot["workers"], list[WorkerStatus]),
             storage=StorageHealth(
                 ok=space.ok,
                 writable=space.writable,
@@ -109,7 +96,7 @@ class SystemController(Controller):
         responses=error_responses(429),
     )
     async def model_status(self, request: Request) -> ModelStatus:
-        return msgspec.convert(request.app.state.jobs.engines.snapshot(), ModelStatus)
+        return msgspec.convert(await request.app.state.jobs.model_status(), ModelStatus)
 
     @post(
         "/model/reload",
@@ -127,12 +114,11 @@ class SystemController(Controller):
     async def model_reload(
         self, request: Request, data: JSONBody[ReloadRequest | None] = None
     ) -> ModelStatus:
-        engines = request.app.state.jobs.engines
         data = data or ReloadRequest()
-        await engines.reload(
+        snapshot = await request.app.state.jobs.reload(
             model=data.model, backend=data.backend, device=data.device, precision=data.precision
         )
-        return msgspec.convert(engines.snapshot(), ModelStatus)
+        return msgspec.convert(snapshot, ModelStatus)
 
 
 HANDLERS = [SystemController]

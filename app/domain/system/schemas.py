@@ -27,6 +27,26 @@ class BackendOption(msgspec.Struct):
     precisions: list[str]
 
 
+class WorkerStatus(msgspec.Struct):
+    """A live generation worker: this process (QUEUE=local) or a `musicgenie worker` (QUEUE=saq).
+
+    `running`: the ids of the jobs it generates now; `last_heartbeat`: when it last wrote its stats
+    (a worker silent for over 6 s is gone from the list).
+    """
+
+    name: str
+    host: str
+    pid: int
+    status: str
+    model: str
+    backend: str
+    device: str
+    precision: str
+    max_batch: int
+    running: list[str]
+    last_heartbeat: datetime | None
+
+
 class ModelStatus(msgspec.Struct):
     """`status` is loading, ready or error (then `error` says why).
 
@@ -47,6 +67,7 @@ class ModelStatus(msgspec.Struct):
     loaded_variants: list[dict[str, str]]
     devices: list[DeviceOption]
     backends: list[BackendOption]
+    workers: list[WorkerStatus]
 
 
 class ReloadRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,6 +99,7 @@ class Health(msgspec.Struct):
     database: dict[str, Any]
     model: dict[str, Any]
     queue: dict[str, Any]
+    workers: list[WorkerStatus]
     storage: StorageHealth
     system: dict[str, Any]
     gpu: list[dict[str, Any]] | None

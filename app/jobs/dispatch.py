@@ -1,0 +1,194 @@
+"""Where the runtime sends jobs: the in-process queue (QUEUE=local) or SAQ's PostgreSQL queue (QUEUE=saq).
+
+Both take the same calls from `JobRuntime`: admit (the global bound, checked before any row is written),
+put, withdraw (a canceled waiting job), stop (a running one), positions and the number waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+import msgspec
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import SUCCEEDED, MusicGeneration
+from app.domain.generations.services import GenerationService
+from app.jobs.events import EventHub, ProgressEvent, StatusEvent
+from app.jobs.queue import JobQueue, QueueFull
+from app.jobs.relay import CONTROL, EVENTS, Command, Message, PgChannel, ProgressMessage, StatusChanged
+from app.jobs.saq_queue import generation_job, make_queue
+from app.settings import Settings
+
+log = logging.getLogger("app.jobs")
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+ADMISSION_LOCK = 0x6D67_0001  # pg_advisory_lock key: one admission at a time across API processes
+DEFAULT_RETRY_AFTER_S = 10
+
+
+class Dispatch(Protocol):
+    """What the runtime needs of a queue backend."""
+
+    capacity: int
+    accepting: bool
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    def admit(self, slots: int) -> AbstractAsyncContextManager[None]: ...
+    async def put(self, generation_id: str) -> None: ...
+    async def withdraw(self, generation_id: str) -> None: ...
+    async def stop(self, generation_id: str) -> None: ...
+    async def positions(self, generation_ids: Sequence[str]) -> dict[str, int]: ...
+    async def waiting(self) -> int: ...
+    async def reload(self, options: dict[str, str | None]) -> None: ...
+
+
+class LocalDispatch:
+    """QUEUE=local: the in-process FIFO that this process's worker takes from."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+        self.capacity = queue.capacity
+
+    @property
+    def accepting(self) -> bool:
+        return self.queue.accepting
+
+    @accepting.setter
+    def accepting(self, value: bool) -> None:
+        self.queue.accepting = value
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    @asynccontextmanager
+    async def admit(self, slots: int) -> AsyncIterator[None]:
+        with self.queue.reserve(slots):
+            yield
+
+    async def put(self, generation_id: str) -> None:
+        await self.queue.put(generation_id)
+
+    async def withdraw(self, generation_id: str) -> None:
+        self.queue.remove(generation_id)
+        self.queue.forget(generation_id)
+
+    async def stop(self, generation_id: str) -> None:
+        self.queue.cancel_flag(generation_id).set()
+
+    async def positions(self, generation_ids: Sequence[str]) -> dict[str, int]:
+        return {i: p for i in generation_ids if (p := self.queue.position(i)) is not None}
+
+    async def waiting(self) -> int:
+        return self.queue.depth
+
+    async def reload(self, options: dict[str, str | None]) -> None:
+        return None  # the runtime reloads this process's engines
+
+
+class SaqDispatch:
+    """QUEUE=saq: SAQ's PostgreSQL queue, worked by `musicgenie worker` processes anywhere.
+
+    Events of jobs come back from the workers over NOTIFY (app.jobs.relay) into this process's hub;
+    the bound counts queued rows in the database under an advisory lock, so it holds across API processes.
+    """
+
+    def __init__(self, settings: Settings, sessions: SessionFactory, hub: EventHub) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.hub = hub
+        self.capacity = settings.queue_max_size
+        self.accepting = True
+        self.saq = make_queue(settings)
+        self.channel = PgChannel(settings.database_url, (EVENTS,), self._on_message)
+
+    async def start(self) -> None:
+        await self.saq.connect()
+        await self.channel.start()
+        async with self.sessions() as session:  # rows whose SAQ job was never enqueued (a crash between)
+            queued = list(await GenerationService(session=session).queue_positions())
+        for generation_id in queued:
+            await self.put(generation_id)  # idempotent: SAQ keeps one job per key
+
+    async def close(self) -> None:
+        await self.channel.close()
+        await self.saq.disconnect()
+
+    @asynccontextmanager
+    async def admit(self, slots: int) -> AsyncIterator[None]:
+        async with self.sessions() as session:
+            await session.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADMISSION_LOCK})
+            try:
+                waiting = await GenerationService(session=session).count_queued()
+                if waiting + slots > self.capacity:
+                    raise QueueFull(self.capacity, await self._retry_after(session))
+                yield  # the rows are written (and committed) while the lock is held
+            finally:
+                await session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADMISSION_LOCK})
+                await session.commit()
+
+    async def _retry_after(self, session: AsyncSession) -> int:
+        """One recent job's time: about when a slot frees."""
+        recent = (
+            select(MusicGeneration.generation_time)
+            .where(MusicGeneration.status == SUCCEEDED)
+            .order_by(MusicGeneration.finished_at.desc())
+            .limit(20)
+            .subquery()
+        )
+        average = (await session.execute(select(func.avg(recent.c.generation_time)))).scalar()
+        return max(1, math.ceil(average)) if average else DEFAULT_RETRY_AFTER_S
+
+    async def put(self, generation_id: str) -> None:
+        await self.saq.enqueue(generation_job(generation_id, self.settings))
+
+    async def withdraw(self, generation_id: str) -> None:
+        job = await self.saq.job(generation_id)
+        if job is not None:
+            await self.saq.abort(job, "canceled")
+
+    async def stop(self, generation_id: str) -> None:
+        self.channel.send(CONTROL, _encode(Command("cancel", generation_id)))
+
+    async def positions(self, generation_ids: Sequence[str]) -> dict[str, int]:
+        if not generation_ids:
+            return {}
+        async with self.sessions() as session:
+            return await GenerationService(session=session).queue_positions(generation_ids)
+
+    async def waiting(self) -> int:
+        async with self.sessions() as session:
+            return await GenerationService(session=session).count_queued()
+
+    async def reload(self, options: dict[str, str | None]) -> None:
+        """Ask every worker to reload (each between its jobs; a failed reload keeps its old model)."""
+        self.channel.send(CONTROL, _encode(Command("reload", options=options)))
+
+    async def _on_message(self, message: Message) -> None:
+        """A worker's event: hand it to this process's followers."""
+        if isinstance(message, ProgressMessage):
+            self.hub.publish(message.event)
+        elif isinstance(message, StatusChanged):
+            if not self.hub.subscribers(message.generation_id) and not self.hub.followed():
+                return
+            async with self.sessions() as session:
+                service = GenerationService(session=session)
+                row = await service.find(message.generation_id)
+                positions = await service.queue_positions(self.hub.followed())
+            if row is not None:
+                self.hub.publish(StatusEvent.of(row, positions.get(row.generation_id)))
+            for generation_id, position in positions.items():  # the jobs behind it moved up
+                if generation_id != message.generation_id:
+                    self.hub.publish(ProgressEvent.queued(generation_id, position))
+
+
+def _encode(command: Command) -> bytes:
+    return msgspec.json.encode(command)
