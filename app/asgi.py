@@ -27,6 +27,7 @@ from app.lib.api_docs import docs_assets_router, openapi_config
 from app.lib.auth import ADMIN_HEADER, TOKEN_HEADER
 from app.lib.bodies import json_body
 from app.lib.cross_site import OriginCheck
+from app.lib.dependencies import constant
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.frontend import frontend_router
 from app.lib.rate_limits import RateLimits, rate_limit_stores
@@ -68,7 +69,7 @@ def create_app(
     level = "DEBUG" if settings.debug else "INFO"
     return Litestar(
         route_handlers=[*handlers, docs_assets_router(), frontend_router()],  # the UI last
-        dependencies=generations.DEPENDENCIES,
+        dependencies={**generations.DEPENDENCIES, "jobs": constant(jobs), "settings": constant(settings)},
         guards=[OriginCheck(settings.cors_origins), json_body],
         middleware=middleware,
         plugins=[
@@ -91,7 +92,10 @@ def create_app(
         openapi_config=openapi_config(__version__),
         logging_config=LoggingConfig(
             root={"level": level, "handlers": ["queue_listener"]},
-            loggers={"app": {"level": level, "propagate": True}},
+            loggers={
+                "app": {"level": level, "propagate": True},
+                "saq": {"level": "WARNING", "propagate": True},  # not a line per job enqueued
+            },
             log_exceptions="never",
         ),
         stores=rate_limit_stores(settings),

@@ -546,6 +546,7 @@ async def measure(backend: str, args: argparse.Namespace, logs: Path) -> Backend
     except BaseException:
         for label, _ in processes.running:
             print(f"--- {label} log (tail) ---\n{processes.tail(label)}", file=sys.stderr)
+        print(f"the logs are kept in {logs}", file=sys.stderr)
         raise
     finally:
         processes.stop()
@@ -595,6 +596,7 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--database", default=DEFAULT_DATABASE, help="scratch database prefix")
     parse.add_argument("--keep-databases", action="store_true", help="leave the scratch databases")
     parse.add_argument("--out", type=Path, help="write the results as JSON here")
+    parse.add_argument("--logs", type=Path, help="keep the API's and workers' logs in this folder")
     parse.add_argument("--_api", metavar="PORT", type=int, help=argparse.SUPPRESS)
     parse.add_argument("--_worker", metavar="NAME", help=argparse.SUPPRESS)
     return parse
@@ -614,14 +616,16 @@ def check_args(args: argparse.Namespace) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> list[BackendResult]:
-    logs = Path(tempfile.mkdtemp(prefix="mg-queue-logs-"))
+    logs = args.logs or Path(tempfile.mkdtemp(prefix="mg-queue-logs-"))
+    logs.mkdir(parents=True, exist_ok=True)
     results = []
     for backend in args.backends:
         started = time.monotonic()
         print(f"{backend}: {args.idle_jobs} idle jobs, then a burst of {args.jobs}...", file=sys.stderr)
         results.append(await measure(backend, args, logs))
         print(f"{backend}: done in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    shutil.rmtree(logs, ignore_errors=True)
+    if args.logs is None:
+        shutil.rmtree(logs, ignore_errors=True)
     return results
 
 

@@ -39,7 +39,7 @@ class Dispatch(Protocol):
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
-    def admit(self, slots: int) -> AbstractAsyncContextManager[None]: ...
+    def admit(self, slots: int, service: GenerationService) -> AbstractAsyncContextManager[None]: ...
     async def put(self, generation_id: str) -> None: ...
     async def withdraw(self, generation_id: str) -> None: ...
     async def stop(self, generation_id: str) -> None: ...
@@ -70,7 +70,8 @@ class LocalDispatch:
         return None
 
     @asynccontextmanager
-    async def admit(self, slots: int) -> AsyncIterator[None]:
+    async def admit(self, slots: int, service: GenerationService) -> AsyncIterator[None]:
+        """Hold `slots` of the in-process bound while `service` writes the rows."""
         with self.queue.reserve(slots):
             yield
 
@@ -123,17 +124,18 @@ class SaqDispatch:
         await self.saq.disconnect()
 
     @asynccontextmanager
-    async def admit(self, slots: int) -> AsyncIterator[None]:
-        async with self.sessions() as session:
-            await session.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADMISSION_LOCK})
-            try:
-                waiting = await GenerationService(session=session).count_queued()
-                if waiting + slots > self.capacity:
-                    raise QueueFull(self.capacity, await self._retry_after(session))
-                yield  # the rows are written (and committed) while the lock is held
-            finally:
-                await session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADMISSION_LOCK})
-                await session.commit()
+    async def admit(self, slots: int, service: GenerationService) -> AsyncIterator[None]:
+        """Count the queued rows of every API process under a transaction lock taken in `service`'s own
+        transaction: the commit that writes the rows releases it (no second connection per request)."""
+        session = service.repository.session
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMISSION_LOCK})
+        try:
+            if await service.count_queued() + slots > self.capacity:
+                raise QueueFull(self.capacity, await self._retry_after(session))
+            yield
+        except BaseException:
+            await session.rollback()  # releases the lock
+            raise
 
     async def _retry_after(self, session: AsyncSession) -> int:
         """One recent job's time: about when a slot frees."""

@@ -9,7 +9,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,9 @@ from app.lib.auth import new_token
 from app.lib.storage import AudioStorage, new_generation_id
 from app.lib.uploads import DecodedAudio
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.jobs.saq_worker import WorkerHost
 
 log = logging.getLogger("app.jobs")
 
@@ -70,6 +73,8 @@ class JobRuntime:
             sessions, self.dispatch, storage, settings.metrics_interval_s, settings.metrics_retention_days
         )
         self.started_at = time.time()
+        self.embedded: WorkerHost | None = None  # QUEUE=saq with EMBEDDED_WORKER
+        self._embedded_start: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -83,6 +88,13 @@ class JobRuntime:
             self.worker.start()
         else:  # workers recover their own jobs (SAQ sweeps a dead worker's), and share AUDIO_DIR
             await self.dispatch.start()
+            if self.settings.embedded_worker:
+                from app.jobs.saq_worker import WorkerHost  # loads SAQ's worker only where it runs
+
+                self.embedded = WorkerHost(
+                    self.settings, self.worker_name, engines=self.engines, streams=self.streams
+                )
+                self._embedded_start = asyncio.create_task(self.embedded.start(), name="embedded-worker")
         self.sampler.start()
 
     @property
@@ -111,6 +123,9 @@ class JobRuntime:
         assert self._shutdown is not None
         await self._shutdown
         await self.sampler.stop()
+        if self.embedded is not None:
+            await asyncio.gather(self._embedded_start, return_exceptions=True)
+            await self.embedded.stop()
         await self.engines.close()
         await self.dispatch.close()
 
@@ -163,7 +178,7 @@ class JobRuntime:
         ids = [new_generation_id() for _ in range(request.variations)]
         batch_id = new_generation_id() if request.variations > 1 else None
         token, token_hash = new_token()
-        async with self.dispatch.admit(len(ids)):  # QueueFull before anything is written
+        async with self.dispatch.admit(len(ids), service):  # QueueFull before anything is written
             try:
                 if audio is not None:
                     for generation_id in ids:
@@ -245,6 +260,7 @@ class JobRuntime:
         if serving is not None:
             snapshot.update({key: serving.get(key, snapshot[key]) for key in PLACEMENT})
             snapshot["devices"] = serving.get("devices") or snapshot["devices"]
+            snapshot["info"] = serving.get("info")
         if ready:
             snapshot.update(status="ready", error=None, error_type=None)
         elif workers and all(w.get("status") == "error" for w in workers):
@@ -266,7 +282,6 @@ class JobRuntime:
     async def queue_state(self) -> dict[str, object]:
         """What /health says of the queue."""
         return {
-            "backend": self.settings.queue,
             "depth": await self.dispatch.waiting(),
             "capacity": self.dispatch.capacity,
             "running": sorted(self.queue.running),

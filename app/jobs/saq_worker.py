@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from litestar_saq.base import Worker as SaqWorker
 from saq.types import Context
 
@@ -75,11 +76,19 @@ class _SaqWorker(SaqWorker):
 class WorkerHost:
     """One worker process's parts: database, engines, the job `Worker`, the SAQ worker and the relay."""
 
-    def __init__(self, settings: Settings, name: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        name: str,
+        *,
+        engines: EngineManager | None = None,
+        streams: AudioStreams | None = None,
+    ) -> None:
         self.settings = settings
         self.name = name
         self.database = alchemy_config(settings)
-        self.engines = EngineManager(settings, rankings=RecordedRankings(self.database.get_session))
+        rankings = RecordedRankings(self.database.get_session)
+        self.engines = engines or EngineManager(settings, rankings=rankings)
         self.hub = RelayHub()
         self.queue = JobQueue(settings.queue_max_size)  # this worker's cancel flags and running ids
         self.worker = Worker(
@@ -88,7 +97,7 @@ class WorkerHost:
             AudioStorage(settings.audio_dir),
             self.hub,
             self.database.get_session,
-            AudioStreams(),
+            streams or AudioStreams(),
             name=name,
         )
         self.channel = PgChannel(settings.database_url, (CONTROL,), self._on_command)
@@ -120,38 +129,51 @@ class WorkerHost:
         self.saq.SIGNALS = []  # this host handles the signals: grace, then hand back
         self.saq.describe = self._describe
         self._reload: asyncio.Task[None] | None = None
+        self._saq_task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Work until SIGTERM or SIGINT, then shut down gracefully."""
         await ensure_schema(self.settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        """Load the model, then take jobs (in the background)."""
         self.engines.start()
         await self.engines.wait_ready()
         self.saq.concurrency = self.engines.batch_capacity  # the jobs one batched step takes
         await self.saq.queue.connect()
         await self.channel.start()
         self._describe()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        worker = asyncio.create_task(self.saq.start(), name="saq-worker")
+        self._saq_task = asyncio.create_task(self.saq.start(), name="saq-worker")
         log.info("worker %s ready: %s", self.name, self.engines.snapshot()["device"])
-        try:
-            await stop.wait()
-        finally:
-            log.info("worker %s stopping: running jobs get %.0f s", self.name, self.settings.shutdown_grace_s)
-            # Take no more jobs, but let SAQ see the running ones end (or be handed back) before it stops:
-            # stopping it first would retry them elsewhere while they still run here.
-            self.saq.paused = True
-            self.worker.draining = True
-            await self.worker.stop(self.settings.shutdown_grace_s)
+
+    async def stop(self) -> None:
+        """Take no more jobs; running ones get SHUTDOWN_GRACE_S, then are handed back."""
+        log.info("worker %s stopping: running jobs get %.0f s", self.name, self.settings.shutdown_grace_s)
+        # Take no more jobs, but let SAQ see the running ones end (or be handed back) before it stops:
+        # stopping it first would retry them elsewhere while they still run here.
+        self.saq.paused = True
+        self.worker.draining = True
+        await self.worker.stop(self.settings.shutdown_grace_s)
+        if self._saq_task is not None:
             self.saq.event.set()
+            for task in self.saq.tasks:  # its timers (sweep, stats...) sleep up to seconds: not waited for
+                if task.get_name() != "process":
+                    task.cancel()
             await self.saq.stop()
-            await asyncio.gather(worker, return_exceptions=True)
-            await self.saq.queue.disconnect()
-            await self.channel.close()
-            await self.engines.close()
-            await self.database.get_engine().dispose()
+            await asyncio.gather(self._saq_task, return_exceptions=True)
+        await self.saq.queue.disconnect()
+        await self.channel.close()
+        await self.engines.close()
+        await self.database.get_engine().dispose()
 
     async def generate(self, ctx: Context, *, generation_id: str) -> str:
         """The SAQ task: run one generation, touching its SAQ job as a heartbeat; its final status."""
@@ -211,6 +233,7 @@ class WorkerHost:
             max_batch=self.engines.batch_capacity,
             running=sorted(self.queue.running),
             devices=snapshot["devices"],
+            info=msgspec.to_builtins(snapshot["info"]),  # JSON only: SAQ stores it as JSON
             heartbeat_at=time.time(),
         )
 

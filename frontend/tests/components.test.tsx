@@ -30,6 +30,7 @@ function health(model: Record<string, unknown>, fields: Partial<Health> = {}): H
     database: { ok: true },
     model: { status: "ready", model: "tiny-random", device: "cpu", precision: "float32", backend: "reference", error: null, ...model },
     queue: { depth: 0, capacity: 16, running: null, accepting: true },
+    workers: [],
     system: {},
     gpu: null,
     storage: { ok: true, writable: true, free_bytes: 10 ** 10, needed_bytes: 10 ** 8 },
@@ -52,6 +53,7 @@ function modelStatus(fields: Partial<ModelStatus> = {}): ModelStatus {
     loaded_variants: [{ model: "tiny-random", backend: "reference", device: "cpu", precision: "float32" }],
     devices: [{ device: "cpu", name: "x86_64", precisions: ["float32", "bfloat16", "int8"] }],
     backends: [{ backend: "reference", precisions: ["float32", "bfloat16", "float16", "int8"] }],
+    workers: [],
     ...fields,
   };
 }

@@ -45,6 +45,7 @@ export function generation(fields: Partial<Generation> = {}): Generation {
     updated_at: null,
     started_at: null,
     finished_at: null,
+    worker: null,
     progress: { phase: "finished", step: 250, total_steps: 250, fraction: 1, eta_s: null },
     error_type: null,
     error_message: null,

@@ -524,6 +524,7 @@ describe("devices and precisions on offer", () => {
     loaded_variants: [],
     devices: [],
     backends: [],
+    workers: [],
     ...fields,
   });
 

@@ -439,6 +439,7 @@ export interface components {
             updated_at: string | null;
             user_id: number | null;
             windows: number | null;
+            worker: string | null;
         };
         /** DayStats */
         DayStats: {
@@ -583,6 +584,7 @@ export interface components {
             updated_at: string | null;
             user_id: number | null;
             windows: number | null;
+            worker: string | null;
         };
         /** GenerationList */
         GenerationList: {
@@ -615,6 +617,7 @@ export interface components {
             };
             uptime_s: number;
             version: string;
+            workers: components["schemas"]["WorkerStatus"][];
         };
         /** ModelStatus */
         ModelStatus: {
@@ -635,6 +638,7 @@ export interface components {
             precision: string;
             reloading: boolean;
             status: string;
+            workers: components["schemas"]["WorkerStatus"][];
         };
         /** Peaks */
         Peaks: {
@@ -717,6 +721,20 @@ export interface components {
             generation_id: string;
             last_played: string | null;
             play_count: number;
+        };
+        /** WorkerStatus */
+        WorkerStatus: {
+            backend: string;
+            device: string;
+            host: string;
+            last_heartbeat: string | null;
+            max_batch: number;
+            model: string;
+            name: string;
+            pid: number;
+            precision: string;
+            running: string[];
+            status: string;
         };
     };
     responses: never;

@@ -204,7 +204,7 @@ def test_six_jobs_all_succeed_and_both_workers_ran_some(cluster: Cluster) -> Non
         assert audio.status_code == 200
         assert len(audio.content) > 1000
     status = httpx.get(f"{a.base}/health").json()
-    assert status["queue"]["backend"] == "saq"
+    assert status["queue"]["running"] == []  # this API process runs nothing itself
     assert {w["name"] for w in status["workers"]} == {"w1", "w2"}
     assert all(w["last_heartbeat"] and w["model"] == "tiny-random" for w in status["workers"])
 
@@ -272,6 +272,23 @@ def test_sigterm_hands_the_running_job_back_within_the_grace(cluster: Cluster) -
     assert done["worker"] != leaving
     cluster.worker(leaving)
     cluster.wait_api(a, workers=2)
+
+
+def test_with_requeueing_off_a_killed_workers_job_fails_as_interrupted(cluster: Cluster) -> None:
+    """The worker that finds the dead worker's job decides by its REQUEUE_INTERRUPTED: here, off."""
+    a = cluster.procs["a"]
+    cluster.procs["w2"].stop(signal.SIGTERM)  # idle: gone at once; w1 takes the next job
+    job = submit(a, duration=60)
+    running = wait_for(a, job["generation_id"], decoding)
+    assert running["worker"] == "w1"
+    cluster.worker("w3", REQUEUE_INTERRUPTED="false")
+    cluster.wait_api(a, workers=2)
+    cluster.procs["w1"].stop(signal.SIGKILL)
+    done = wait_for(a, job["generation_id"], finished, within=60)
+    assert done["status"] == "failed", done
+    assert done["error_type"] == "interrupted"
+    assert done["error_message"] == "worker w1 stopped while this job was running; submit it again"
+    assert done["worker"] == "w1"  # who ran it when it was lost
 
 
 @pytest.fixture(scope="module")
@@ -345,3 +362,26 @@ def test_rate_limits_are_shared_through_redis(apis: Cluster) -> None:
     a, b = apis.procs["a"], apis.procs["b"]
     answers = [httpx.get(f"{api.base}/health").status_code for api in (a, b, a, b)]
     assert answers == [200, 200, 200, 429], answers
+
+
+def test_an_api_process_with_an_embedded_worker_generates_alone(
+    apis: Cluster, tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path
+) -> None:
+    """EMBEDDED_WORKER=true: one process serves and generates (on the `apis` database, whose own API
+    processes have no worker: the embedded one runs their queued jobs too)."""
+    alone = Cluster(apis.url, tmp_path_factory.mktemp("embedded"), model_cache_dir)
+    try:
+        api = alone.api(
+            "solo", EMBEDDED_WORKER="true", WORKER_NAME="solo", AUDIO_DIR=str(apis.root / "audio")
+        )
+        alone.wait_api(api, workers=1)
+        status = httpx.get(f"{api.base}/model/status").json()
+        assert status["status"] == "ready"
+        assert [w["name"] for w in status["workers"]] == ["solo"]
+        listed = httpx.get(f"{api.base}/recent", params={"status": "queued"}).json()["items"]
+        ids = [item["generation_id"] for item in listed] + [submit(api)["generation_id"]]
+        done = [wait_for(api, generation_id, finished) for generation_id in ids]
+        assert {row["status"] for row in done} == {"succeeded"}, done
+        assert {row["worker"] for row in done} == {"solo"}
+    finally:
+        alone.close()

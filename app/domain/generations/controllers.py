@@ -92,14 +92,7 @@ async def provide_generations(
         yield service
 
 
-def provide_jobs(request: Request) -> JobRuntime:
-    return request.app.state.jobs
-
-
-DEPENDENCIES = {
-    "generations": Provide(provide_generations),
-    "jobs": Provide(provide_jobs, sync_to_thread=False),
-}
+DEPENDENCIES = {"generations": Provide(provide_generations)}  # `jobs` and `settings`: see create_app
 
 
 def parse_prefer_wait(prefer: str | None) -> int | None:

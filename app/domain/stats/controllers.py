@@ -7,7 +7,7 @@ import shutil
 from datetime import timedelta
 from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from app.db.models import utcnow
 from app.domain.benchmarks.services import BenchmarkService
 from app.domain.stats.schemas import Stats, Storage
 from app.domain.stats.services import by_device, daily, day_start, totals
+from app.jobs.runtime import JobRuntime
 from app.lib.errors import error_responses
 
 TAGS = ["stats"]
@@ -36,14 +37,14 @@ class StatsController(Controller):
     )
     async def stats(
         self,
-        request: Request,
+        jobs: NamedDependency[JobRuntime],
         db_session: NamedDependency[AsyncSession],
         days: Annotated[
             int, QueryParameter(ge=1, le=365, description="Days to analyse, today included (1-365).")
         ] = 7,
     ) -> Stats:
         since = day_start(utcnow()) - timedelta(days=days - 1)
-        storage = request.app.state.jobs.storage
+        storage = jobs.storage
         files, size = await asyncio.to_thread(storage.usage)
         try:
             free_gb: float | None = round(shutil.disk_usage(storage.root).free / 1024**3, 2)

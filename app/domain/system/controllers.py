@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
@@ -18,8 +18,10 @@ from app import __version__
 from app.domain.generations.schemas import MAX_DURATION_S
 from app.domain.system.schemas import Health, ModelStatus, ReloadRequest, StorageHealth, WorkerStatus
 from app.domain.system.services import gpu_stats, machine_stats
+from app.jobs.runtime import JobRuntime
 from app.lib.auth import ADMIN_ONLY, require_admin
 from app.lib.errors import error_responses
+from app.settings import Settings
 
 TAGS = ["system"]
 # MusicGen's widest output: 32 kHz stereo (used until a model is loaded).
@@ -41,8 +43,12 @@ class SystemController(Controller):
             **error_responses(429),
         },
     )
-    async def health(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Response[Health]:
-        jobs = request.app.state.jobs
+    async def health(
+        self,
+        jobs: NamedDependency[JobRuntime],
+        settings: NamedDependency[Settings],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[Health]:
         started = time.perf_counter()
         database: dict[str, object] = {"dialect": db_session.bind.dialect.name}
         try:
@@ -72,7 +78,7 @@ class SystemController(Controller):
         body = Health(
             status=status,
             version=__version__,
-            environment=request.app.state.settings.environment,
+            environment=settings.environment,
             uptime_s=round(time.time() - jobs.started_at, 1),
             database=database,
             model=model,
@@ -95,8 +101,8 @@ class SystemController(Controller):
         summary="Model loading status",
         responses=error_responses(429),
     )
-    async def model_status(self, request: Request) -> ModelStatus:
-        return msgspec.convert(await request.app.state.jobs.model_status(), ModelStatus)
+    async def model_status(self, jobs: NamedDependency[JobRuntime]) -> ModelStatus:
+        return msgspec.convert(await jobs.model_status(), ModelStatus)
 
     @post(
         "/model/reload",
@@ -112,10 +118,10 @@ class SystemController(Controller):
         responses=error_responses(401, 403, 415, 422, 429, 503),
     )
     async def model_reload(
-        self, request: Request, data: JSONBody[ReloadRequest | None] = None
+        self, jobs: NamedDependency[JobRuntime], data: JSONBody[ReloadRequest | None] = None
     ) -> ModelStatus:
         data = data or ReloadRequest()
-        snapshot = await request.app.state.jobs.reload(
+        snapshot = await jobs.reload(
             model=data.model, backend=data.backend, device=data.device, precision=data.precision
         )
         return msgspec.convert(snapshot, ModelStatus)
