@@ -6,8 +6,12 @@ put, withdraw (a canceled waiting job), stop (a running one), positions and the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
@@ -18,10 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import SUCCEEDED, MusicGeneration
 from app.domain.generations.services import GenerationService
+from app.jobs.errors import ReloadFailed
 from app.jobs.events import EventHub, ProgressEvent, StatusEvent
 from app.jobs.queue import JobQueue, QueueFull
-from app.jobs.relay import CONTROL, EVENTS, Command, Message, PgChannel, ProgressMessage, StatusChanged
-from app.jobs.saq_queue import generation_job, make_queue
+from app.jobs.relay import (
+    CONTROL,
+    EVENTS,
+    Command,
+    Message,
+    PgChannel,
+    ProgressMessage,
+    ReloadReport,
+    StatusChanged,
+)
+from app.jobs.saq_queue import generation_job, live_workers, make_queue
 from app.settings import Settings
 
 log = logging.getLogger("app.jobs")
@@ -29,6 +43,7 @@ log = logging.getLogger("app.jobs")
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 ADMISSION_LOCK = 0x6D67_0001  # pg_advisory_lock key: one admission at a time across API processes
 DEFAULT_RETRY_AFTER_S = 10
+RELOAD_WAIT_S = 300.0  # a worker loads the new model before it answers: minutes for a large one
 
 
 class Dispatch(Protocol):
@@ -110,6 +125,7 @@ class SaqDispatch:
         self.accepting = True
         self.saq = make_queue(settings)
         self.channel = PgChannel(settings.database_url, (EVENTS,), self._on_message)
+        self._reloads: dict[str, asyncio.Queue[ReloadReport]] = {}  # reload request id -> its reports
 
     async def start(self) -> None:
         await self.saq.connect()
@@ -171,13 +187,41 @@ class SaqDispatch:
             return await GenerationService(session=session).count_queued()
 
     async def reload(self, options: dict[str, str | None]) -> None:
-        """Ask every worker to reload (each between its jobs; a failed reload keeps its old model)."""
-        self.channel.send(CONTROL, _encode(Command("reload", options=options)))
+        """Have every live worker reload (each between its jobs) and wait for each one's report.
+
+        Raises `ReloadFailed` naming the workers that failed (they keep their old model), did not answer
+        within RELOAD_WAIT_S, or when no worker is running.
+        """
+        async with self.sessions() as session:
+            expected = {str(worker["name"]) for worker in await live_workers(session)}
+        if not expected:
+            raise ReloadFailed(["no worker is running: start `musicgenie worker` with this DATABASE_URL"])
+        request_id = uuid.uuid4().hex
+        reports: asyncio.Queue[ReloadReport] = asyncio.Queue()
+        self._reloads[request_id] = reports
+        try:
+            self.channel.send(CONTROL, _encode(Command("reload", options=options, request_id=request_id)))
+            answered: dict[str, str | None] = {}
+            deadline = time.monotonic() + RELOAD_WAIT_S
+            while not expected <= answered.keys() and (left := deadline - time.monotonic()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    report = await asyncio.wait_for(reports.get(), left)
+                    answered[report.worker] = report.error
+        finally:
+            del self._reloads[request_id]
+        problems = [f"worker {name}: {error}" for name, error in sorted(answered.items()) if error]
+        silent = sorted(expected - set(answered))
+        problems += [f"worker {name}: no answer in {RELOAD_WAIT_S:.0f} s" for name in silent]
+        if problems:
+            raise ReloadFailed(problems)
 
     async def _on_message(self, message: Message) -> None:
         """A worker's event: hand it to this process's followers."""
         if isinstance(message, ProgressMessage):
             self.hub.publish(message.event)
+        elif isinstance(message, ReloadReport):
+            if (reports := self._reloads.get(message.request_id)) is not None:
+                reports.put_nowait(message)
         elif isinstance(message, StatusChanged):
             if not self.hub.subscribers(message.generation_id) and not self.hub.followed():
                 return

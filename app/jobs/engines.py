@@ -114,8 +114,9 @@ class EngineManager:
         return self._known(request)
 
     def requested(self, device: str | None = None, precision: str | None = None) -> Variant:
-        """A request's variant as asked, for a worker elsewhere to resolve against its machine."""
-        return Variant(self.model, self.backend, device or self.device, precision or self.precision)
+        """A request's variant as asked (`auto` where it asks nothing), for a worker elsewhere to resolve
+        against its machine and its model settings at the time."""
+        return Variant(self.model, self.backend, device or AUTO, precision or AUTO)
 
     @property
     def current_backend(self) -> str:

@@ -57,3 +57,11 @@ class UploadNotKept(JobRefused):
 
     def __init__(self, exc: OSError) -> None:
         super().__init__(f"could not keep the uploaded audio: {exc}")
+
+
+class ReloadFailed(JobRefused):
+    """QUEUE=saq: a worker could not reload (it keeps its old model), or none answered."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -38,14 +38,24 @@ class ProgressMessage(msgspec.Struct, frozen=True, tag="progress"):
 
 
 class Command(msgspec.Struct, frozen=True, tag="command"):
-    """What an API process asks of the workers: `cancel` a job, `reload` the model (with `options`)."""
+    """What an API process asks of the workers: `cancel` a job, `reload` the model (with `options`; each
+    worker answers a `ReloadReport` with the same `request_id`)."""
 
     action: Literal["cancel", "reload"]
     generation_id: str | None = None
     options: dict[str, str | None] | None = None
+    request_id: str | None = None
 
 
-Message = StatusChanged | ProgressMessage | Command
+class ReloadReport(msgspec.Struct, frozen=True, tag="reload_report"):
+    """A worker's answer to a reload: done (`error` None), or failed and still serving its old model."""
+
+    request_id: str
+    worker: str
+    error: str | None = None
+
+
+Message = StatusChanged | ProgressMessage | Command | ReloadReport
 _decoder = msgspec.json.Decoder(Message)
 
 

@@ -272,10 +272,11 @@ class JobRuntime:
         return snapshot
 
     async def reload(self, **options: str | None) -> dict[str, Any]:
-        """Reload the model: here (QUEUE=local), or on every worker, each between its jobs."""
-        if self.settings.runs_worker:
+        """Reload the model: here (QUEUE=local), or on every worker, each between its jobs (QUEUE=saq:
+        raises `ReloadFailed` when one fails, keeping its old model, or does not answer)."""
+        if self.settings.queue == "local":
             await self.engines.reload(**options)
-        if self.settings.queue == "saq":
+        else:  # every worker, an embedded one included, reloads and reports back
             await self.dispatch.reload(options)
         return await self.model_status()
 

@@ -36,12 +36,13 @@ from app.jobs.engines import EngineManager
 from app.jobs.events import StatusEvent
 from app.jobs.queue import JobQueue
 from app.jobs.recovery import settle_interrupted
-from app.jobs.relay import CONTROL, Command, Message, PgChannel, RelayHub
+from app.jobs.relay import CONTROL, EVENTS, Command, Message, PgChannel, RelayHub, ReloadReport
 from app.jobs.saq_queue import TASK, make_queue
 from app.jobs.streams import AudioStreams
 from app.jobs.worker import Worker
 from app.lib.storage import AudioStorage
 from app.settings import Settings
+from inference import InferenceError
 
 log = logging.getLogger("app.worker")
 
@@ -220,6 +221,13 @@ class WorkerHost:
             except Exception:  # a missed beat is retried next period
                 log.warning("heartbeat of job %s failed", job.key, exc_info=True)
 
+    async def _write_info(self) -> None:
+        """Write this worker's stats now (not at the next timer)."""
+        try:
+            await self.saq.worker_info(WORKER_INFO_S + 1)
+        except Exception:  # the timer writes them again shortly
+            log.warning("worker %s: its stats could not be written", self.name, exc_info=True)
+
     def _describe(self) -> None:
         """Refresh what this worker's stats say of it (written every WORKER_INFO_S)."""
         snapshot = self.engines.snapshot()
@@ -243,12 +251,17 @@ class WorkerHost:
         if message.action == "cancel" and message.generation_id in self.queue.running:
             self.queue.cancel_flag(message.generation_id).set()
         elif message.action == "reload":
-            options = message.options or {}
-            self._reload = asyncio.create_task(self._reload_engines(options), name="worker-reload")
+            options, request_id = message.options or {}, message.request_id or ""
+            reload = self._reload_engines(options, request_id)
+            self._reload = asyncio.create_task(reload, name="worker-reload")
 
-    async def _reload_engines(self, options: dict[str, str | None]) -> None:
+    async def _reload_engines(self, options: dict[str, str | None], request_id: str) -> None:
+        """Reload between jobs (those in flight finish on the old engine) and say how it went."""
+        error = None
         try:
             await self.engines.reload(**options)
-        except Exception:
-            log.exception("worker %s: reload failed; the old model keeps serving", self.name)
-        self._describe()
+        except Exception as exc:  # any failure: the old model keeps serving, the API is told why
+            error = str(exc) if isinstance(exc, InferenceError) else f"{type(exc).__name__}: {exc}"
+            log.warning("worker %s: reload failed (%s); the old model keeps serving", self.name, error)
+        await self._write_info()  # /model/status shows the new model by the time the API is answered
+        self.channel.send(EVENTS, msgspec.json.encode(ReloadReport(request_id, self.name, error)))

@@ -30,6 +30,7 @@ from app.jobs.queue import JobQueue
 from app.jobs.streams import STREAM_FORMAT, AudioStream, AudioStreams
 from app.lib.storage import AudioStorage, StoredAudio
 from inference import (
+    AUTO,
     EngineNotLoadedError,
     GenerationCancelled,
     GenerationParams,
@@ -290,7 +291,9 @@ class Worker:
         loop = asyncio.get_running_loop()
         try:
             for attempt in range(2):
-                variant = self.engines.variant(row.device, row.precision)  # "auto" from an API elsewhere
+                # "auto" (as an API process elsewhere writes it): this worker's current model settings
+                device, precision = (None if v == AUTO else v for v in (row.device, row.precision))
+                variant = self.engines.variant(device, precision)
                 engine = await self.engines.get(variant.device, variant.precision)
                 info = engine.info()
                 encoder = StreamEncoder(info["sample_rate"], info["channels"], STREAM_FORMAT)

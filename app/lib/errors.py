@@ -29,6 +29,7 @@ from app.jobs.errors import (
     JobRefused,
     ModelUnavailable,
     NotFinished,
+    ReloadFailed,
     ShuttingDown,
     UploadNotKept,
 )
@@ -171,6 +172,8 @@ def api_error_from_refusal(exc: JobRefused | QueueFull) -> ApiError:
             return ApiError(410, "file_missing", message)
         case UploadNotKept():
             return ApiError(503, "storage_error", message)
+        case ReloadFailed():
+            return ApiError(503, "reload_failed", message)
     raise TypeError(f"no API error for {type(exc).__name__}")  # a new refusal needs its case above
 
 

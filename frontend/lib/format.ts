@@ -77,3 +77,17 @@ export function outcomeText(status: Extract<GenerationStatus, "failed" | "cancel
   const sentence = /^cancell?ed\b/i.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : `Canceled: ${text}`;
   return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }
+
+/** How long ago an ISO time was, for a heartbeat: "just now", "3 s ago", "2 min ago", "1 h ago" ("–" when unknown). */
+export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) return "–";
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return "–";
+  // A clock a little ahead of this browser's (another machine's) reads as now, not as the future.
+  const seconds = Math.floor((now - then) / 1000);
+  if (seconds < 1) return "just now";
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86400)} d ago`;
+}

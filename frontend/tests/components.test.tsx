@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
@@ -6,20 +6,38 @@ import { MusicGenieApp } from "@/components/App";
 import { JobCard } from "@/components/audio/JobCard";
 import { GenerateTab } from "@/components/tabs/GenerateTab";
 import { HistoryTab } from "@/components/tabs/HistoryTab";
-import { StatsView } from "@/components/tabs/StatsTab";
+import { StatsTab, StatsView } from "@/components/tabs/StatsTab";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { ModelBadge, StatusBanner } from "@/components/ui/StatusBanner";
 import { ApiError } from "@/lib/api";
 import { readAudioSeconds } from "@/lib/audioFile";
 import { useAppStore } from "@/lib/store";
 import { TOKENS_KEY, tokenFor } from "@/lib/tokens";
-import type { Generation, Health, ModelStatus, Stats } from "@/types";
+import type { Generation, Health, ModelStatus, Stats, WorkerStatus } from "@/types";
 import { API_SCHEMAS } from "@/types/api.constants";
 
 import { FakeEventSource, fakeService, generation, json, ownTokens, page, resetStore, unfinished } from "./helpers";
 
 // jsdom reads no audio: each test says how long the picked file is (tests/logic.test.ts tests the reading).
 vi.mock("@/lib/audioFile", () => ({ readAudioSeconds: vi.fn(async () => null) }));
+
+/** A generation worker as /health and /model/status list it: by default the service's own process. */
+function worker(fields: Partial<WorkerStatus> = {}): WorkerStatus {
+  return {
+    name: "localhost:4242",
+    host: "localhost",
+    pid: 4242,
+    status: "ready",
+    model: "tiny-random",
+    backend: "reference",
+    device: "cpu",
+    precision: "float32",
+    max_batch: 4,
+    running: [],
+    last_heartbeat: new Date().toISOString(),
+    ...fields,
+  };
+}
 
 function health(model: Record<string, unknown>, fields: Partial<Health> = {}): Health {
   return {
@@ -30,7 +48,7 @@ function health(model: Record<string, unknown>, fields: Partial<Health> = {}): H
     database: { ok: true },
     model: { status: "ready", model: "tiny-random", device: "cpu", precision: "float32", backend: "reference", error: null, ...model },
     queue: { depth: 0, capacity: 16, running: null, accepting: true },
-    workers: [],
+    workers: [worker()],
     system: {},
     gpu: null,
     storage: { ok: true, writable: true, free_bytes: 10 ** 10, needed_bytes: 10 ** 8 },
@@ -53,7 +71,7 @@ function modelStatus(fields: Partial<ModelStatus> = {}): ModelStatus {
     loaded_variants: [{ model: "tiny-random", backend: "reference", device: "cpu", precision: "float32" }],
     devices: [{ device: "cpu", name: "x86_64", precisions: ["float32", "bfloat16", "int8"] }],
     backends: [{ backend: "reference", precisions: ["float32", "bfloat16", "float16", "int8"] }],
-    workers: [],
+    workers: [worker()],
     ...fields,
   };
 }
@@ -117,6 +135,16 @@ describe("StatusBanner and ModelBadge", () => {
     );
     expect(screen.queryByTestId("status-banner")).toBeNull();
     expect(screen.getByTestId("noise-warning")).toHaveTextContent("output is noise");
+  });
+
+  it("warns when no generation worker is running (scale-out): jobs wait, the model is not just loading", () => {
+    // What QUEUE=saq answers before any `musicgenie worker` is up: the model "loads" until one reports.
+    useAppStore.setState({ health: health({ status: "loading", error: "no worker is running" }, { status: "starting", workers: [] }) });
+    render(<StatusBanner />);
+    const banner = screen.getByTestId("status-banner");
+    expect(banner).toHaveTextContent("No generation worker is running");
+    expect(banner).toHaveTextContent("Jobs wait until one starts (musicgenie worker).");
+    expect(banner).not.toHaveTextContent("Loading the model");
   });
 
   it("does not mark a real model", () => {
@@ -691,6 +719,54 @@ describe("StatsView", () => {
     expect(screen.getByTestId("success-donut-label")).toHaveTextContent("100%");
     expect(screen.getByTestId("success-note")).toHaveTextContent("2 canceled: not part of the rate.");
     expect(screen.getByTestId("stat-success-rate").parentElement).toHaveTextContent("3 ok · 0 failed · 2 canceled");
+  });
+});
+
+describe("workers", () => {
+  it("names the worker that ran a track, or runs a job, and nothing while none has taken it", async () => {
+    const done = generation({ generation_id: "w1", prompt: "jazz trio", worker: "gpu-a0" });
+    const waiting = unfinished({ generation_id: "w2", id: 2, prompt: "techno" });
+    fakeService({ "GET /recent": ({ url }) => page([done, waiting], url) });
+    render(<HistoryTab />);
+    await waitFor(() => expect(screen.getAllByTestId("generation-card")).toHaveLength(2));
+    const card = (id: string) => screen.getAllByTestId("generation-card").find((c) => c.getAttribute("data-generation-id") === id)!;
+    expect(card("w1")).toHaveTextContent("· cpu/float32 on gpu-a0");
+    expect(within(card("w1")).getByTestId("generation-worker")).toHaveTextContent("gpu-a0");
+    expect(within(card("w2")).queryByTestId("generation-worker")).toBeNull();
+    cleanup();
+
+    useAppStore.setState({ generations: { r1: unfinished({ generation_id: "r1", status: "running", worker: "gpu-b1:812" }) } });
+    render(
+      <ul>
+        <JobCard id="r1" />
+      </ul>,
+    );
+    expect(screen.getByTestId("job")).toHaveTextContent("0:05 · cpu · float32 on gpu-b1:812 · seed 7");
+  });
+
+  it("lists several workers in the Stats tab: status, device, jobs running, last heartbeat", async () => {
+    const stats = { days: 7, since: "2026-01-01T00:00:00Z", totals: {}, by_device: [], daily: [], storage: {}, benchmarks: [] };
+    fakeService({ "GET /stats": () => json(stats) });
+    const seconds = (n: number) => new Date(Date.now() - n * 1000).toISOString();
+    useAppStore.setState({
+      health: health({}, {
+        workers: [
+          worker({ name: "gpu-a0", host: "node-a", device: "cuda:0", precision: "bfloat16", running: ["g1", "g2"], last_heartbeat: seconds(3) }),
+          worker({ name: "gpu-b1", host: "node-b", status: "loading", device: "cuda:1", precision: "float16", last_heartbeat: seconds(125) }),
+        ],
+      }),
+    });
+    render(<StatsTab />);
+    const rows = within(screen.getByTestId("workers")).getAllByTestId("worker-row");
+    expect(rows.map((row) => row.getAttribute("data-worker"))).toEqual(["gpu-a0", "gpu-b1"]);
+    expect(rows[0]).toHaveTextContent(/gpu-a0\s*ready\s*cuda:0 · bfloat16\s*2 running\s*3 s ago/);
+    expect(rows[1]).toHaveTextContent(/gpu-b1\s*loading\s*cuda:1 · float16\s*idle\s*2 min ago/);
+    expect(screen.getByTestId("workers")).toHaveTextContent("Workers (2)");
+    await screen.findByTestId("stat-generations");
+
+    // One worker (the service itself, the default) is not listed.
+    act(() => useAppStore.setState({ health: health({}) }));
+    expect(screen.queryByTestId("workers")).toBeNull();
   });
 });
 

@@ -17,6 +17,8 @@ export type DayStats = Schemas["DayStats"];
 export type DeviceStats = Schemas["DeviceStats"];
 export type Health = Schemas["Health"];
 export type ModelStatus = Schemas["ModelStatus"];
+/** A generation worker as /health and /model/status list it (the service itself, by default). */
+export type WorkerStatus = Schemas["WorkerStatus"];
 export type DeviceOption = Schemas["DeviceOption"];
 export type Peaks = Schemas["Peaks"];
 export type TrackPlayResponse = Schemas["TrackPlayResponse"];

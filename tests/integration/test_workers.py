@@ -245,6 +245,35 @@ def test_cancel_from_another_api_process_stops_the_job_on_its_worker(cluster: Cl
     assert took < 5, f"the cancel took {took:.1f} s"
 
 
+def test_reload_reaches_every_worker_and_a_failed_one_keeps_the_old_model(cluster: Cluster) -> None:
+    a, b = cluster.procs["a"], cluster.procs["b"]
+    admin = {"X-Admin-Key": ADMIN_KEY}
+    url = f"{a.base}/model/reload"
+    reloaded = httpx.post(url, json={"precision": "float32"}, headers=admin, timeout=120)
+    assert reloaded.status_code == 200, reloaded.text
+    assert {(w["name"], w["precision"]) for w in reloaded.json()["workers"]} == {
+        ("w1", "float32"),
+        ("w2", "float32"),
+    }
+    failed = httpx.post(
+        f"{b.base}/model/reload", json={"model": "/no/such/model"}, headers=admin, timeout=120
+    )
+    assert failed.status_code == 503, failed.text
+    body = failed.json()
+    assert body["error_type"] == "reload_failed"
+    assert "worker w1:" in body["message"]
+    assert "worker w2:" in body["message"]
+    status = httpx.get(f"{a.base}/model/status").json()
+    assert {(w["status"], w["model"], w["precision"]) for w in status["workers"]} == {
+        ("ready", "tiny-random", "float32")
+    }
+    job = submit(a)
+    done = wait_for(a, job["generation_id"], finished)
+    assert (done["status"], done["precision"]) == ("succeeded", "float32")
+    back = httpx.post(f"{b.base}/model/reload", json={"precision": "auto"}, headers=admin, timeout=120)
+    assert back.status_code == 200, back.text
+
+
 def test_a_worker_killed_mid_job_loses_nothing(cluster: Cluster) -> None:
     a = cluster.procs["a"]
     job = submit(a, duration=60)

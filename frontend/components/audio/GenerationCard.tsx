@@ -11,6 +11,7 @@ import { NowPlaying, PlayToggle, usePlayerState } from "@/components/audio/PlayT
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { StatusBadge } from "@/components/ui/StatusBadge";
 import { button } from "@/components/ui/styles";
+import { RanOn } from "@/components/ui/Workers";
 import { formatDate, formatSeconds } from "@/lib/format";
 import { useAppStore } from "@/lib/store";
 import { useRemoval } from "@/lib/useRemoval";
@@ -31,6 +32,7 @@ function Facts({ generation }: { generation: Generation }) {
       <span>· {formatSeconds(seconds)}</span>
       <span>
         · {generation.device}/{generation.precision}
+        <RanOn generation={generation} />
       </span>
       <span data-testid="play-count">
         · {generation.play_count} {generation.play_count === 1 ? "play" : "plays"}

@@ -10,6 +10,7 @@ import { NowPlaying, PlayToggle } from "@/components/audio/PlayToggle";
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { StatusBadge } from "@/components/ui/StatusBadge";
 import { button } from "@/components/ui/styles";
+import { RanOn } from "@/components/ui/Workers";
 import { formatSeconds } from "@/lib/format";
 import { useAppStore } from "@/lib/store";
 import { useRemoval } from "@/lib/useRemoval";
@@ -48,6 +49,7 @@ function Job({ generation }: { generation: Generation }) {
           </p>
           <p className="text-xs text-slate-500 dark:text-slate-400">
             {formatSeconds(generation.duration_requested)} · {generation.device} · {generation.precision}
+            <RanOn generation={generation} />
             {generation.seed !== null && ` · seed ${generation.seed}`}
           </p>
           {generation.batch_id && (

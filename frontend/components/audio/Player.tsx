@@ -36,6 +36,7 @@ export function detailRows(generation: Generation, parentPrompt?: string | null)
     ...(origin ? [["Extends", origin.from ? `${origin.parent}, continued from ${origin.from}` : origin.parent] as [string, string]] : []),
     ["Model", `${generation.model} (${generation.backend})`],
     ["Device · precision", `${generation.device} · ${generation.precision}`],
+    ...(generation.worker ? [["Worker", generation.worker] as [string, string]] : []),
     ["Seed", generation.seed === null ? "–" : String(generation.seed)],
     ["Top-k · top-p", `${generation.top_k} · ${generation.top_p}`],
     ["Temperature · guidance", `${generation.temperature} · ${generation.cfg_coef}`],

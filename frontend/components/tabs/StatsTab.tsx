@@ -19,6 +19,7 @@ import {
 
 import { ErrorMessage } from "@/components/ui/ErrorMessage";
 import { card, fieldBase } from "@/components/ui/styles";
+import { WorkersPanel } from "@/components/ui/Workers";
 import { api } from "@/lib/api";
 import { formatBytes, formatPercent, formatSeconds, formatSecondsUnit } from "@/lib/format";
 import { dailySeries, deviceRows, STATS_COLORS as COLORS, successSlices } from "@/lib/stats";
@@ -265,6 +266,7 @@ export function StatsTab() {
           </select>
         </div>
       </div>
+      <WorkersPanel />
       {error !== null && <ErrorMessage error={error} onRetry={reload} />}
       {stats ? <StatsView stats={stats} /> : error === null && <p className="py-8 text-center text-sm text-slate-500">Loading…</p>}
     </section>

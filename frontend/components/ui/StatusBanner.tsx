@@ -1,6 +1,7 @@
 "use client";
 
 import { AnimatePresence, motion } from "motion/react";
+import type { ReactNode } from "react";
 
 import { isRandomModel } from "@/lib/format";
 import { useAppStore } from "@/lib/store";
@@ -8,7 +9,7 @@ import { useAppStore } from "@/lib/store";
 interface BannerContent {
   tone: "info" | "warn" | "error";
   title: string;
-  body: string;
+  body: ReactNode;
 }
 
 /** What the banner says for the service's state; null when all is well. */
@@ -22,6 +23,18 @@ export function bannerFor(
   const database = health.database as { ok?: boolean; error?: string };
   if (database && database.ok === false) {
     return { tone: "error", title: "The database is not answering", body: database.error ?? "Generations cannot be saved right now." };
+  }
+  // Scale-out (QUEUE=saq): no worker process is up, so nothing runs the queue (the model "loads" forever).
+  if (Array.isArray(health.workers) && health.workers.length === 0) {
+    return {
+      tone: "warn",
+      title: "No generation worker is running",
+      body: (
+        <>
+          Jobs wait until one starts (<code className="font-mono">musicgenie worker</code>).
+        </>
+      ),
+    };
   }
   if (model.status === "loading") {
     return {
