@@ -20,7 +20,7 @@ import msgspec
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import SUCCEEDED, MusicGeneration
+from app.db.models import FINISHED, SUCCEEDED, MusicGeneration
 from app.domain.generations.services import GenerationService
 from app.jobs.errors import ReloadFailed
 from app.jobs.events import EventHub, ProgressEvent, StatusEvent
@@ -28,14 +28,17 @@ from app.jobs.queue import JobQueue, QueueFull
 from app.jobs.relay import (
     CONTROL,
     EVENTS,
+    AudioChunk,
     Command,
     Message,
     PgChannel,
     ProgressMessage,
     ReloadReport,
     StatusChanged,
+    receive_chunk,
 )
 from app.jobs.saq_queue import generation_job, live_workers, make_queue
+from app.jobs.streams import AudioStreams
 from app.settings import Settings
 
 log = logging.getLogger("app.jobs")
@@ -117,10 +120,13 @@ class SaqDispatch:
     the bound counts queued rows in the database under an advisory lock, so it holds across API processes.
     """
 
-    def __init__(self, settings: Settings, sessions: SessionFactory, hub: EventHub) -> None:
+    def __init__(
+        self, settings: Settings, sessions: SessionFactory, hub: EventHub, streams: AudioStreams
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.hub = hub
+        self.streams = streams  # running jobs' audio, as their workers send it
         self.capacity = settings.queue_max_size
         self.accepting = True
         self.saq = make_queue(settings)
@@ -219,17 +225,21 @@ class SaqDispatch:
         """A worker's event: hand it to this process's followers."""
         if isinstance(message, ProgressMessage):
             self.hub.publish(message.event)
+        elif isinstance(message, AudioChunk):
+            receive_chunk(self.streams, message)
         elif isinstance(message, ReloadReport):
             if (reports := self._reloads.get(message.request_id)) is not None:
                 reports.put_nowait(message)
         elif isinstance(message, StatusChanged):
-            if not self.hub.subscribers(message.generation_id) and not self.hub.followed():
-                return
+            if not self.hub.followed() and self.streams.get(message.generation_id) is None:
+                return  # nobody here to tell
             async with self.sessions() as session:
                 service = GenerationService(session=session)
                 row = await service.find(message.generation_id)
                 positions = await service.queue_positions(self.hub.followed())
             if row is not None:
+                if row.status in FINISHED:  # its stream's last piece, if lost, is not waited for
+                    self.streams.drop(row.generation_id)
                 self.hub.publish(StatusEvent.of(row, positions.get(row.generation_id)))
             for generation_id, position in positions.items():  # the jobs behind it moved up
                 if generation_id != message.generation_id:

@@ -18,6 +18,7 @@ import asyncpg
 import msgspec
 
 from app.jobs.events import EventHub, JobEvent, ProgressEvent, StatusEvent
+from app.jobs.streams import AudioStream, AudioStreams
 
 log = logging.getLogger("app.jobs.relay")
 
@@ -25,6 +26,7 @@ EVENTS = "musicgenie_events"
 CONTROL = "musicgenie_control"
 RECONNECT_S = 1.0
 NOTIFY_LIMIT = 7900  # PostgreSQL's payload limit is 8000 bytes
+AUDIO_CHUNK = 5000  # bytes of audio per message: base64 and the envelope stay under NOTIFY_LIMIT
 
 
 class StatusChanged(msgspec.Struct, frozen=True, tag="status"):
@@ -55,7 +57,16 @@ class ReloadReport(msgspec.Struct, frozen=True, tag="reload_report"):
     error: str | None = None
 
 
-Message = StatusChanged | ProgressMessage | Command | ReloadReport
+class AudioChunk(msgspec.Struct, frozen=True, tag="audio"):
+    """A piece of a running job's MP3 stream, in order from `seq` 0; `final`: the stream ends here."""
+
+    generation_id: str
+    seq: int
+    data: bytes
+    final: bool = False
+
+
+Message = StatusChanged | ProgressMessage | Command | ReloadReport | AudioChunk
 _decoder = msgspec.json.Decoder(Message)
 
 
@@ -185,3 +196,55 @@ class RelayHub(EventHub):
         super().publish(event)
         if self.channel is not None and (message := encode_event(event)) is not None:
             self.channel.send(EVENTS, message)
+
+
+class RelayStream(AudioStream):
+    """A worker's stream of a job: its bytes also go, in order, to every API process."""
+
+    def __init__(self, generation_id: str, channel: PgChannel) -> None:
+        super().__init__()
+        self.generation_id = generation_id
+        self.channel = channel
+        self._seq = 0
+
+    def append(self, data: bytes) -> None:
+        if not data or self.closed:
+            return
+        super().append(data)
+        for start in range(0, len(data), AUDIO_CHUNK):
+            self._send(data[start : start + AUDIO_CHUNK], final=False)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._send(b"", final=True)
+        super().close()
+
+    def _send(self, data: bytes, *, final: bool) -> None:
+        chunk = AudioChunk(self.generation_id, self._seq, data, final)
+        self._seq += 1
+        self.channel.send(EVENTS, msgspec.json.encode(chunk))
+
+
+class RelayStreams(AudioStreams):
+    """A worker process's streams, each relayed (see `RelayStream`)."""
+
+    def __init__(self, channel: PgChannel) -> None:
+        super().__init__()
+        self.channel = channel
+
+    def open(self, generation_id: str) -> AudioStream:
+        stream = self._streams[generation_id] = RelayStream(generation_id, self.channel)
+        return stream
+
+
+def receive_chunk(streams: AudioStreams, chunk: AudioChunk) -> None:
+    """An API process's copy of a worker's stream: opened by its first piece (a process that starts in
+    the middle of a job serves the file once it is done), closed by its last."""
+    stream = streams.get(chunk.generation_id)
+    if stream is None:
+        if chunk.seq != 0:
+            return
+        stream = streams.open(chunk.generation_id)
+    stream.append(chunk.data)
+    if chunk.final:
+        streams.drop(chunk.generation_id)

@@ -61,10 +61,10 @@ class JobRuntime:
         self.sessions = sessions
         self.queue = JobQueue(settings.queue_max_size, on_change=self.publish_positions)
         self.hub = EventHub()
+        self.streams = AudioStreams()
         self.dispatch: Dispatch = LocalDispatch(self.queue)
         if settings.queue == "saq":
-            self.dispatch = SaqDispatch(settings, sessions, self.hub)
-        self.streams = AudioStreams()
+            self.dispatch = SaqDispatch(settings, sessions, self.hub, self.streams)
         self.worker_name = worker_name(settings)
         self.worker = Worker(
             self.queue, engines, storage, self.hub, sessions, self.streams, name=self.worker_name
@@ -91,9 +91,7 @@ class JobRuntime:
             if self.settings.embedded_worker:
                 from app.jobs.saq_worker import WorkerHost  # loads SAQ's worker only where it runs
 
-                self.embedded = WorkerHost(
-                    self.settings, self.worker_name, engines=self.engines, streams=self.streams
-                )
+                self.embedded = WorkerHost(self.settings, self.worker_name, engines=self.engines)
                 self._embedded_start = asyncio.create_task(self.embedded.start(), name="embedded-worker")
         self.sampler.start()
 

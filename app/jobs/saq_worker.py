@@ -36,9 +36,8 @@ from app.jobs.engines import EngineManager
 from app.jobs.events import StatusEvent
 from app.jobs.queue import JobQueue
 from app.jobs.recovery import settle_interrupted
-from app.jobs.relay import CONTROL, EVENTS, Command, Message, PgChannel, RelayHub, ReloadReport
+from app.jobs.relay import CONTROL, EVENTS, Command, Message, PgChannel, RelayHub, RelayStreams, ReloadReport
 from app.jobs.saq_queue import TASK, make_queue
-from app.jobs.streams import AudioStreams
 from app.jobs.worker import Worker
 from app.lib.storage import AudioStorage
 from app.settings import Settings
@@ -83,13 +82,13 @@ class WorkerHost:
         name: str,
         *,
         engines: EngineManager | None = None,
-        streams: AudioStreams | None = None,
     ) -> None:
         self.settings = settings
         self.name = name
         self.database = alchemy_config(settings)
         rankings = RecordedRankings(self.database.get_session)
         self.engines = engines or EngineManager(settings, rankings=rankings)
+        self.channel = PgChannel(settings.database_url, (CONTROL,), self._on_command)
         self.hub = RelayHub()
         self.queue = JobQueue(settings.queue_max_size)  # this worker's cancel flags and running ids
         self.worker = Worker(
@@ -98,10 +97,9 @@ class WorkerHost:
             AudioStorage(settings.audio_dir),
             self.hub,
             self.database.get_session,
-            streams or AudioStreams(),
+            RelayStreams(self.channel),
             name=name,
         )
-        self.channel = PgChannel(settings.database_url, (CONTROL,), self._on_command)
         self.hub.channel = self.channel
         self.metadata: dict[str, Any] = {
             "name": name,

@@ -671,35 +671,37 @@ describe("HistoryTab", () => {
   });
 });
 
+/** What GET /stats answers: these totals, two device variants, these days. */
+const stats = (fields: Partial<Stats["totals"]> = {}, daily: Stats["daily"] = []): Stats =>
+  ({
+    days: 7,
+    since: "2026-01-01T00:00:00Z",
+    totals: {
+      generations: 12,
+      queued: 0,
+      running: 1,
+      succeeded: 9,
+      failed: 2,
+      canceled: 0,
+      success_rate: 0.8182,
+      avg_generation_time: 3.5,
+      avg_realtime_factor: 1.7,
+      audio_seconds: 95,
+      plays: 20,
+      downloads: 4,
+      favorites: 3,
+      ...fields,
+    },
+    by_device: [
+      { device: "cpu", precision: "float32", generations: 9, avg_generation_time: 3.5, avg_realtime_factor: 1.7 },
+      { device: "cpu", precision: "int8", generations: 1, avg_generation_time: null, avg_realtime_factor: null },
+    ],
+    daily,
+    storage: { files: 9, bytes: 3 * 1024 * 1024, mb: 3, disk_free_gb: 50 },
+    benchmarks: [],
+  }) as Stats;
+
 describe("StatsView", () => {
-  const stats = (fields: Partial<Stats["totals"]> = {}, daily: Stats["daily"] = []): Stats =>
-    ({
-      days: 7,
-      since: "2026-01-01T00:00:00Z",
-      totals: {
-        generations: 12,
-        queued: 0,
-        running: 1,
-        succeeded: 9,
-        failed: 2,
-        canceled: 0,
-        success_rate: 0.8182,
-        avg_generation_time: 3.5,
-        avg_realtime_factor: 1.7,
-        audio_seconds: 95,
-        plays: 20,
-        downloads: 4,
-        favorites: 3,
-        ...fields,
-      },
-      by_device: [
-        { device: "cpu", precision: "float32", generations: 9, avg_generation_time: 3.5, avg_realtime_factor: 1.7 },
-        { device: "cpu", precision: "int8", generations: 1, avg_generation_time: null, avg_realtime_factor: null },
-      ],
-      daily,
-      storage: { files: 9, bytes: 3 * 1024 * 1024, mb: 3, disk_free_gb: 50 },
-      benchmarks: [],
-    }) as Stats;
 
   it("shows the totals and storage", () => {
     render(<StatsView stats={stats()} />);
@@ -745,8 +747,7 @@ describe("workers", () => {
   });
 
   it("lists several workers in the Stats tab: status, device, jobs running, last heartbeat", async () => {
-    const stats = { days: 7, since: "2026-01-01T00:00:00Z", totals: {}, by_device: [], daily: [], storage: {}, benchmarks: [] };
-    fakeService({ "GET /stats": () => json(stats) });
+    fakeService({ "GET /stats": () => json(stats()) });
     const seconds = (n: number) => new Date(Date.now() - n * 1000).toISOString();
     useAppStore.setState({
       health: health({}, {

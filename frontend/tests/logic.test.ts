@@ -19,7 +19,7 @@ import {
   shortPrompt,
   validateExtension,
 } from "@/lib/extend";
-import { formatEta, formatPercent, isRandomModel, outcomeText } from "@/lib/format";
+import { formatAgo, formatEta, formatPercent, isRandomModel, outcomeText } from "@/lib/format";
 import {
   DEFAULT_VARIATIONS,
   MAX_SEED,
@@ -343,6 +343,8 @@ describe("unknown figures", () => {
     const done = Object.fromEntries(detailRows(generation({ generation_time: 2, realtime_factor: 2.5, sample_rate: 32000 })));
     expect(done["Generated in"]).toBe("2.00 s (2.50× realtime)");
     expect(done["Sample rate"]).toBe("32000 Hz");
+    expect(done.Worker).toBeUndefined(); // no worker named: no row
+    expect(Object.fromEntries(detailRows(generation({ worker: "gpu-a0" }))).Worker).toBe("gpu-a0");
   });
 });
 
@@ -583,6 +585,12 @@ describe("small helpers", () => {
     expect(formatEta(75)).toBe("1:15 left");
     expect(formatPercent(0.5)).toBe("50%");
     expect(formatPercent(null)).toBe("–");
+    const now = Date.parse("2026-01-02T03:04:05Z");
+    expect(formatAgo("2026-01-02T03:04:02Z", now)).toBe("3 s ago");
+    expect(formatAgo("2026-01-02T03:02:00Z", now)).toBe("2 min ago");
+    expect(formatAgo("2026-01-02T01:00:00Z", now)).toBe("2 h ago");
+    expect(formatAgo("2026-01-02T03:04:07Z", now)).toBe("just now"); // a worker whose clock is ahead
+    expect(formatAgo(null, now)).toBe("–");
   });
 
   it("computes waveform peaks", () => {

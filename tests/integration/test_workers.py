@@ -10,6 +10,7 @@ job back within its grace; the queue bound and (with Redis) the rate limits hold
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
@@ -224,6 +225,28 @@ def test_a_follower_on_another_api_process_sees_every_step(cluster: Cluster) -> 
     first, total = decoder[0]["step"], decoder[-1]["total_steps"]
     # Every step from the one it joined at (the job may have started before the follower came).
     assert [p["step"] for p in decoder] == list(range(first, total + 1)), "a step's event was lost"
+
+
+def test_the_live_stream_of_a_workers_job_plays_from_another_api_process(cluster: Cluster) -> None:
+    import soundfile
+
+    a, b = cluster.procs["a"], cluster.procs["b"]
+    job = submit(a, duration=20, seed=5)
+    wait_for(a, job["generation_id"], decoding)  # a listener who joins late hears it from the start
+    with httpx.stream("GET", f"{b.base}/generations/{job['generation_id']}/stream", timeout=60) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "audio/mpeg"
+        pieces, status_at_first = [], None
+        for piece in response.iter_bytes():
+            if status_at_first is None:
+                status_at_first = record(a, job["generation_id"])["status"]
+            pieces.append(piece)
+        body = b"".join(pieces)
+    assert status_at_first == "running", "the audio came only once the job was over (the stored file)"
+    audio, rate = soundfile.read(io.BytesIO(body), dtype="float32", always_2d=True)
+    done = wait_for(a, job["generation_id"], finished)
+    assert rate == done["sample_rate"]
+    assert 20 * rate <= audio.shape[0] <= 20 * rate + 4 * 1152  # every sample, in order
 
 
 def test_cancel_from_another_api_process_stops_the_job_on_its_worker(cluster: Cluster) -> None:
