@@ -35,10 +35,11 @@ def worker_command() -> click.Command:
         settings = get_settings()
         if settings.queue != "saq":
             raise click.UsageError("a worker serves QUEUE=saq: set QUEUE=saq and a PostgreSQL DATABASE_URL")
-        logging.basicConfig(
-            level=logging.DEBUG if settings.debug else logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        level = logging.DEBUG if settings.debug else logging.INFO
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # The CLI built the app (and its logging) to find it: a worker logs SAQ's job lines too.
+        for name in ("app", "saq"):
+            logging.getLogger(name).setLevel(level)
         asyncio.run(WorkerHost(settings, worker_name(settings)).run())
 
     return worker

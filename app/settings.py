@@ -100,8 +100,8 @@ class Settings(BaseSettings):
         ge=1,
         le=600,
         description=(
-            "With QUEUE=saq: a running job's heartbeat timeout. A worker killed mid-job has its job "
-            "picked up (or failed, per REQUEUE_INTERRUPTED) within about 1.5x this."
+            "With QUEUE=saq (a worker's setting): a running job's heartbeat timeout. A worker killed mid-job "
+            "has its job picked up (or failed, per REQUEUE_INTERRUPTED) within about 1.5x this + 5 s."
         ),
     )
     rate_limit_store: str | None = Field(

@@ -54,7 +54,7 @@ def generation_job(generation_id: str, settings: Settings) -> Job:
         kwargs={"generation_id": generation_id},
         key=generation_id,
         timeout=0,
-        heartbeat=int(settings.worker_heartbeat_s),
+        heartbeat=max(1, round(settings.worker_heartbeat_s)),  # the worker that takes it sets its own
         retries=RETRIES,
         ttl=600,
     )

@@ -181,6 +181,8 @@ class WorkerHost:
             raise HandedBack(generation_id)
         if not await self._claimable(generation_id, job.attempts):
             return "skipped"
+        job.heartbeat = max(1, round(self.settings.worker_heartbeat_s))  # this worker's, not the API's
+        await job.update()
         beat = asyncio.create_task(self._heartbeat(job), name=f"heartbeat-{generation_id}")
         self._describe()
         try:
