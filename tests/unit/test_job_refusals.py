@@ -16,6 +16,7 @@ from app.jobs.errors import (
     JobRefused,
     ModelUnavailable,
     NotFinished,
+    ReloadFailed,
     ShuttingDown,
     UploadNotKept,
 )
@@ -63,6 +64,13 @@ ANSWERS: list[tuple[Exception, int, str, str, dict[str, str]]] = [
         503,
         "storage_error",
         "could not keep the uploaded audio: disk full",
+        {},
+    ),
+    (
+        ReloadFailed(["worker w1: no such model", "worker w2: no answer in 300 s"]),
+        503,
+        "reload_failed",
+        "worker w1: no such model; worker w2: no answer in 300 s",
         {},
     ),
 ]
