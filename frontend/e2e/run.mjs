@@ -541,12 +541,16 @@ try {
     assert((await job.getAttribute("data-status")) === "running", "the stream played while the job ran");
     await shot("generate-listening");
 
-    // The service runs up to `max_batch` jobs at once (they share decoder steps): fill the other places
-    // with long jobs of another browser, so that the next one has to wait.
+    // Cancel it now, while it surely runs: a fast CPU makes even 120 s of tiny-random in seconds.
+    await job.getByRole("button", { name: /^Cancel/ }).click();
+    await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "canceled", id, { timeout: 30_000 });
+
+    // The service runs up to `max_batch` jobs at once (they share decoder steps): fill every place with
+    // long jobs of another browser, so that the next one has to wait.
     const health = await (await page.request.get(`${BASE_URL}/health`)).json();
     const places = Math.max(1, Number(health.queue?.max_batch ?? 1));
     const fillers = [];
-    for (let i = 1; i < places; i++) {
+    for (let i = 1; i <= places; i++) {
       const answer = await page.request.post(`${BASE_URL}/generate`, { data: { prompt: `${prompt} filler ${i}`, duration: 120 } });
       assert(answer.status() === 202, `POST /generate (filler ${i}) answered ${answer.status()}`);
       fillers.push(await answer.json());
@@ -574,8 +578,6 @@ try {
       const canceled = await page.request.delete(`${BASE_URL}/generations/${filler.generation_id}`, { headers: { "X-Generation-Token": filler.token } });
       assert(canceled.ok(), `canceling filler ${filler.generation_id} answered ${canceled.status()}`);
     }
-    await job.getByRole("button", { name: /^Cancel/ }).click();
-    await page.waitForFunction((gid) => document.querySelector(`[data-testid=job][data-generation-id="${gid}"]`)?.getAttribute("data-status") === "canceled", id, { timeout: 30_000 });
     await openTab("History");
     const card = page.locator(`[data-testid=generation-card][data-generation-id="${id}"]`);
     await card.waitFor();

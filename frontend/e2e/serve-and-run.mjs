@@ -50,9 +50,10 @@ const env = {
   DATABASE_URL: `sqlite+aiosqlite:///${path.join(scratch, "musicgenie.db")}`,
   ENVIRONMENT: "test",
   ADMIN_API_KEY: "e2e-admin-key",
-  // One browser clicking through every tab lists the library more often than a person would (30 a minute
-  // by default): the test is about the UI, not the limits (whose 429 the component tests cover).
-  RATE_LIMITS: process.env.RATE_LIMITS ?? JSON.stringify({ recent: 120 }),
+  // One browser clicking through every tab lists the library (30 a minute by default) and generates (10)
+  // more often than a person would: the test is about the UI, not the limits (whose 429 the component
+  // tests cover).
+  RATE_LIMITS: process.env.RATE_LIMITS ?? JSON.stringify({ recent: 120, generate: 30 }),
 };
 
 console.log(`e2e: migrating a fresh database in ${scratch}`);
