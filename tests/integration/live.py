@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,18 +55,24 @@ class LiveServer:
 
     def stop(self, sig: signal.Signals = signal.SIGINT, timeout: float = 60) -> float:
         """Send `sig` and wait for the process to end; seconds it took."""
-        started = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError(
-                    f"the server outlived {sig.name} by {timeout} s:\n{self.log()[-4000:]}"
-                ) from None
-        return time.monotonic() - started
+        return stop_process(self.process, sig, timeout, lambda: f"the server\n{self.log()[-4000:]}")
+
+
+def stop_process(
+    process: subprocess.Popen[bytes], sig: signal.Signals, timeout: float, describe: Callable[[], str]
+) -> float:
+    """Send `sig` and wait for `process` to end; seconds it took. Past `timeout` it is killed and the
+    assertion names it (`describe`: what it is, with its log)."""
+    started = time.monotonic()
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(f"outlived {sig.name} by {timeout} s: {describe()}") from None
+    return time.monotonic() - started
 
 
 def env_for(data: Path, model_cache_dir: Path, **overrides: str) -> dict[str, str]:

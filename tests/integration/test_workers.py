@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import PG_SERVER, REQUIRE_POSTGRES, migrate, parse_sse
-from tests.integration.live import ADMIN_KEY, REPO, free_port, musicgenie
+from tests.integration.live import ADMIN_KEY, REPO, free_port, musicgenie, stop_process
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
 
@@ -45,18 +45,7 @@ class Proc:
         return self.log_path.read_text(errors="replace")[-6000:]
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> float:
-        started = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError(
-                    f"{self.name} outlived {sig.name} by {timeout} s:\n{self.log()}"
-                ) from None
-        return time.monotonic() - started
+        return stop_process(self.process, sig, timeout, lambda: f"{self.name}\n{self.log()}")
 
 
 @dataclass
