@@ -45,10 +45,27 @@ def worker_command() -> click.Command:
     return worker
 
 
+def _exit_on_invalid_settings() -> None:
+    """Every command builds the app, which reads the settings: a bad one is said plainly, no traceback."""
+    from pydantic import ValidationError
+
+    from app.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        problems = [
+            f"  {'.'.join(map(str, e['loc'])).upper() or 'settings'}: {e['msg']}" for e in exc.errors()
+        ]
+        sys.stderr.write("musicgenie: invalid settings (environment or .env):\n" + "\n".join(problems) + "\n")
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None, commands: Iterable[click.Command] = ()) -> None:
     """Run the Litestar CLI on `app.asgi:create_app` with `commands` added (migrations run without
     asking for confirmation)."""
     os.environ.setdefault("LITESTAR_APP", APP_PATH)
+    _exit_on_invalid_settings()
     # uvicorn believes X-Forwarded-For from loopback unless told otherwise; the app believes it only
     # from TRUSTED_PROXIES (app/asgi.py), so the server must not rewrite the client address first.
     os.environ["FORWARDED_ALLOW_IPS"] = ""

@@ -166,3 +166,30 @@ def test_the_readme_walkthrough_runs_as_written(
     deleted = re.search(r'"DELETE /generations/[0-9a-f]{32} HTTP/1.1" (\d{3})', log)
     assert deleted is not None
     assert deleted.group(1) == "204"  # the token the walk-through kept was accepted
+
+
+def test_invalid_settings_are_said_plainly_not_as_a_traceback(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    script = Path(sys.executable).parent / "musicgenie"
+    for command, env, expected in (
+        ("worker", {"QUEUE": "saq"}, "QUEUE=saq needs a PostgreSQL DATABASE_URL"),
+        ("run", {"QUEUE_MAX_SIZE": "0"}, "QUEUE_MAX_SIZE: Input should be greater than or equal to 1"),
+    ):
+        done = subprocess.run(
+            [str(script), command],
+            cwd=tmp_path,
+            env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, done.stderr
+        assert expected in done.stderr
+        assert "Traceback" not in done.stderr
+    idle = subprocess.run(
+        [str(script), "worker"], cwd=tmp_path, env={**os.environ}, capture_output=True, text=True, timeout=120
+    )
+    assert idle.returncode == 2
+    assert "a worker serves QUEUE=saq" in idle.stderr
