@@ -20,7 +20,7 @@ import msgspec
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import FINISHED, SUCCEEDED, MusicGeneration
+from app.db.models import FINISHED, QUEUED, SUCCEEDED, MusicGeneration
 from app.domain.generations.services import GenerationService
 from app.jobs.errors import ReloadFailed
 from app.jobs.events import EventHub, ProgressEvent, StatusEvent
@@ -137,7 +137,7 @@ class SaqDispatch:
         await self.saq.connect()
         await self.channel.start()
         async with self.sessions() as session:  # rows whose SAQ job was never enqueued (a crash between)
-            queued = list(await GenerationService(session=session).queue_positions())
+            queued = await GenerationService(session=session).ids_with_status(QUEUED)
         for generation_id in queued:
             await self.put(generation_id)  # idempotent: SAQ keeps one job per key
 
@@ -180,7 +180,7 @@ class SaqDispatch:
             await self.saq.abort(job, "canceled")
 
     async def stop(self, generation_id: str) -> None:
-        self.channel.send(CONTROL, _encode(Command("cancel", generation_id)))
+        self.channel.send(CONTROL, msgspec.json.encode(Command("cancel", generation_id)))
 
     async def positions(self, generation_ids: Sequence[str]) -> dict[str, int]:
         if not generation_ids:
@@ -206,7 +206,8 @@ class SaqDispatch:
         reports: asyncio.Queue[ReloadReport] = asyncio.Queue()
         self._reloads[request_id] = reports
         try:
-            self.channel.send(CONTROL, _encode(Command("reload", options=options, request_id=request_id)))
+            command = Command("reload", options=options, request_id=request_id)
+            self.channel.send(CONTROL, msgspec.json.encode(command))
             answered: dict[str, str | None] = {}
             deadline = time.monotonic() + RELOAD_WAIT_S
             while not expected <= answered.keys() and (left := deadline - time.monotonic()) > 0:
@@ -231,12 +232,13 @@ class SaqDispatch:
             if (reports := self._reloads.get(message.request_id)) is not None:
                 reports.put_nowait(message)
         elif isinstance(message, StatusChanged):
-            if not self.hub.followed() and self.streams.get(message.generation_id) is None:
+            followed = self.hub.followed()
+            if not followed and self.streams.get(message.generation_id) is None:
                 return  # nobody here to tell
             async with self.sessions() as session:
                 service = GenerationService(session=session)
                 row = await service.find(message.generation_id)
-                positions = await service.queue_positions(self.hub.followed())
+                positions = await service.queue_positions(followed)
             if row is not None:
                 if row.status in FINISHED:  # its stream's last piece, if lost, is not waited for
                     self.streams.drop(row.generation_id)
@@ -244,7 +246,3 @@ class SaqDispatch:
             for generation_id, position in positions.items():  # the jobs behind it moved up
                 if generation_id != message.generation_id:
                     self.hub.publish(ProgressEvent.queued(generation_id, position))
-
-
-def _encode(command: Command) -> bytes:
-    return msgspec.json.encode(command)

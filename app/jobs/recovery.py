@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import FAILED, QUEUED, utcnow
+from app.db.models import FAILED, QUEUED, MusicGeneration, utcnow
 from app.domain.generations.services import GenerationService
 from app.domain.stats.services import UsageService
 from app.jobs.progress import waiting
@@ -18,17 +18,17 @@ INTERRUPTED_MESSAGE = "the service stopped while this job was running; submit it
 
 async def settle_interrupted(
     session: AsyncSession, generation_id: str, *, requeue: bool, reason: str = INTERRUPTED_MESSAGE
-) -> str:
-    """Requeue the interrupted job (`requeue`, REQUEUE_INTERRUPTED) or fail it; its new status."""
+) -> MusicGeneration | None:
+    """Requeue the interrupted job (`requeue`, REQUEUE_INTERRUPTED) or fail it; its row afterwards."""
     service = GenerationService(session=session)
     if requeue:
-        await service.set_fields(
+        row = await service.set_fields(
             generation_id, status=QUEUED, started_at=None, worker=None, **waiting().row_fields()
         )
         log.warning("job %s was interrupted; requeued", generation_id)
-        return QUEUED
+        return row
     now = utcnow()
-    await service.set_fields(
+    row = await service.set_fields(
         generation_id,
         status=FAILED,
         error_type="interrupted",
@@ -38,4 +38,4 @@ async def settle_interrupted(
     )
     await UsageService(session=session).record_finished(FAILED, 0.0, 0.0, now)
     log.warning("job %s was interrupted; marked failed", generation_id)
-    return FAILED
+    return row

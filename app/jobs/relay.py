@@ -188,13 +188,13 @@ class PgChannel:
 class RelayHub(EventHub):
     """A worker process's hub: its own subscribers get every event, and so does every API process."""
 
-    def __init__(self) -> None:
+    def __init__(self, channel: PgChannel) -> None:
         super().__init__()
-        self.channel: PgChannel | None = None
+        self.channel = channel
 
     def publish(self, event: JobEvent) -> None:
         super().publish(event)
-        if self.channel is not None and (message := encode_event(event)) is not None:
+        if (message := encode_event(event)) is not None:
             self.channel.send(EVENTS, message)
 
 

@@ -228,22 +228,7 @@ class JobRuntime:
         if self.settings.queue == "saq":
             async with self.sessions() as session:
                 return await live_workers(session)
-        snapshot = self.engines.snapshot()
-        return [
-            {
-                "name": self.worker_name,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "status": snapshot["status"],
-                "model": snapshot["model"],
-                "backend": snapshot["backend"],
-                "device": snapshot["device"],
-                "precision": snapshot["precision"],
-                "max_batch": self.engines.batch_capacity,
-                "running": sorted(self.queue.running),
-                "last_heartbeat": utcnow(),
-            }
-        ]
+        return [{**self.worker.describe(), "last_heartbeat": utcnow()}]
 
     async def model_status(self) -> dict[str, Any]:
         """What `GET /model/status` says: this process's engines, or (QUEUE=saq without an embedded

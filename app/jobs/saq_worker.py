@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -89,7 +87,7 @@ class WorkerHost:
         rankings = RecordedRankings(self.database.get_session)
         self.engines = engines or EngineManager(settings, rankings=rankings)
         self.channel = PgChannel(settings.database_url, (CONTROL,), self._on_command)
-        self.hub = RelayHub()
+        self.hub = RelayHub(self.channel)
         self.queue = JobQueue(settings.queue_max_size)  # this worker's cancel flags and running ids
         self.worker = Worker(
             self.queue,
@@ -100,13 +98,7 @@ class WorkerHost:
             RelayStreams(self.channel),
             name=name,
         )
-        self.hub.channel = self.channel
-        self.metadata: dict[str, Any] = {
-            "name": name,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "started_at": time.time(),
-        }
+        self.metadata: dict[str, Any] = {}  # what its stats say of it: `_describe`, before each write
         self.saq = _SaqWorker(
             make_queue(settings),
             [(TASK, self.generate)],
@@ -150,7 +142,6 @@ class WorkerHost:
         self.saq.concurrency = self.engines.batch_capacity  # the jobs one batched step takes
         await self.saq.queue.connect()
         await self.channel.start()
-        self._describe()
         self._saq_task = asyncio.create_task(self.saq.start(), name="saq-worker")
         log.info("worker %s ready: %s", self.name, self.engines.snapshot()["device"])
 
@@ -184,12 +175,10 @@ class WorkerHost:
         job.heartbeat = max(1, round(self.settings.worker_heartbeat_s))  # this worker's, not the API's
         await job.update()
         beat = asyncio.create_task(self._heartbeat(job), name=f"heartbeat-{generation_id}")
-        self._describe()
         try:
             finished = await self.worker.run_job(generation_id)
         finally:
             beat.cancel()
-            self._describe()
         if not finished:
             raise HandedBack(generation_id)
         return "done"
@@ -204,9 +193,8 @@ class WorkerHost:
                 requeue = self.settings.requeue_interrupted and attempts <= MAX_INTERRUPTIONS
                 who = row.worker or "unknown"
                 reason = f"worker {who} stopped while this job was running; submit it again"
-                status = await settle_interrupted(session, generation_id, requeue=requeue, reason=reason)
-                if status != QUEUED:
-                    settled = await GenerationService(session=session).find(generation_id)
+                settled = await settle_interrupted(session, generation_id, requeue=requeue, reason=reason)
+                if settled is None or settled.status != QUEUED:
                     if settled is not None:
                         self.hub.publish(StatusEvent.of(settled))
                     return False
@@ -229,21 +217,8 @@ class WorkerHost:
             log.warning("worker %s: its stats could not be written", self.name, exc_info=True)
 
     def _describe(self) -> None:
-        """Refresh what this worker's stats say of it (written every WORKER_INFO_S)."""
-        snapshot = self.engines.snapshot()
-        self.metadata.update(
-            status=snapshot["status"],
-            error=snapshot["error"],
-            model=snapshot["model"],
-            backend=snapshot["backend"],
-            device=snapshot["device"],
-            precision=snapshot["precision"],
-            max_batch=self.engines.batch_capacity,
-            running=sorted(self.queue.running),
-            devices=snapshot["devices"],
-            info=msgspec.to_builtins(snapshot["info"]),  # JSON only: SAQ stores it as JSON
-            heartbeat_at=time.time(),
-        )
+        """Refresh what this worker's stats say of it (just before SAQ writes them)."""
+        self.metadata.update(self.worker.describe(), heartbeat_at=time.time())
 
     async def _on_command(self, message: Message) -> None:
         if not isinstance(message, Command):

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import CANCELED, FAILED, QUEUED, SUCCEEDED, MusicGeneration, utcnow
@@ -112,6 +115,20 @@ class Worker:
             self._jobs.add(job)
             job.add_done_callback(self._job_done)
             await taken.wait()
+
+    def describe(self) -> dict[str, Any]:
+        """What /health and /model/status say of this worker: who and where, its model, its jobs."""
+        snapshot = self.engines.snapshot()
+        return {
+            "name": self.name,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            **{key: snapshot[key] for key in ("status", "error", "model", "backend", "device", "precision")},
+            "devices": snapshot["devices"],
+            "info": msgspec.to_builtins(snapshot["info"]),  # JSON only: a SAQ worker's stats are JSON
+            "max_batch": self.engines.batch_capacity,
+            "running": sorted(self.queue.running),
+        }
 
     async def run_job(self, generation_id: str) -> bool:
         """Run one job given by another queue (SAQ) as this worker's own; False when shutdown handed it
