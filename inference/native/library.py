@@ -15,8 +15,9 @@ from pathlib import Path
 
 from inference.errors import BackendUnavailableError
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 MAX_ROWS = 16
+KEY_TILE = 16  # MG_KEY_TILE: a track's cache slots are a multiple of it
 BLOCKS = (4, 32)  # MG_BLOCK_ROWS, MG_BLOCK_COLS: how a matrix's bytes are laid out
 HEADER = Path(__file__).with_name("csrc") / "musicgen_step.h"
 
@@ -220,6 +221,8 @@ def _declare(lib: ctypes.CDLL, name: str) -> ctypes.CDLL:
     lib.mg_model_threads.argtypes = [_ptr]
     lib.mg_step.restype = _i32
     lib.mg_step.argtypes = [_ptr, ctypes.POINTER(Track), _i32]
+    lib.mg_cache_store.restype = _i32
+    lib.mg_cache_store.argtypes = [_ptr, ctypes.POINTER(Track), _i32, _ptr, _ptr, _i32]
     lib.mg_read_bandwidth.restype = ctypes.c_double
     lib.mg_read_bandwidth.argtypes = [ctypes.c_size_t, _i32, _i32]
     lib.mg_op_quantize.restype = None

@@ -13,6 +13,7 @@ from inference.musicgen.decoder import DecoderTrack, MusicgenDecoderStep
 from inference.musicgen.linear import RowInt8Linear, cpu_has_bfloat16
 from inference.native.library import (
     BLOCKS,
+    KEY_TILE,
     MAX_ROWS,
     WEIGHTS_OFFSET_128,
     Config,
@@ -131,11 +132,14 @@ class NativeDecoderStep(MusicgenDecoderStep):
         return int(self.lib.mg_model_threads(self.handle))
 
     def _empty_cache(self, steps: int, rows: int = 2) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The self-attention cache in int8, one scale per key or value row.
+        """The self-attention cache in int8, one scale per key or value row, in the library's tiles (only
+        the library reads or writes it: ``mg_step``, ``mg_cache_store``).
 
-        Always two rows: the library lays a track's cache out for both guidance halves.
+        Always two rows: the library lays a track's cache out for both guidance halves; slots are
+        rounded up to whole tiles.
         """
-        shape = (len(self.layers), 2, 2, self.heads, steps + 1, self.head_dim)
+        slots = -(-(steps + 1) // KEY_TILE) * KEY_TILE
+        shape = (len(self.layers), 2, 2, self.heads, slots, self.head_dim)
         return torch.zeros(shape, dtype=torch.int8), torch.zeros(shape[:-1])
 
     def _attach(self, track: DecoderTrack) -> DecoderTrack:
@@ -170,15 +174,20 @@ class NativeDecoderStep(MusicgenDecoderStep):
             torch.set_num_threads(threads)
 
     def _keep(self, track: DecoderTrack, index: int, keys: torch.Tensor, values: torch.Tensor) -> None:
-        """A prefill's keys/values into the int8 cache, one scale per row, as the C step stores them."""
-        count = keys.shape[2]
-        for kind, rows in enumerate((keys, values)):
-            peak = rows.abs().amax(dim=-1)
-            scale = peak / 127
-            inverse = torch.where(peak > 0, 127 / peak, torch.zeros_like(peak))
-            quantized = torch.round(rows * inverse[..., None]).clamp(-127, 127).to(torch.int8)
-            track.cache[index, kind, : track.batch, :, :count] = quantized
-            track.cache_scales[index, kind, : track.batch, :, :count] = scale
+        """A prefill's keys/values ``[batch, heads, P, head_dim]`` into the cache, quantised by the library
+        as its step quantises its own."""
+        assert isinstance(track, NativeTrack)
+        keys, values = (t.to(torch.float32).contiguous() for t in (keys, values))
+        status = self.lib.mg_cache_store(
+            self.handle,
+            ctypes.byref(track.struct),
+            index,
+            _address(keys),
+            _address(values),
+            keys.shape[2],
+        )
+        if status != 0:
+            raise RuntimeError(f"native cache store failed (status {status}, {keys.shape[2]} positions)")
 
     def __call__(
         self, tokens: torch.Tensor, position: int | torch.Tensor, static: bool = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import itertools
 import os
 import threading
@@ -246,7 +248,9 @@ def test_unload_frees_the_engine(model_cache_dir) -> None:
     engine = Engine.load(
         EngineConfig(model="tiny-random", backend="reference", cache_dir=str(model_cache_dir))
     )
+    model = weakref.ref(engine._require().backend.model)
     engine.unload()
+    assert model() is None, "the unloaded model is still in memory"
     assert not engine.loaded
     with pytest.raises(EngineNotLoadedError):
         engine.generate(GenerationParams("piano", duration=1))

@@ -181,8 +181,10 @@ def test_tracks_batched_in_one_step_get_what_they_get_alone() -> None:
 def test_bad_step_arguments_raise_instead_of_reading_out_of_bounds() -> None:
     native = NativeDecoderStep(random_decoder_model(256, 4), threads=1, max_steps=40)
     native.start(*_text(native, 5, seed=1), guided=True, steps=4)
-    with pytest.raises(RuntimeError, match="position 5"):
-        native(torch.tensor([1, 2, 3, 4]), 5)  # the cache has slots 0..4
+    slots = native.track.struct.slots  # steps + 1, rounded up to whole tiles of keys
+    assert slots == library.KEY_TILE
+    with pytest.raises(RuntimeError, match=f"position {slots}"):
+        native(torch.tensor([1, 2, 3, 4]), slots)
     with pytest.raises(RuntimeError):
         native(torch.tensor([1, 2, 3, 5000]), 0)  # no such token
     structs = [native.track.struct] * (library.MAX_ROWS // 2 + 1)

@@ -92,7 +92,7 @@ def test_quantize_matches_the_emulation_exactly(variant: str, n: int) -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-@pytest.mark.parametrize("rows", [1, 2, 7])
+@pytest.mark.parametrize("rows", [1, 2, 7, 11, 16])
 def test_gemv_matches_the_int8_emulation_exactly(variant: str, shape: tuple[int, int], rows: int) -> None:
     lib = library.load_library(variant)
     w, w_scale = _weights(shape, seed=shape[0] + shape[1])
@@ -130,17 +130,42 @@ def test_torch_reads_the_weights_the_native_step_stores(offset: int) -> None:
 
 
 def _attention_emulated(q, k, v, k_scale, v_scale, length, mask) -> np.ndarray:
-    """float64 attention of one query row per head over int8 keys/values with per-row scales."""
+    """Attention of one query row per head: over a text's float32 keys/values in float64; over the int8
+    cache as the library computes it, in integers where it does (:func:`_cache_attention_emulated`)."""
+    if k_scale is not None:
+        return _cache_attention_emulated(q, k, v, k_scale, v_scale, length)
     heads, _, d = k.shape
     out = np.empty((heads, d))
     for h in range(heads):
-        keys = k[h, :length].astype(np.float64) * (1.0 if k_scale is None else k_scale[h, :length, None])
-        values = v[h, :length].astype(np.float64) * (1.0 if v_scale is None else v_scale[h, :length, None])
-        scores = keys @ q[h * d : (h + 1) * d].astype(np.float64) / np.sqrt(d)
+        scores = k[h, :length].astype(np.float64) @ q[h * d : (h + 1) * d].astype(np.float64) / np.sqrt(d)
         if mask is not None:
             scores = scores + mask[:length]
         p = np.exp(scores - scores.max())
-        out[h] = p @ values / p.sum()
+        out[h] = p @ v[h, :length].astype(np.float64) / p.sum()
+    return out.reshape(-1)
+
+
+WEIGHT_LEVELS, PLANE_BITS = 2**14 - 1, 7  # attention.c's softmax weights: 14 bits in two 7-bit planes
+
+
+def _cache_attention_emulated(q, k, v, k_scale, v_scale, length) -> np.ndarray:
+    """The int8 cache's attention step by step: the query quantised per head, integer key products; the
+    softmax weights times the value scales quantised to 14 bits, integer value products."""
+    heads, _, d = k.shape
+    f32 = np.float32
+    out = np.empty((heads, d), np.float32)
+    for h in range(heads):
+        qq, q_scale, _ = _quantize_emulated(q[None, h * d : (h + 1) * d])
+        dots = k[h, :length].astype(np.int64) @ qq[0].astype(np.int64)
+        scores = dots.astype(f32) * (q_scale[0] / np.sqrt(f32(d))) * k_scale[h, :length]
+        p = np.exp(scores - scores.max()).astype(f32)
+        w = p * v_scale[h, :length]
+        largest = w.max()
+        levels = np.rint(w * (f32(WEIGHT_LEVELS) / largest)).astype(np.int64)
+        values = v[h, :length].astype(np.int64)
+        high, low = (levels >> PLANE_BITS) @ values, (levels & (2**PLANE_BITS - 1)) @ values
+        combined = high.astype(f32) * f32(2**PLANE_BITS) + low.astype(f32)
+        out[h] = combined * (largest / f32(WEIGHT_LEVELS) / p.sum(dtype=f32))
     return out.reshape(-1)
 
 

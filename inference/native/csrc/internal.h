@@ -30,6 +30,13 @@
 #define MG_UNSIGNED_WEIGHTS 0
 #endif
 
+/* The AVX-512 VNNI build multiplies in 512-bit registers: two weight rows or sixteen keys at once. */
+#if MG_UNSIGNED_WEIGHTS && defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define MG_AVX512 1
+#else
+#define MG_AVX512 0
+#endif
+
 /* ------------------------------------------------------------------------------------------ */
 /* Thread pool (pool.c). */
 
@@ -78,20 +85,38 @@ void mg_gemv_range(void *gemv, int begin, int end);
 /* ------------------------------------------------------------------------------------------ */
 /* Attention of one query row per (row, head) over its keys/values (attention.c). */
 
+/* Byte of key (slot, i) and of value (slot, i) within one head's cache (musicgen_step.h). */
+static inline size_t mg_key_at(int slot, int i, int d) {
+    return (size_t)(slot / MG_KEY_TILE) * MG_KEY_TILE * d + (size_t)(i / 4) * MG_KEY_TILE * 4 + (slot % MG_KEY_TILE) * 4 + i % 4;
+}
+static inline size_t mg_value_at(int slot, int i, int d) {
+    return (size_t)(slot / MG_VALUE_GROUP) * MG_VALUE_GROUP * d + (size_t)i * MG_VALUE_GROUP + slot % MG_VALUE_GROUP;
+}
+
+/* A signed key byte as the cache stores it: in mg_weight_encoding(), like the weights. */
+static inline int8_t mg_key_stored(int8_t k) { return MG_UNSIGNED_WEIGHTS ? (int8_t)((uint8_t)k ^ 0x80) : k; }
+
+/* One head's key and value rows (d floats each) quantised into `slot` of its cache and scales. */
+void mg_cache_write(int8_t *keys, int8_t *values, float *k_scale, float *v_scale, int slot, const float *k,
+                    const float *v, int d);
+
 typedef struct {
     const float *q;                 /* [heads * head_dim] */
-    const void *k, *v;              /* [heads][slots][head_dim], float32, or int8 with scales */
-    const float *k_scale, *v_scale; /* [heads][slots] for int8, else NULL */
+    const void *k, *v;              /* [heads][slots * head_dim]: float32 rows, or the int8 cache's tiles */
+    const float *k_scale, *v_scale; /* [heads][slots] for the int8 cache, else NULL */
     const float *mask;              /* additive [length], or NULL */
     float *out;                     /* [heads * head_dim] */
     int slots, length;
+    const float *new_kv; /* the int8 cache's: this step's keys then values [2][heads * head_dim] for slot
+                            length - 1, written before attending (NULL: nothing to write) */
 } mg_attention_row_t;
 
 typedef struct {
     const mg_attention_row_t *rows;
     int heads, head_dim;
-    float *scores; /* [rows * heads][stride] */
-    size_t stride;
+    float *scores;   /* [rows * heads][stride] */
+    uint8_t *planes; /* [rows * heads][2 * stride]: the int8 cache's quantised weights */
+    size_t stride;   /* a multiple of MG_KEY_TILE, at least every row's length */
 } mg_attention_t;
 
 /* Tasks [begin, end), task = row * heads + head: a range function for the pool. */

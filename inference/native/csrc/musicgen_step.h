@@ -23,9 +23,10 @@
 extern "C" {
 #endif
 
-#define MG_ABI_VERSION 3
+#define MG_ABI_VERSION 4
 #define MG_MAX_ROWS 16 /* rows of activations in one step: the sum of every track's rows */
 #define MG_MAX_THREADS 64
+#define MG_MAX_HEAD_DIM 256
 
 /* Status codes. */
 enum {
@@ -49,6 +50,16 @@ enum { MG_CPU_AVX2 = 1, MG_CPU_AVX_VNNI = 2, MG_CPU_AVX512_VNNI = 4 };
  */
 #define MG_BLOCK_ROWS 4
 #define MG_BLOCK_COLS 32
+
+/*
+ * The self-attention cache holds, per layer, kind (k, v), row and head, `slots` rows of head_dim int8
+ * values in tiles that the integer dot products read whole (slots a multiple of MG_KEY_TILE):
+ * key (s, i) is byte (s / 16) * 16 * d + (i / 4) * 64 + (s % 16) * 4 + i % 4, stored in
+ * mg_weight_encoding() like the weights; value (s, i) is byte (s / 4) * 4 * d + i * 4 + s % 4, signed.
+ * Only the library writes it (mg_step, mg_cache_store); the caller allocates and zeroes it.
+ */
+#define MG_KEY_TILE 16
+#define MG_VALUE_GROUP 4
 
 typedef struct {
     const int8_t *weight; /* rows x cols in blocks (above), each byte in mg_weight_encoding() */
@@ -98,9 +109,9 @@ typedef struct {
     int32_t position;      /* the sequence index: the cache slot written, slots 0..position attended */
     int32_t rows;          /* 1 or 2 */
     int32_t text_rows;     /* 0..rows */
-    int8_t *cache;         /* [layers][2 (k, v)][2 (rows)][heads][slots][head_dim] */
+    int8_t *cache;         /* [layers][2 (k, v)][2 (rows)][heads][slots * head_dim], tiled (above) */
     float *cache_scales;   /* [layers][2][2][heads][slots] */
-    int32_t slots;
+    int32_t slots;         /* a multiple of MG_KEY_TILE */
     const float *text;      /* keys/values [layers][2 (k, v)][text_batch][heads][max_text][head_dim] */
     const float *text_mask; /* additive, [text_batch][max_text] */
     int32_t text_batch, max_text, text_len;
@@ -121,13 +132,18 @@ int32_t mg_cpu_features(void);
 size_t mg_sizeof(int32_t which);
 
 /* A model over borrowed weights; *out is NULL unless MG_OK. Needs hidden, ffn and the outputs to be
- * multiples of 32 and a head width that is a multiple of 8. */
+ * multiples of 32 and a head width that is a multiple of 8, at most MG_MAX_HEAD_DIM. */
 int32_t mg_model_new(const mg_config *config, const mg_weights *weights, mg_model **out);
 void mg_model_free(mg_model *model);
 int32_t mg_model_threads(const mg_model *model);
 
 /* One decoder step for `count` tracks (their rows summing to at most MG_MAX_ROWS). */
 int32_t mg_step(mg_model *model, const mg_track *tracks, int32_t count);
+
+/* A prefill's keys and values of `layer` into the track's cache slots 0..count-1, quantised as mg_step
+ * quantises its own: keys and values float32 [track rows][heads][count][head_dim]. */
+int32_t mg_cache_store(const mg_model *model, const mg_track *track, int32_t layer, const float *keys,
+                       const float *values, int32_t count);
 
 /* How fast `threads` threads read `bytes` of memory (best of `repeats`), in GB/s; 0 on failure. */
 double mg_read_bandwidth(size_t bytes, int32_t threads, int32_t repeats);
@@ -137,8 +153,8 @@ double mg_read_bandwidth(size_t bytes, int32_t threads, int32_t repeats);
  * mg_op_quantize: x [rows][n] -> q [rows][n], scale [rows], sum [rows] (n a multiple of 32).
  * mg_op_gemv: out [rows][m.rows] = (q . weight) * scale_x * m.scale, q as from mg_op_quantize.
  * mg_op_attention: out [heads * head_dim] for one query row over `length` keys/values laid out
- *   [heads][slots][head_dim], int8 with scales [heads][slots] (k_scale/v_scale not NULL) or float32;
- *   mask additive [length] or NULL.
+ *   [heads][slots][head_dim] (plain rows, not tiles), int8 (signed) with scales [heads][slots] (k_scale/v_scale
+ *   not NULL, slots a multiple of MG_KEY_TILE) or float32; mask additive [length] or NULL.
  */
 void mg_op_quantize(const float *x, int32_t rows, int32_t n, int8_t *q, float *scale, int32_t *sum);
 int32_t mg_op_gemv(const mg_matrix *m, const int8_t *q, const float *scale, const int32_t *sum, int32_t rows,

@@ -20,6 +20,7 @@ struct mg_model {
     mg_pool *pool;
     float *x, *h, *qkv, *att, *ff; /* [MG_MAX_ROWS][...] */
     float *scores;
+    uint8_t *planes;
     size_t scores_capacity;
     int8_t *xq;
     float xs[MG_MAX_ROWS];
@@ -63,6 +64,7 @@ void mg_model_free(mg_model *m) {
     free(m->att);
     free(m->ff);
     free(m->scores);
+    free(m->planes);
     free(m->xq);
     free(m);
 }
@@ -71,7 +73,8 @@ int32_t mg_model_new(const mg_config *config, const mg_weights *weights, mg_mode
     *out = NULL;
     const mg_config *c = config;
     if (c->layers < 1 || c->hidden % 32 || c->hidden < 32 || c->ffn % 32 || c->ffn < 32 || c->heads < 1 ||
-        c->hidden % c->heads || (c->hidden / c->heads) % 8 || c->codebooks < 1 || c->entries < 1 || c->positions < 1)
+        c->hidden % c->heads || (c->hidden / c->heads) % 8 ||
+        c->hidden / c->heads > MG_MAX_HEAD_DIM || c->codebooks < 1 || c->entries < 1 || c->positions < 1)
         return MG_ERR_ARGUMENT;
     const int outputs = weights->lm_heads.rows;
     if (outputs < 32 || outputs % 32 || !weights_ok(c, weights, outputs)) return MG_ERR_ARGUMENT;
@@ -140,22 +143,24 @@ static void gemv(mg_model *m, const mg_matrix *w, int n, float *const *out, int 
 static int attend(mg_model *m, const mg_attention_row_t *rows, int n) {
     size_t stride = 0;
     for (int i = 0; i < n; i++) stride = (size_t)rows[i].length > stride ? (size_t)rows[i].length : stride;
-    stride = (stride + 15) & ~(size_t)15;
+    stride = (stride + MG_KEY_TILE - 1) & ~(size_t)(MG_KEY_TILE - 1);
     size_t need = (size_t)n * m->c.heads * stride;
     if (need > m->scores_capacity) {
         free(m->scores);
+        free(m->planes);
         m->scores = zeroed(sizeof(float) * need);
-        m->scores_capacity = m->scores ? need : 0;
-        if (!m->scores) return MG_ERR_MEMORY;
+        m->planes = zeroed(2 * need);
+        m->scores_capacity = m->scores && m->planes ? need : 0;
+        if (!m->scores_capacity) return MG_ERR_MEMORY;
     }
-    mg_attention_t a = {rows, m->c.heads, m->head_dim, m->scores, stride};
+    mg_attention_t a = {rows, m->c.heads, m->head_dim, m->scores, m->planes, stride};
     mg_pool_run(m->pool, mg_attention_range, &a, n * m->c.heads, 1);
     return MG_OK;
 }
 
 static int track_ok(const mg_model *m, const mg_track *t) {
     if (t->rows < 1 || t->rows > 2 || t->text_rows < 0 || t->text_rows > t->rows || !t->tokens || !t->cache ||
-        !t->cache_scales || !t->logits || t->position < 0 || t->position >= t->slots ||
+        !t->cache_scales || !t->logits || t->position < 0 || t->position >= t->slots || t->slots % MG_KEY_TILE ||
         t->position >= m->c.positions)
         return 0;
     if (t->text_rows > 0 && t->text_len > 0 &&
@@ -164,6 +169,39 @@ static int track_ok(const mg_model *m, const mg_track *t) {
     for (int c = 0; c < m->c.codebooks; c++)
         if (t->tokens[c] < 0 || t->tokens[c] >= m->c.entries) return 0;
     return 1;
+}
+
+/* Where one layer's cache of one row of a track lies. */
+typedef struct {
+    int8_t *keys, *values;             /* head h at + h * head */
+    float *key_scales, *value_scales; /* head h at + h * slots */
+    size_t head;
+} cache_t;
+
+static cache_t cache_of(const mg_model *m, const mg_track *t, int layer, int row) {
+    const size_t d = (size_t)m->head_dim, per_row = (size_t)m->c.heads * t->slots; /* slots of one row */
+    const size_t kv_block = 2 * per_row;                                            /* one of k or v, one layer */
+    int8_t *keys = t->cache + ((size_t)layer * 2 * kv_block + row * per_row) * d;
+    float *key_scales = t->cache_scales + (size_t)layer * 2 * kv_block + row * per_row;
+    return (cache_t){keys, keys + kv_block * d, key_scales, key_scales + kv_block, (size_t)t->slots * d};
+}
+
+int32_t mg_cache_store(const mg_model *m, const mg_track *t, int32_t layer, const float *keys, const float *values,
+                       int32_t count) {
+    const int heads = m->c.heads, d = m->head_dim;
+    if (layer < 0 || layer >= m->c.layers || count < 0 || count > t->slots || t->slots % MG_KEY_TILE || t->rows < 1 ||
+        t->rows > 2 || !t->cache || !t->cache_scales || (count > 0 && (!keys || !values)))
+        return MG_ERR_ARGUMENT;
+    for (int r = 0; r < t->rows; r++) {
+        cache_t c = cache_of(m, t, layer, r);
+        for (int h = 0; h < heads; h++)
+            for (int s = 0; s < count; s++) {
+                const size_t at = (((size_t)r * heads + h) * count + s) * d;
+                mg_cache_write(c.keys + c.head * h, c.values + c.head * h, c.key_scales + (size_t)h * t->slots,
+                               c.value_scales + (size_t)h * t->slots, s, keys + at, values + at, d);
+            }
+    }
+    return MG_OK;
 }
 
 int32_t mg_step(mg_model *m, const mg_track *tracks, int32_t count) {
@@ -208,20 +246,9 @@ int32_t mg_step(mg_model *m, const mg_track *tracks, int32_t count) {
         gemv(m, &l->qkv, n, qkv_rows, MG_STORE);
         for (int r = 0; r < n; r++) {
             const mg_track *t = rows[r].track;
-            const size_t per_row = (size_t)heads * t->slots; /* key rows of one batch row */
-            const size_t kv_block = 2 * per_row * d;          /* one of k or v, one layer */
-            int8_t *keys = t->cache + (size_t)index * 2 * kv_block + rows[r].index * per_row * d;
-            int8_t *values = keys + kv_block;
-            float *key_scales = t->cache_scales + (size_t)index * 2 * (kv_block / d) + rows[r].index * per_row;
-            float *value_scales = key_scales + kv_block / d;
-            for (int h = 0; h < heads; h++) {
-                const size_t slot = (size_t)h * t->slots + t->position;
-                const float *k = qkv_rows[r] + H + h * d, *v = k + H;
-                key_scales[slot] = mg_quantize_short_row(k, keys + slot * d, d);
-                value_scales[slot] = mg_quantize_short_row(v, values + slot * d, d);
-            }
-            attention[r] = (mg_attention_row_t){qkv_rows[r], keys, values, key_scales, value_scales, NULL,
-                                                m->att + (size_t)r * H, t->slots, t->position + 1};
+            cache_t c = cache_of(m, t, index, rows[r].index);
+            attention[r] = (mg_attention_row_t){qkv_rows[r], c.keys, c.values, c.key_scales, c.value_scales, NULL,
+                                                m->att + (size_t)r * H, t->slots, t->position + 1, qkv_rows[r] + H};
         }
         if (attend(m, attention, n)) return MG_ERR_MEMORY;
         quantize_rows(m, m->att, n, H);
@@ -238,7 +265,7 @@ int32_t mg_step(mg_model *m, const mg_track *tracks, int32_t count) {
                 const float *k = t->text + (size_t)index * 2 * block + row->index * per_row;
                 attention[i] = (mg_attention_row_t){q_rows[i], k, k + block, NULL, NULL,
                                                     t->text_mask + (size_t)row->index * t->max_text,
-                                                    m->att + (size_t)i * H, t->max_text, t->text_len};
+                                                    m->att + (size_t)i * H, t->max_text, t->text_len, NULL};
             }
             if (attend(m, attention, n_texted)) return MG_ERR_MEMORY;
             quantize_rows(m, m->att, n_texted, H);
@@ -273,13 +300,36 @@ int32_t mg_op_gemv(const mg_matrix *m, const int8_t *q, const float *scale, cons
 
 int32_t mg_op_attention(const float *q, const void *k, const void *v, const float *k_scale, const float *v_scale,
                         int32_t heads, int32_t head_dim, int32_t slots, int32_t length, const float *mask, float *out) {
-    if (heads < 1 || head_dim % 8 || length < 1 || length > slots || (!k_scale) != (!v_scale)) return MG_ERR_ARGUMENT;
-    size_t stride = ((size_t)length + 15) & ~(size_t)15;
+    if (heads < 1 || head_dim % 8 || head_dim > MG_MAX_HEAD_DIM || length < 1 || length > slots ||
+        (!k_scale) != (!v_scale) || (k_scale && slots % MG_KEY_TILE))
+        return MG_ERR_ARGUMENT;
+    const int d = head_dim;
+    size_t stride = ((size_t)length + MG_KEY_TILE - 1) & ~(size_t)(MG_KEY_TILE - 1);
     float *scores = zeroed(sizeof(float) * stride * heads);
-    if (!scores) return MG_ERR_MEMORY;
-    mg_attention_row_t row = {q, k, v, k_scale, v_scale, mask, out, slots, length};
-    mg_attention_t a = {&row, heads, head_dim, scores, stride};
-    mg_attention_range(&a, 0, heads);
+    uint8_t *planes = zeroed(2 * stride * heads);
+    int8_t *tiles = k_scale ? zeroed(2 * (size_t)heads * slots * d) : NULL;
+    int status = scores && planes && (tiles || !k_scale) ? MG_OK : MG_ERR_MEMORY;
+    if (status == MG_OK) {
+        mg_attention_row_t row = {q, k, v, k_scale, v_scale, mask, out, slots, length, NULL};
+        if (tiles) { /* plain rows into the cache's tiles, as mg_step stores them */
+            const int8_t *plain_k = k, *plain_v = v;
+            int8_t *keys = tiles, *values = tiles + (size_t)heads * slots * d;
+            for (size_t h = 0; h < (size_t)heads; h++)
+                for (int s = 0; s < slots; s++)
+                    for (int i = 0; i < d; i++) {
+                        const size_t plain = (h * slots + s) * d + i, head = h * slots * d;
+                        const int8_t key = plain_k[plain];
+                        keys[head + mg_key_at(s, i, d)] = mg_key_stored(key);
+                        values[head + mg_value_at(s, i, d)] = plain_v[plain];
+                    }
+            row.k = keys;
+            row.v = values;
+        }
+        mg_attention_t a = {&row, heads, head_dim, scores, planes, stride};
+        mg_attention_range(&a, 0, heads);
+    }
     free(scores);
-    return MG_OK;
+    free(planes);
+    free(tiles);
+    return status;
 }
