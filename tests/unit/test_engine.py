@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import weakref
-
 import itertools
 import os
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
