@@ -1,8 +1,9 @@
 """The native step's operations one at a time, at production shapes, against exact int8 emulations.
 
 Quantisation and the int8 GEMV are exact (integer products, then the same float32 multiplications in
-the same order), so every build must match the emulation bit for bit; attention sums floats in its
-own order and is held to float32 rounding. Each test also shows that it catches the bugs it is for:
+the same order), so every build must match the emulation bit for bit; attention over the int8 cache
+is emulated step by step (its integer products exact) and, summing floats in its own order, held to
+float32 rounding. Each test also shows that it catches the bugs it is for:
 a scale 1% off, a head's columns past 32 left unwritten (production heads are 64 wide; tiny-random's
 are 16).
 """

@@ -4,11 +4,13 @@
  * One call (mg_step) runs every decoder layer for one token of any number of tracks, each of one row
  * or two (the guidance pair), reading each weight once for all rows. Weights are int8 with one float32
  * scale per output row; activations are quantised to int8 per row; the self-attention KV cache is
- * int8 with one scale per key or value row.
+ * int8 with one scale per key or value row, and attention over it multiplies in integers too (the
+ * query quantised to int8 per head, the softmax weights to 14 bits).
  *
  * Ownership: the library borrows every array it is given and never writes to weights, embeddings,
  * norms or texts. The caller keeps them alive and unchanged for the model's life (weights) or the
- * call (tracks). mg_step writes only each track's cache slot `position` and its logits.
+ * call (tracks). mg_step writes only each track's cache slot `position` and its logits, mg_cache_store
+ * the slots it is given.
  *
  * inference/native/library.py mirrors these declarations with ctypes; MG_ABI_VERSION changes with any
  * change to them, and the loader refuses a library of another version.
