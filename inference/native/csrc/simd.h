@@ -27,16 +27,25 @@ static inline int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+#if MG_UNSIGNED_WEIGHTS
+/* Unsigned u times signed s, summed in groups of 4 into int32 lanes: one VNNI instruction. */
+static inline __m256i dpbusd256(__m256i acc, __m256i u, __m256i s) {
+#if defined(__AVXVNNI__) && !defined(__AVX512VL__)
+    return _mm256_dpbusd_avx_epi32(acc, u, s);
+#else
+    return _mm256_dpbusd_epi32(acc, u, s);
+#endif
+}
+#endif
+
 /*
  * Stored bytes (weights or keys, in mg_weight_encoding()) times signed int8 x, summed in groups of 4 into
- * int32 lanes. With VNNI the stored bytes are unsigned (value + 128) and this is one instruction; the
- * caller takes 128 * sum(x) back out. Without it |stored|, |x| <= 127, so a pair of products fits int16.
+ * int32 lanes. With VNNI the stored bytes are unsigned (value + 128); the caller takes 128 * sum(x) back
+ * out. Without it |stored|, |x| <= 127, so a pair of products fits int16.
  */
 static inline __m256i dot_stored(__m256i acc, __m256i stored, __m256i x) {
-#if MG_UNSIGNED_WEIGHTS && defined(__AVXVNNI__) && !defined(__AVX512VL__)
-    return _mm256_dpbusd_avx_epi32(acc, stored, x);
-#elif MG_UNSIGNED_WEIGHTS
-    return _mm256_dpbusd_epi32(acc, stored, x);
+#if MG_UNSIGNED_WEIGHTS
+    return dpbusd256(acc, stored, x);
 #else
     __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(stored), _mm256_sign_epi8(x, stored));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
@@ -45,10 +54,8 @@ static inline __m256i dot_stored(__m256i acc, __m256i stored, __m256i x) {
 
 /* Unsigned u <= 127 times signed s, summed in groups of 4 into int32 lanes (no int16 saturation). */
 static inline __m256i dot_u7(__m256i acc, __m256i u, __m256i s) {
-#if MG_UNSIGNED_WEIGHTS && defined(__AVXVNNI__) && !defined(__AVX512VL__)
-    return _mm256_dpbusd_avx_epi32(acc, u, s);
-#elif MG_UNSIGNED_WEIGHTS
-    return _mm256_dpbusd_epi32(acc, u, s);
+#if MG_UNSIGNED_WEIGHTS
+    return dpbusd256(acc, u, s);
 #else
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
