@@ -192,6 +192,13 @@ def test_bad_step_arguments_raise_instead_of_reading_out_of_bounds() -> None:
     for track in tracks:
         track.tokens = torch.tensor([1, 2, 3, 4]).data_ptr()
     assert native.lib.mg_step(native.handle, tracks, len(tracks)) == -1, "more rows than MG_MAX_ROWS"
+    # A prefill's keys/values go only into slots the cache has, of a layer the model has.
+    track = ctypes.byref(native.track.struct)
+    rows = torch.zeros(2, native.heads, slots + 1, native.head_dim)
+    store = native.lib.mg_cache_store
+    assert store(native.handle, track, 0, rows.data_ptr(), rows.data_ptr(), slots + 1) == -1
+    assert store(native.handle, track, len(native.layers), rows.data_ptr(), rows.data_ptr(), 1) == -1
+    assert store(native.handle, track, 0, rows.data_ptr(), rows.data_ptr(), slots) == 0
 
 
 def test_a_forked_child_runs_the_step(decoder_model) -> None:

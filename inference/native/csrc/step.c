@@ -145,12 +145,12 @@ static int attend(mg_model *m, const mg_attention_row_t *rows, int n) {
     for (int i = 0; i < n; i++) stride = (size_t)rows[i].length > stride ? (size_t)rows[i].length : stride;
     stride = (stride + MG_KEY_TILE - 1) & ~(size_t)(MG_KEY_TILE - 1);
     size_t need = (size_t)n * m->c.heads * stride;
-    if (need > m->scores_capacity) {
+    if (need > m->scores_capacity) { /* twice what is needed: the positions grow a tile at a time */
         free(m->scores);
         free(m->planes);
-        m->scores = zeroed(sizeof(float) * need);
-        m->planes = zeroed(2 * need);
-        m->scores_capacity = m->scores && m->planes ? need : 0;
+        m->scores = zeroed(sizeof(float) * 2 * need);
+        m->planes = zeroed(2 * 2 * need);
+        m->scores_capacity = m->scores && m->planes ? 2 * need : 0;
         if (!m->scores_capacity) return MG_ERR_MEMORY;
     }
     mg_attention_t a = {rows, m->c.heads, m->head_dim, m->scores, m->planes, stride};
