@@ -20,15 +20,19 @@
 /* A stored key byte's value (mg_key_stored undone). */
 static inline int key_value(int8_t stored) { return MG_UNSIGNED_WEIGHTS ? (int)(uint8_t)stored - 128 : stored; }
 
+void mg_cache_place(int8_t *keys, int8_t *values, int slot, const int8_t *k, const int8_t *v, int d) {
+    for (int i = 0; i < d; i++) {
+        keys[mg_key_at(slot, i, d)] = mg_key_stored(k[i]);
+        values[mg_value_at(slot, i, d)] = v[i];
+    }
+}
+
 void mg_cache_write(int8_t *keys, int8_t *values, float *k_scale, float *v_scale, int slot, const float *k,
                     const float *v, int d) {
     int8_t qk[MG_MAX_HEAD_DIM], qv[MG_MAX_HEAD_DIM];
     k_scale[slot] = mg_quantize_short_row(k, qk, d);
     v_scale[slot] = mg_quantize_short_row(v, qv, d);
-    for (int i = 0; i < d; i++) {
-        keys[mg_key_at(slot, i, d)] = mg_key_stored(qk[i]);
-        values[mg_value_at(slot, i, d)] = qv[i];
-    }
+    mg_cache_place(keys, values, slot, qk, qv, d);
 }
 
 #if MG_AVX2

@@ -96,6 +96,9 @@ static inline size_t mg_value_at(int slot, int i, int d) {
 /* A signed key byte as the cache stores it: in mg_weight_encoding(), like the weights. */
 static inline int8_t mg_key_stored(int8_t k) { return MG_UNSIGNED_WEIGHTS ? (int8_t)((uint8_t)k ^ 0x80) : k; }
 
+/* One head's int8 key and value rows (signed, d each) into `slot` of its cache, in the cache's layout. */
+void mg_cache_place(int8_t *keys, int8_t *values, int slot, const int8_t *k, const int8_t *v, int d);
+
 /* One head's key and value rows (d floats each) quantised into `slot` of its cache and scales. */
 void mg_cache_write(int8_t *keys, int8_t *values, float *k_scale, float *v_scale, int slot, const float *k,
                     const float *v, int d);

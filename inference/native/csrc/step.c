@@ -315,13 +315,10 @@ int32_t mg_op_attention(const float *q, const void *k, const void *v, const floa
             const int8_t *plain_k = k, *plain_v = v;
             int8_t *keys = tiles, *values = tiles + (size_t)heads * slots * d;
             for (size_t h = 0; h < (size_t)heads; h++)
-                for (int s = 0; s < slots; s++)
-                    for (int i = 0; i < d; i++) {
-                        const size_t plain = (h * slots + s) * d + i, head = h * slots * d;
-                        const int8_t key = plain_k[plain];
-                        keys[head + mg_key_at(s, i, d)] = mg_key_stored(key);
-                        values[head + mg_value_at(s, i, d)] = plain_v[plain];
-                    }
+                for (int s = 0; s < slots; s++) {
+                    const size_t head = h * slots * d, plain = head + (size_t)s * d;
+                    mg_cache_place(keys + head, values + head, s, plain_k + plain, plain_v + plain, d);
+                }
             row.k = keys;
             row.v = values;
         }
