@@ -13,8 +13,10 @@ joins at the next step boundary while there is room (``capacity``), and waits it
 
 from __future__ import annotations
 
+import atexit
 import collections
 import threading
+import weakref
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from typing import Any
 import torch
 
 from inference.backends.base import Backend, StepCall
-from inference.errors import EngineNotLoadedError
+from inference.errors import EngineNotLoadedError, GenerationCancelled
 
 Steps = Generator[StepCall, torch.Tensor, Any]
 Done = Callable[[Any, BaseException | None], None]
@@ -72,6 +74,13 @@ class Batch:
             if self._advance(member, lambda m=member, o=out: m.steps.send(o))
         ]
 
+    def abandon(self, error: BaseException) -> None:
+        """End every generation now (its steps closed), each with ``error``."""
+        members, self.members = self.members, []
+        for member in members:
+            member.steps.close()
+            member.done(None, error)
+
     def run(self) -> None:
         """Step until every generation has ended."""
         while self.members:
@@ -102,8 +111,10 @@ class Scheduler:
         self._waiting: collections.deque[tuple[Steps, Future[Any]]] = collections.deque()
         self._changed = threading.Condition()
         self._closing = False
+        self._abandoning = False
         self._thread = threading.Thread(target=self._run, name="generation-batch", daemon=True)
         self._thread.start()
+        _open.add(self)
 
     @property
     def active(self) -> int:
@@ -120,12 +131,15 @@ class Scheduler:
             self._changed.notify()
         return future
 
-    def close(self) -> None:
-        """Take no more generations; return once those submitted have ended."""
+    def close(self, abandon: bool = False) -> None:
+        """Take no more generations; return once those submitted have ended (``abandon``: ended at the
+        next step boundary with :class:`~inference.errors.GenerationCancelled`)."""
         with self._changed:
             self._closing = True
+            self._abandoning = self._abandoning or abandon
             self._changed.notify()
         self._thread.join()
+        _open.discard(self)
 
     def _run(self) -> None:
         with torch.inference_mode():
@@ -133,6 +147,8 @@ class Scheduler:
                 with self._changed:
                     while not self._waiting and not self._batch.members and not self._closing:
                         self._changed.wait()
+                    if self._abandoning:
+                        self._abandon()
                     if self._closing and not self._waiting and not self._batch.members:
                         return
                     joining = []
@@ -145,6 +161,32 @@ class Scheduler:
                         steps.close()
                 if self._batch.members:
                     self._batch.step()
+
+    def _abandon(self) -> None:
+        error = GenerationCancelled("the engine is closing: the process exits")
+        waiting, self._waiting = self._waiting, collections.deque()
+        for steps, future in waiting:
+            steps.close()
+            if future.set_running_or_notify_cancel():
+                future.set_exception(error)
+        self._batch.abandon(error)
+
+
+_open: weakref.WeakSet[Scheduler] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_schedulers() -> None:
+    """Close every scheduler still open when the interpreter exits (an engine never unloaded).
+
+    Its thread is a daemon, so that a forgotten engine cannot keep the process alive; but a daemon
+    thread still at work (freeing a finished track's tensors, say) when the interpreter finalises is
+    stopped inside torch's C++ code, and the process aborts ("terminate called without an active
+    exception", status 134). Closing first lets the thread end on its own; generations still running
+    end at their next step, as canceled, rather than hold the exit up.
+    """
+    for scheduler in list(_open):
+        scheduler.close(abandon=True)
 
 
 def _settle(future: Future[Any]) -> Done:
