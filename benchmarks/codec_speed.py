@@ -1,18 +1,17 @@
 """EnCodec decoding speed on CPU: transformers' modules against the fast upsampling stack, side by side.
 
     python -m benchmarks.codec_speed [--model small-random] [--durations 10 30] [--threads 2]
-                                     [--repeats 3] [--code-speeds 1 1.5 2 4] [--cache-dir DIR]
+                                     [--repeats 3] [--cache-dir DIR]
 
 Decodes random codes (in range, fixed seeds) of each clip length twice per repeat, once with
 ``codec.FAST_UPSAMPLING`` off (the upsampling stack through transformers' modules, as before) and once
 on (:mod:`inference.musicgen.polyphase`), alternating so that a busy neighbour slows both alike; the
 same for :class:`~inference.musicgen.codec.StreamingDecoder` fed a frame at a time, as the decoder loop
-feeds it, at realtime (its pieces at their shortest). A second table streams the fast path with the
-codes coming at each of ``--code-speeds`` x realtime (by the decoder's clock), where its pieces grow.
-Prints the best time of each, the speed-up, the largest difference between the two outputs, the time of
-what both share (code embeddings, the convolution before the LSTM, the LSTM), the CPU (``/proc/cpuinfo``)
-and the load average: these figures mean little on a busy machine, where the LSTM's 1,500 sequential
-steps of a 30 s clip at 2 threads slow down several times over. Nothing is recorded in the database.
+feeds it. Prints the best time of each, the speed-up, the largest difference between the two outputs,
+the time of what both share (code embeddings, the convolution before the LSTM, the LSTM), the CPU
+(``/proc/cpuinfo``) and the load average: these figures mean little on a busy machine, where the LSTM's
+1,500 sequential steps of a 30 s clip at 2 threads slow down several times over. Nothing is recorded
+in the database.
 """
 
 from __future__ import annotations
@@ -54,26 +53,15 @@ def decode(model, codes: torch.Tensor, channels: int, fast: bool) -> torch.Tenso
         codec.FAST_UPSAMPLING = True
 
 
-def stream(model, codes: torch.Tensor, channels: int, fast: bool, speed: float = 1.0) -> torch.Tensor:
-    """A frame per push, the codes coming at ``speed`` x realtime by the decoder's clock (the decoding's
-    own time not counted): at 1x the pieces stay at their shortest, the most the streaming can cost."""
-    return torch.cat(stream_pieces(model, codes, channels, fast, speed), dim=-1)
-
-
-def stream_pieces(model, codes: torch.Tensor, channels: int, fast: bool, speed: float) -> list[torch.Tensor]:
-    frame_s = 1 / (model.config.audio_encoder.frame_rate * speed)
-    pushed = [0]
+def stream(model, codes: torch.Tensor, channels: int, fast: bool) -> torch.Tensor:
     codec.FAST_UPSAMPLING = fast
     try:
-        decoder = codec.StreamingDecoder(model, channels, clock=lambda: pushed[0] * frame_s)
+        decoder = codec.StreamingDecoder(model, channels)
     finally:
         codec.FAST_UPSAMPLING = True
-    pieces = []
-    for frame in range(codes.shape[-1]):
-        pushed[0] += 1
-        pieces.append(decoder.push(codes[:, frame : frame + 1]))
+    pieces = [decoder.push(codes[:, frame : frame + 1]) for frame in range(codes.shape[-1])]
     pieces.append(decoder.finish())
-    return [piece for piece in pieces if piece.shape[-1]]
+    return torch.cat(pieces, dim=-1)
 
 
 def through_lstm(model, codes: torch.Tensor, channels: int) -> torch.Tensor:
@@ -97,13 +85,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each, the best one counts")
     parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR), help="where presets are built")
     parser.add_argument("--no-stream", action="store_true", help="time decode_audio only")
-    parser.add_argument(
-        "--code-speeds",
-        type=float,
-        nargs="+",
-        default=[1.0, 1.5, 2.0, 4.0],
-        help="streamed (fast path) with the codes coming at these x realtime: its pieces grow above 1x",
-    )
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -159,37 +140,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{os.getloadavg()[0]:.2f} |",
             flush=True,
         )
-    if not args.no_stream:
-        print_speeds(model, channels, loaded, args)
     print()
     print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
-
-
-def print_speeds(model, channels: int, loaded, args: argparse.Namespace) -> None:
-    """The fast path streamed as the codes come at each speed, against the whole clip at once."""
-    print()
-    print("| clip | codes at | pieces | streamed (s) | whole clip (s) | streamed / whole | load (1 min) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    config = model.config.audio_encoder
-    for seconds in args.durations:
-        frames = round(seconds * loaded.frame_rate)
-        generator = torch.Generator().manual_seed(frames)
-        codes = torch.randint(
-            0, config.codebook_size, (loaded.num_codebooks * channels, frames), generator=generator
-        )
-        runs = {"whole": partial(decode, model, codes, channels, True)}
-        runs.update(
-            {speed: partial(stream, model, codes, channels, True, speed) for speed in args.code_speeds}
-        )
-        best = best_of(args.repeats, runs)
-        whole = best["whole"][0]
-        for speed in args.code_speeds:
-            pieces = len(stream_pieces(model, codes, channels, True, speed))
-            print(
-                f"| {seconds:g} s | {speed:g}x | {pieces} | {best[speed][0]:.2f} | {whole:.2f} | "
-                f"{best[speed][0] / whole:.2f} | {os.getloadavg()[0]:.2f} |",
-                flush=True,
-            )
 
 
 if __name__ == "__main__":

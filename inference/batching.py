@@ -61,10 +61,7 @@ class Batch:
         try:
             logits = self.backend.step_batch(calls)  # type: ignore[attr-defined]
         except BaseException as exc:  # the step itself failed: every member with it
-            members, self.members = self.members, []
-            for member in members:
-                member.steps.close()
-                member.done(None, exc)
+            self.abandon(exc)
             if not isinstance(exc, Exception):
                 raise
             return

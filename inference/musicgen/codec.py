@@ -22,7 +22,6 @@ recognise, the modules run.
 from __future__ import annotations
 
 import math
-import time
 import weakref
 from collections.abc import Callable
 
@@ -35,7 +34,6 @@ MARGIN_FRAMES = 8  # the upsampling stack's receptive field is under 2 frames ei
 # While streaming, every piece costs its margins again: the least that still covers the receptive
 # fields (the 7-tap convolution before the LSTM reaches 3 frames; the stack after it, under 2).
 STREAM_MARGIN_FRAMES = 3
-FIRST_PIECE_FRAMES = 25  # a stream's first audio: half a second, as early as its margins allow
 # The upsampling stack through inference.musicgen.polyphase where it applies; False: always through
 # transformers' modules (the reference the fast path is tested and benchmarked against).
 FAST_UPSAMPLING = True
@@ -81,33 +79,14 @@ class StreamingDecoder:
     """EnCodec audio decoded piece by piece as frames of codes arrive (see the module docstring).
 
     :meth:`push` takes new frames ``[codebooks, n]`` and returns the audio ``[channels, samples]`` that
-    is final by then (possibly none); :meth:`finish` returns the rest.
-
-    New audio is held back until a piece is worth its call into the codec. Every call pays for more
-    than its frames (the margins; the LSTM's and the first transposed convolution's weights, tens of MB,
-    read again), so 25-frame pieces all the way cost about twice the whole-clip decode. The first piece
-    is ``min_frames`` long; each later one as long as the codes that arrive while a listener who started
-    at the first piece plays what it has (the audio handed out, less the time since), between
-    ``min_frames`` and ``max_frames``. Codes twice as fast as realtime double the pieces; codes at or
-    below realtime keep them at ``min_frames``, so waiting for a longer piece never starves playback.
-    ``clock`` (seconds) is for tests.
+    is final by then (possibly none); :meth:`finish` returns the rest. Pushes shorter than
+    ``min_frames`` of new audio are held back, so that each call into the codec is worth its margins.
     """
 
-    def __init__(
-        self,
-        model,
-        channels: int,
-        min_frames: int = FIRST_PIECE_FRAMES,
-        max_frames: int = CHUNK_FRAMES,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
+    def __init__(self, model, channels: int, min_frames: int = 25) -> None:
         self.codec = model.audio_encoder
         self.channels = channels
         self.min_frames = min_frames
-        self.max_frames = max(min_frames, max_frames)
-        self._clock = clock
-        self._first_audio = 0.0  # when the first piece was handed out
-        self._last_piece = (0.0, 0)  # when the last piece was handed out, and the frames pushed by then
         layers = list(self.codec.decoder.layers)
         recurrent = [i for i, layer in enumerate(layers) if _has_lstm(layer)]
         split = recurrent[-1] + 1 if recurrent else 0
@@ -136,28 +115,11 @@ class StreamingDecoder:
 
     def _decode(self, final: bool) -> torch.Tensor:
         ready = self.frames if final else self.frames - 2 * STREAM_MARGIN_FRAMES
-        if ready - self.emitted < (1 if final else self._piece_frames()):
+        if ready - self.emitted < (1 if final else self.min_frames):
             return self._empty()
         audio = torch.cat([self._decode_stream(stream, final) for stream in self._streams])
-        now = self._clock()
-        if not self.emitted:
-            self._first_audio = now
-        self._last_piece = (now, self.frames)
         self.emitted += audio.shape[-1] // self.hop
         return audio
-
-    def _piece_frames(self) -> int:
-        """New frames to wait for (see the class docstring); the codes' speed counts since the last piece."""
-        since, frames_then = self._last_piece
-        arrived = self.frames - frames_then
-        if not self.emitted or arrived < self.min_frames:
-            return self.min_frames
-        now = self._clock()
-        left_s = self.emitted * self.hop / self.codec.config.sampling_rate - (now - self._first_audio)
-        if left_s <= 0:
-            return self.min_frames
-        per_s = arrived / (now - since) if now > since else math.inf
-        return int(min(self.max_frames, max(self.min_frames, left_s * per_s)))
 
     def _decode_stream(self, stream: _Stream, final: bool) -> torch.Tensor:
         # Through the LSTM: every frame with STREAM_MARGIN_FRAMES to its right (all of them at the end).

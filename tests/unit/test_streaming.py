@@ -65,51 +65,6 @@ def test_audio_lags_the_codes_by_the_margins_only(model) -> None:
     assert decoder.emitted == 1
 
 
-def _stream_at(
-    model, speed: float, frames: int = 300, burst: int = 0, cap: int = 40
-) -> tuple[list[int], list[float]]:
-    """Piece lengths (frames) when codes arrive at ``speed`` x realtime, a frame per push after a first
-    push of ``burst`` (a prompt's), and what a listener who started at the first piece has left to
-    play as each later piece comes (s)."""
-    now = [0.0]
-    decoder = codec.StreamingDecoder(model, 1, min_frames=5, max_frames=cap, clock=lambda: now[0])
-    codes = _codes(4, frames, 2)
-    sizes, left, first = [], [], None
-    for i in range(frames):
-        if i >= burst:
-            now[0] += 1 / (50 * speed)
-        size = decoder.push(codes[:, i : i + 1]).shape[-1] // 640
-        if size:
-            if first is None:
-                first = now[0]
-            else:
-                left.append(sum(sizes) / 50 - (now[0] - first))
-            sizes.append(size)
-    assert sum(sizes) + decoder.finish().shape[-1] // 640 == frames
-    return sizes, left
-
-
-def test_pieces_stay_short_while_the_codes_come_at_realtime(model) -> None:
-    sizes, left = _stream_at(model, 1.0)
-    assert set(sizes) == {5}
-    assert min(left) > -1e-9  # each piece as the one before it ends
-
-
-@pytest.mark.parametrize("speed", [1.5, 2.0, 4.0])
-def test_pieces_grow_when_the_codes_come_faster_yet_never_starve_a_listener(model, speed) -> None:
-    sizes, left = _stream_at(model, speed)
-    assert sizes[0] == 5  # the first audio as early as before
-    assert max(sizes) == 40  # then longer pieces, up to the cap
-    assert len(sizes) < 300 / 5 / 2
-    assert min(left) > -1e-9, left
-
-
-def test_a_prompts_burst_of_codes_does_not_make_later_pieces_starve_a_listener(model) -> None:
-    sizes, left = _stream_at(model, 1.0, burst=100)
-    assert max(sizes) == 40  # the prompt's audio goes out in long pieces
-    assert min(left) > -1e-9, left
-
-
 def test_dc_filter_piece_by_piece_equals_the_whole_clip() -> None:
     rng = np.random.default_rng(0)
     audio = (rng.standard_normal((2, 50_000)) * 0.1 + 0.3).astype(np.float32)
@@ -160,9 +115,8 @@ def test_the_stream_is_the_result_on_every_backend(engine: Engine) -> None:
     assert streamed.shape == (1, 40 * result.sample_rate)
     plain = engine.generate(params)
     np.testing.assert_allclose(result.audio, plain.audio, atol=1e-5)
-    if engine.info()["backend"] != "reference":  # our own loop decodes as it goes: the first 0.5 s at once
-        assert pieces[0].shape[-1] == codec.FIRST_PIECE_FRAMES * 640
-        assert len(pieces) > 5
+    if engine.info()["backend"] != "reference":  # our own loop decodes as it goes
+        assert len(pieces) > 10
 
 
 def test_a_continuation_streams_from_its_beginning(engine: Engine) -> None:
