@@ -10,7 +10,7 @@ are 16).
 
 from __future__ import annotations
 
-import ctypes
+from dataclasses import astuple
 
 import numpy as np
 import pytest
@@ -18,6 +18,7 @@ import torch
 
 from inference.musicgen.linear import RowInt8Linear, from_row_blocks, to_row_blocks
 from inference.native import library
+from inference.native.ops import address, bind_gemv, gemv, gemv_into, pack, quantize
 
 UNAVAILABLE = library.unavailable_reason()
 pytestmark = pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE)
@@ -33,40 +34,12 @@ SHAPES = {
 }
 
 
-def _address(a: np.ndarray) -> int:
-    assert a.flags.c_contiguous
-    return a.ctypes.data
-
-
 def _quantize_emulated(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-row symmetric int8 as the library does it: x * (127 / max|x|), rounded half to even."""
     peak = np.abs(x).max(axis=1).astype(np.float32)
     inverse = np.where(peak > 0, np.float32(127) / np.where(peak > 0, peak, 1), 0).astype(np.float32)
     q = np.clip(np.rint(x * inverse[:, None]), -127, 127).astype(np.int8)
     return q, (peak / np.float32(127)).astype(np.float32), q.astype(np.int32).sum(axis=1).astype(np.int32)
-
-
-def _quantize(lib: ctypes.CDLL, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows, n = x.shape
-    q, scale, total = np.empty((rows, n), np.int8), np.empty(rows, np.float32), np.empty(rows, np.int32)
-    lib.mg_op_quantize(_address(x), rows, n, _address(q), _address(scale), _address(total))
-    return q, scale, total
-
-
-def _gemv(lib: ctypes.CDLL, w: np.ndarray, w_scale: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The library's product of int8 weights ``w`` (signed) and float rows ``x`` quantised by it."""
-    stored = w.view(np.uint8) ^ np.uint8(0x80) if lib.mg_weight_encoding() == 1 else w
-    stored = np.ascontiguousarray(to_row_blocks(torch.from_numpy(stored), *library.BLOCKS).numpy())
-    q, xs, total = _quantize(lib, x)
-    matrix = library.Matrix(_address(stored), _address(w_scale), *w.shape)
-    out = np.full((x.shape[0], w.shape[0]), np.nan, np.float32)
-    assert (
-        lib.mg_op_gemv(
-            ctypes.byref(matrix), _address(q), _address(xs), _address(total), len(x), _address(out)
-        )
-        == 0
-    )
-    return out
 
 
 def _gemv_emulated(w: np.ndarray, w_scale: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -87,7 +60,7 @@ def test_quantize_matches_the_emulation_exactly(variant: str, n: int) -> None:
     lib = library.load_library(variant)
     x = np.random.default_rng(n).standard_normal((3, n)).astype(np.float32) * np.float32([[1], [40], [1e-3]])
     x[1, 7] = 0.5 * np.float32(np.abs(x[1]).max()) / 127 * 127  # a value exactly halfway: round to even
-    for actual, expected in zip(_quantize(lib, x), _quantize_emulated(x), strict=True):
+    for actual, expected in zip(astuple(quantize(lib, x)), _quantize_emulated(x), strict=True):
         np.testing.assert_array_equal(actual, expected)
 
 
@@ -99,11 +72,24 @@ def test_gemv_matches_the_int8_emulation_exactly(variant: str, shape: tuple[int,
     w, w_scale = _weights(shape, seed=shape[0] + shape[1])
     x = np.random.default_rng(rows).standard_normal((rows, shape[1])).astype(np.float32)
     expected = _gemv_emulated(w, w_scale, x)
-    np.testing.assert_array_equal(_gemv(lib, w, w_scale, x), expected)
+    np.testing.assert_array_equal(gemv(lib, w, w_scale, x), expected)
     # Caught: every weight scale 1% too large, and any row's product depending on the other rows.
-    assert not np.array_equal(_gemv(lib, w, w_scale * np.float32(1.01), x), expected)
-    alone = [_gemv(lib, w, w_scale, x[i : i + 1])[0] for i in range(rows)]
+    assert not np.array_equal(gemv(lib, w, w_scale * np.float32(1.01), x), expected)
+    alone = [gemv(lib, w, w_scale, x[i : i + 1])[0] for i in range(rows)]
     np.testing.assert_array_equal(np.stack(alone), expected)
+
+
+def test_a_product_into_a_too_small_output_is_refused_before_the_library_writes() -> None:
+    lib = library.load_library(VARIANTS[0])
+    w, w_scale = _weights((64, 32), seed=1)
+    x = quantize(lib, np.ones((3, 32), np.float32))
+    m = pack(lib, w, w_scale)
+    for out in (np.empty((3, 63), np.float32), np.empty((2, 64), np.float32), np.empty((3, 64))):
+        with pytest.raises(ValueError, match="out must be float32"):
+            bind_gemv(lib, m, x, out)
+    out = np.empty((3, 64), np.float32)
+    gemv_into(lib, m, x, out)
+    np.testing.assert_array_equal(out, gemv(lib, w, w_scale, np.ones((3, 32), np.float32)))
 
 
 def test_row_blocks_put_each_weight_where_the_header_says() -> None:
@@ -175,11 +161,11 @@ def _attention(lib, q, k, v, k_scale, v_scale, length, mask) -> np.ndarray:
     out = np.full(heads * d, np.nan, np.float32)
 
     def pointer(a: np.ndarray | None) -> int | None:
-        return None if a is None else _address(a)
+        return None if a is None else address(a)
 
     status = lib.mg_op_attention(
-        _address(q), _address(k), _address(v), pointer(k_scale), pointer(v_scale),
-        heads, d, slots, length, pointer(mask), _address(out),
+        address(q), address(k), address(v), pointer(k_scale), pointer(v_scale),
+        heads, d, slots, length, pointer(mask), address(out),
     )  # fmt: skip
     assert status == 0
     return out
