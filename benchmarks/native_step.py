@@ -2,6 +2,7 @@
 
     python -m benchmarks.native_step                         # small-random, every build this CPU runs
     python -m benchmarks.native_step --model tiny-random     # the pool's overhead on a tiny step
+    python -m benchmarks.native_step --huge-pages --tracks 1 4 --repeats 6   # huge pages against 4 KB
 
 A step reads every weight once, so it cannot beat ``weight bytes / read rate`` (the probe's rate at
 the same thread count, measured right before): the ratio to that floor says how much is left. Rows
@@ -20,7 +21,7 @@ import torch
 
 from inference.backends.hf import load_musicgen
 from inference.device import device_name
-from inference.native import library
+from inference.native import library, pages
 from inference.native.step import NativeDecoderStep
 from inference.registry import DEFAULT_CACHE_DIR, resolve_checkpoint
 
@@ -34,17 +35,44 @@ def weight_bytes(step: NativeDecoderStep) -> int:
     return total + step.lm_heads.qweight.numel() + 4 * step.lm_heads.scale.numel()
 
 
-def time_steps(step: NativeDecoderStep, count: int, text, length: int, repeats: int) -> float:
-    """Median ms per step over ``length`` positions of ``count`` guided tracks in one step."""
-    tracks = [step.open(*text, guided=True, steps=length) for _ in range(count)]
+def time_steps(step: NativeDecoderStep, count: int, text, length: int, repeats: int, start: int = 0) -> float:
+    """Median ms per step over positions ``start`` to ``start + length`` of ``count`` guided tracks in one
+    step (attention reads every slot up to the position, filled or not)."""
+    tracks = [step.open(*text, guided=True, steps=start + length) for _ in range(count)]
     tokens = [torch.zeros(4, dtype=torch.long)] * count
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()
-        for position in range(length):
+        for position in range(start, start + length):
             step.step_tracks(tracks, tokens, [position] * count)
         timings.append((time.perf_counter() - started) * 1e3 / length)
     return statistics.median(timings)
+
+
+def huge_pages_against_small(model, threads: int, text, tracks: list[int], args) -> None:
+    """The step with its weights and caches on huge pages (inference.native.pages) and without, built
+    side by side and timed in turns (ABBA), at the first positions and from ``--late`` on."""
+    steps = {}
+    for on in (True, False):
+        pages.ENABLED = on
+        steps[on] = NativeDecoderStep(model, threads=threads, max_steps=args.late + args.positions + 1)
+    timings: dict[tuple[int, int, bool], list[float]] = {}
+    for turn in range(args.repeats):
+        for count in tracks:
+            for start in (0, args.late):
+                for on in (True, False) if turn % 2 == 0 else (False, True):
+                    pages.ENABLED = on  # the tracks' caches
+                    ms = time_steps(steps[on], count, text, args.positions, 1, start)
+                    timings.setdefault((count, start, on), []).append(ms)
+    pages.ENABLED = True
+    setting = f"{steps[True].variant}, {threads} threads, median of {args.repeats}"
+    print(f"\nhuge pages against 4 KB pages ({setting})")
+    print(f"{'tracks':>6} {'positions':>11} {'huge ms':>8} {'4 KB ms':>8} {'huge/4 KB':>9}")
+    for count in tracks:
+        for start in (0, args.late):
+            huge, small = (statistics.median(timings[count, start, on]) for on in (True, False))
+            where = f"{start}-{start + args.positions}"
+            print(f"{count:>6} {where:>11} {huge:>8.2f} {small:>8.2f} {huge / small:>9.3f}")
 
 
 def main() -> None:
@@ -56,6 +84,10 @@ def main() -> None:
     parser.add_argument("--positions", type=int, default=100, help="steps timed per repeat")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR))
+    parser.add_argument(
+        "--huge-pages", action="store_true", help="instead: the best build with and without huge pages"
+    )
+    parser.add_argument("--late", type=int, default=1400, help="with --huge-pages: the later positions")
     args = parser.parse_args()
 
     checkpoint = resolve_checkpoint(args.model, args.cache_dir)
@@ -64,6 +96,10 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     text = (torch.randn(1, 12, hidden, generator=generator), torch.ones(1, 12, dtype=torch.long))
     variants = args.variants or library.runnable_variants()
+    if args.huge_pages:
+        for threads in args.threads:
+            huge_pages_against_small(loaded.model, threads, text, args.tracks, args)
+        return
     timed = f"{args.positions} positions x {args.repeats} repeats"
     print(f"CPU: {device_name('cpu')}; model {args.model}; {timed}")
     for threads in args.threads:

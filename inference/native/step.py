@@ -11,6 +11,7 @@ import torch
 
 from inference.musicgen.decoder import DecoderTrack, MusicgenDecoderStep
 from inference.musicgen.linear import RowInt8Linear, cpu_has_bfloat16
+from inference.native import pages
 from inference.native.library import (
     BLOCKS,
     KEY_TILE,
@@ -38,6 +39,19 @@ def _norm(pair: tuple[torch.Tensor, torch.Tensor]) -> Norm:
 def _matrix(linear: object) -> Matrix:
     assert isinstance(linear, RowInt8Linear)
     return Matrix(_address(linear.qweight), _address(linear.scale), linear.out_features, linear.in_features)
+
+
+def _gather(linears: list[RowInt8Linear]) -> torch.Tensor:
+    """Every matrix's bytes moved into one buffer on huge pages (:mod:`~inference.native.pages`), each
+    matrix's ``qweight`` a view of it, 64-byte aligned; one at a time, so memory grows by one matrix."""
+    sizes = [-(-linear.qweight.numel() // 64) * 64 for linear in linears]
+    buffer = pages.empty((sum(sizes),), torch.int8)
+    start = 0
+    for linear, size in zip(linears, sizes, strict=True):
+        view = buffer[start : start + linear.qweight.numel()].view(linear.qweight.shape)
+        linear.qweight = view.copy_(linear.qweight)
+        start += size
+    return buffer
 
 
 class NativeDecoderStep(MusicgenDecoderStep):
@@ -80,6 +94,7 @@ class NativeDecoderStep(MusicgenDecoderStep):
             assert isinstance(linear, RowInt8Linear)
             linear.encode(offset, BLOCKS)
             linear.compute_dtype = prefill_dtype  # torch reads them for a window's prefill only
+        self._weight_bytes = _gather(linears)
         self._layer_structs = (Layer * len(self.layers))(
             *(
                 Layer(
@@ -140,7 +155,7 @@ class NativeDecoderStep(MusicgenDecoderStep):
         """
         slots = -(-(steps + 1) // KEY_TILE) * KEY_TILE
         shape = (len(self.layers), 2, 2, self.heads, slots, self.head_dim)
-        return torch.zeros(shape, dtype=torch.int8), torch.zeros(shape[:-1])
+        return pages.zeros(shape, torch.int8), pages.zeros(shape[:-1], torch.float32)
 
     def _attach(self, track: DecoderTrack) -> DecoderTrack:
         """The track as the library sees it, with a logits buffer of its own; each step sets its tokens

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import platform
 import re
@@ -117,6 +118,25 @@ def test_step_logits_match_our_float32_step(
             agree.append((actual.argmax(-1) == expected.argmax(-1)).float().mean().item())
     assert worst <= TOLERANCE, f"{kind}, {variant}, {threads} threads: {worst:.4f} x std"
     assert np.mean(agree) >= 0.9
+
+
+def test_the_matrices_are_views_of_one_buffer_without_overlap(models: dict) -> None:
+    """One buffer (on huge pages where Linux has them) streams from memory as one; the logits tests
+    above show that each matrix's bytes arrived in it."""
+    step = NativeDecoderStep(models["64-wide-heads"][0], threads=1, max_steps=8)
+    linears = [step.lm_heads] + [
+        getattr(layer, name)
+        for layer in step.layers
+        for name in ("qkv", "self_out", "cross_q", "cross_out", "fc1", "fc2")
+    ]
+    buffer = step._weight_bytes
+    storage = buffer.untyped_storage().data_ptr()
+    assert all(linear.qweight.untyped_storage().data_ptr() == storage for linear in linears)
+    spans = sorted((w.data_ptr(), w.data_ptr() + w.numel()) for w in (linear.qweight for linear in linears))
+    assert all(start % 64 == 0 for start, _ in spans)
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
+    assert spans[0][0] >= buffer.data_ptr()
+    assert spans[-1][1] <= buffer.data_ptr() + buffer.numel()
 
 
 def _run(
