@@ -60,8 +60,9 @@ class NativeDecoderStep(MusicgenDecoderStep):
     Weights, caches and text keys/values are torch tensors laid out as in :class:`MusicgenDecoderStep`
     (which prepares them per request); the library borrows them (see ``csrc/musicgen_step.h``). The
     weights' bytes are stored the way the loaded build reads them, in its row blocks
-    (:meth:`RowInt8Linear.encode`). Each track's logits are a buffer of its own that its next step
-    overwrites.
+    (:meth:`RowInt8Linear.encode`), all in one buffer and each track's cache in its own, on huge pages
+    where Linux gives them (:mod:`~inference.native.pages`). Each track's logits are a buffer of its
+    own that its next step overwrites.
     """
 
     def __init__(
