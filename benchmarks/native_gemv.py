@@ -5,7 +5,7 @@
 
 A decoder step multiplies every matrix with all its activation rows (2 per guided track) while the
 weights pass through once. ``streamed``: a model's worth of MusicGen small's decoder matrices, more
-than any cache holds, so that one row waits on memory; ``in cache``: one 256 KB matrix again and
+than any cache holds, so that one row waits on memory; ``in cache``: one 384 KB matrix again and
 again, the arithmetic alone. Where the two meet as rows grow, more tracks per step stop being free:
 the product is bound by the core's vector pipes, not by memory.
 """

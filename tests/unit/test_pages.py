@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +10,7 @@ import torch
 from inference.native import pages
 
 MB = 2**20
+THP = Path("/sys/kernel/mm/transparent_hugepage")
 
 
 @pytest.mark.parametrize(("shape", "dtype"), [((5 * MB,), torch.int8), ((3, 7, MB // 2), torch.float32)])
@@ -20,7 +21,7 @@ def test_a_large_buffer_starts_on_a_huge_page_and_is_advised_whole(shape, dtype)
     assert not t.any()
     t.fill_(1)  # every byte is ours to write
     size = t.numel() * t.element_size()
-    if sys.platform.startswith("linux"):
+    if THP.exists():  # a kernel built without huge pages refuses the advice: plain memory, as documented
         assert pages.advise(t) == size // pages.HUGE_PAGE * pages.HUGE_PAGE
 
 
