@@ -30,8 +30,17 @@ static inline void store(const mg_gemv_t *g, int row, int n, int32_t dot) {
 #endif
 #endif
 
-/* Software prefetch this far ahead in the block's stream (measured: 1-4 KB all reach the read rate). */
-#define PREFETCH_BYTES 2048
+/*
+ * Software prefetch this far ahead in the block's stream, into L2 (T1) rather than L1: a weight byte is
+ * read once, and at 8 activation rows L1 must hold their bytes. Measured on Zen 4 (AVX-512 VNNI) against
+ * 2 KB into L1: a 4-track step 17-22% faster, one track 7-10%; on its AVX2 build 10-16% and 0-5%.
+ */
+#ifndef PREFETCH_BYTES
+#define PREFETCH_BYTES 4096
+#endif
+#ifndef PREFETCH_HINT
+#define PREFETCH_HINT _MM_HINT_T1
+#endif
 
 #define CHUNK (MG_BLOCK_ROWS * MG_BLOCK_COLS)
 
@@ -47,7 +56,7 @@ static inline __attribute__((always_inline)) void block(const mg_gemv_t *g, int 
         const int8_t *chunk = w + (size_t)i * MG_BLOCK_ROWS;
         if (prefetch)
             for (int line = 0; line < CHUNK; line += 64)
-                _mm_prefetch((const char *)chunk + PREFETCH_BYTES + line, _MM_HINT_T0);
+                _mm_prefetch((const char *)chunk + PREFETCH_BYTES + line, PREFETCH_HINT);
         __m256i wv[MG_BLOCK_ROWS];
         for (int j = 0; j < MG_BLOCK_ROWS; j++)
             wv[j] = _mm256_loadu_si256((const __m256i *)(chunk + j * MG_BLOCK_COLS));
@@ -78,8 +87,8 @@ static inline __attribute__((always_inline)) void block512(const mg_gemv_t *g, i
     for (int i = 0; i < k; i += MG_BLOCK_COLS) {
         const int8_t *chunk = w + (size_t)i * MG_BLOCK_ROWS;
         if (prefetch) {
-            _mm_prefetch((const char *)chunk + PREFETCH_BYTES, _MM_HINT_T0);
-            _mm_prefetch((const char *)chunk + PREFETCH_BYTES + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)chunk + PREFETCH_BYTES, PREFETCH_HINT);
+            _mm_prefetch((const char *)chunk + PREFETCH_BYTES + 64, PREFETCH_HINT);
         }
         const __m512i w01 = _mm512_loadu_si512(chunk), w23 = _mm512_loadu_si512(chunk + 64);
         for (int p = 0; p < pass; p++) {
