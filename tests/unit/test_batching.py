@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -287,3 +288,24 @@ def test_exiting_while_a_generation_runs_cancels_it_at_a_step_rather_than_wait(
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[-1] == "outcome ['GenerationCancelled'] True"
+
+
+def test_the_tracks_breakdown_splits_the_whole_call(native: Engine) -> None:
+    """benchmarks.tracks_breakdown: its phases of a real generate_many call add up to the call's wall
+    time, and the per-track phases are summed over the tracks."""
+    from benchmarks.tracks_breakdown import phases
+
+    for split in (phases(native, 1, 1.0, seed=1), phases(native, 2, 1.0, seed=1)):
+        assert split["text"] + split["audio"] + split["loop"] == pytest.approx(split["wall"])
+        assert min(split["text"], split["audio"], split["loop"]) > 0
+        assert split["steps"] == native.generate(GenerationParams("x", 1.0, seed=1)).steps
+
+    class Known:  # results with known phases: each track's text and audio count, one after another
+        def generate_many(self, requests: list[GenerationParams]) -> list[SimpleNamespace]:
+            time.sleep(0.05)
+            timings = SimpleNamespace(text_encoding_s=0.01, audio_decoding_s=0.02)
+            return [SimpleNamespace(timings=timings, steps=7) for _ in requests]
+
+    split = phases(Known(), 2, 1.0, seed=1)  # type: ignore[arg-type]
+    assert (split["text"], split["audio"], split["steps"]) == (pytest.approx(0.02), pytest.approx(0.04), 7)
+    assert split["loop"] == pytest.approx(split["wall"] - 0.06)
