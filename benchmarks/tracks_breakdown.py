@@ -20,11 +20,11 @@ import argparse
 import statistics
 import time
 
+from benchmarks.runner import PROMPT
 from inference import Engine, EngineConfig, GenerationParams
 from inference.device import device_name
 from inference.registry import DEFAULT_CACHE_DIR
 
-PROMPT = "lo-fi beat with warm piano, 90 bpm"
 PHASES = ("wall", "text", "audio", "loop")
 
 
