@@ -3,11 +3,16 @@
     python -m benchmarks.native_step                         # small-random, every build this CPU runs
     python -m benchmarks.native_step --model tiny-random     # the pool's overhead on a tiny step
     python -m benchmarks.native_step --huge-pages --tracks 1 4 --repeats 6   # huge pages against 4 KB
+    python -m benchmarks.native_step --phases --tracks 1 4 --positions 500    # where a step's time goes
 
 A step reads every weight once, so it cannot beat ``weight bytes / read rate`` (the probe's rate at
 the same thread count, measured right before): the ratio to that floor says how much is left. Rows
 are the step's activation rows: 2 for one guided track, 8 for four. A last line runs two models'
 steps at once in two threads (two engines in one process).
+
+``--phases`` times the best build's step by its parts instead (the library's ``mg_profile``: weight
+products, attention over the cache and over the text, the single-threaded row work), over the first
+``--positions`` and the ``--positions`` from ``--late`` on: what grows with the position is attention.
 """
 
 from __future__ import annotations
@@ -75,6 +80,31 @@ def huge_pages_against_small(model, threads: int, text, tracks: list[int], args)
             print(f"{count:>6} {where:>11} {huge:>8.2f} {small:>8.2f} {huge / small:>9.3f}")
 
 
+def phase_times(
+    step: NativeDecoderStep, count: int, text, length: int, start: int = 0
+) -> tuple[float, dict[str, float]]:
+    """ms per step over positions ``start`` to ``start + length`` of ``count`` guided tracks, and the ms
+    per step of each of the library's phases (:data:`~inference.native.library.PHASES`)."""
+    step.profile(True)
+    ms = time_steps(step, count, text, length, 1, start)
+    spent = step.profile(False)
+    return ms, {phase: seconds * 1e3 / length for phase, seconds in spent.items()}
+
+
+def phases_table(model: torch.nn.Module, threads: int, text, tracks: list[int], args) -> None:
+    """Each track count's step by phase, early and late in a clip."""
+    step = NativeDecoderStep(model, threads=threads, max_steps=args.late + args.positions + 1)
+    print(f"\nms per step by phase ({step.variant}, {threads} threads)")
+    names = [phase.replace("_", " ") for phase in library.PHASES]
+    print(f"{'tracks':>6} {'positions':>11} {'step':>6} " + " ".join(f"{name:>15}" for name in names))
+    for count in tracks:
+        for start in (0, args.late):
+            ms, phases = phase_times(step, count, text, args.positions, start)
+            where = f"{start}-{start + args.positions}"
+            parts = " ".join(f"{phases[phase]:>15.2f}" for phase in library.PHASES)
+            print(f"{count:>6} {where:>11} {ms:>6.2f} {parts}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="small-random")
@@ -87,7 +117,12 @@ def main() -> None:
     parser.add_argument(
         "--huge-pages", action="store_true", help="instead: the best build with and without huge pages"
     )
-    parser.add_argument("--late", type=int, default=1400, help="with --huge-pages: the later positions")
+    parser.add_argument(
+        "--phases", action="store_true", help="instead: the best build's step by phase (mg_profile)"
+    )
+    parser.add_argument(
+        "--late", type=int, default=1400, help="with --huge-pages or --phases: the later positions"
+    )
     args = parser.parse_args()
 
     checkpoint = resolve_checkpoint(args.model, args.cache_dir)
@@ -99,6 +134,12 @@ def main() -> None:
     if args.huge_pages:
         for threads in args.threads:
             huge_pages_against_small(loaded.model, threads, text, args.tracks, args)
+        return
+    if args.phases:
+        print(f"CPU: {device_name('cpu')}; model {args.model}")
+        for threads in args.threads:
+            print(f"{threads} threads: memory read rate {library.read_bandwidth_gbs(threads):.1f} GB/s")
+            phases_table(loaded.model, threads, text, args.tracks, args)
         return
     timed = f"{args.positions} positions x {args.repeats} repeats"
     print(f"CPU: {device_name('cpu')}; model {args.model}; {timed}")

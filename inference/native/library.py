@@ -15,7 +15,7 @@ from pathlib import Path
 
 from inference.errors import BackendUnavailableError
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 MAX_ROWS = 16
 KEY_TILE = 16  # MG_KEY_TILE: a track's cache slots are a multiple of it
 BLOCKS = (4, 32)  # MG_BLOCK_ROWS, MG_BLOCK_COLS: how a matrix's bytes are laid out
@@ -30,6 +30,8 @@ VARIANTS: dict[str, int] = {
     "portable": 0,
 }
 WEIGHTS_OFFSET_128 = 1  # MG_WEIGHTS_OFFSET_128: this build reads each weight byte as w + 128
+# The step's phases that mg_profile times, in the order of MG_PHASE_* (see the header for what each holds).
+PHASES = ("rows", "projections", "ffn_up", "self_attention", "cross_attention", "heads")
 
 
 class NativeUnavailableError(BackendUnavailableError):
@@ -223,6 +225,8 @@ def _declare(lib: ctypes.CDLL, name: str) -> ctypes.CDLL:
     lib.mg_step.argtypes = [_ptr, ctypes.POINTER(Track), _i32]
     lib.mg_cache_store.restype = _i32
     lib.mg_cache_store.argtypes = [_ptr, ctypes.POINTER(Track), _i32, _ptr, _ptr, _i32]
+    lib.mg_profile.restype = None
+    lib.mg_profile.argtypes = [_ptr, _i32, _ptr]
     lib.mg_read_bandwidth.restype = ctypes.c_double
     lib.mg_read_bandwidth.argtypes = [ctypes.c_size_t, _i32, _i32]
     lib.mg_op_quantize.restype = None

@@ -16,6 +16,7 @@ from inference.native.library import (
     BLOCKS,
     KEY_TILE,
     MAX_ROWS,
+    PHASES,
     WEIGHTS_OFFSET_128,
     Config,
     Layer,
@@ -146,6 +147,13 @@ class NativeDecoderStep(MusicgenDecoderStep):
     @property
     def threads(self) -> int:
         return int(self.lib.mg_model_threads(self.handle))
+
+    def profile(self, enable: bool) -> dict[str, float]:
+        """Time the steps' phases from now on (or stop); returns the seconds spent per phase
+        (:data:`~inference.native.library.PHASES`) since the last call, which restarts the counts."""
+        spent = (ctypes.c_uint64 * len(PHASES))()
+        self.lib.mg_profile(self.handle, int(enable), spent)
+        return {phase: ns / 1e9 for phase, ns in zip(PHASES, spent, strict=True)}
 
     def _empty_cache(self, steps: int, rows: int = 2) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The self-attention cache in int8, one scale per key or value row, in the library's tiles (only

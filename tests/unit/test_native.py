@@ -198,6 +198,24 @@ def test_tracks_batched_in_one_step_get_what_they_get_alone() -> None:
                 assert torch.equal(out, alone[i][position]), f"track {i}, step {t}"
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_step_is_timed_by_phase_only_while_profiled(variant: str) -> None:
+    """``profile``: every phase of a guided track's step with a text is timed, the phases add up to no
+    more than the steps' wall time, reading them restarts the counts, and nothing is counted while off."""
+    step = NativeDecoderStep(random_decoder_model(256, 4), threads=2, max_steps=40, variant=variant)
+    request = {"text": _text(step, 12, seed=1), "guided": True}
+    tokens = _tokens(30, seed=5)
+    assert set(step.profile(True)) == set(library.PHASES)
+    started = time.perf_counter()
+    _run(step, request, tokens)
+    wall = time.perf_counter() - started
+    spent = step.profile(False)
+    assert all(seconds > 0 for seconds in spent.values()), spent
+    assert sum(spent.values()) <= wall
+    _run(step, request, tokens)
+    assert all(seconds == 0 for seconds in step.profile(False).values())
+
+
 def test_bad_step_arguments_raise_instead_of_reading_out_of_bounds() -> None:
     native = NativeDecoderStep(random_decoder_model(256, 4), threads=1, max_steps=40)
     native.start(*_text(native, 5, seed=1), guided=True, steps=4)

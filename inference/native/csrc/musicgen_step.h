@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define MG_ABI_VERSION 4
+#define MG_ABI_VERSION 5
 #define MG_MAX_ROWS 16 /* rows of activations in one step: the sum of every track's rows */
 #define MG_MAX_THREADS 64
 #define MG_MAX_HEAD_DIM 256
@@ -146,6 +146,23 @@ int32_t mg_step(mg_model *model, const mg_track *tracks, int32_t count);
  * quantises its own: keys and values float32 [track rows][heads][count][head_dim]. */
 int32_t mg_cache_store(const mg_model *model, const mg_track *track, int32_t layer, const float *keys,
                        const float *values, int32_t count);
+
+/* The parts of mg_step that mg_profile times (the calling thread's wall clock; it takes part in, and
+ * waits for, every parallel part). */
+enum {
+    MG_PHASE_ROWS = 0,            /* embeddings, layer norms, activations quantised: the calling thread alone */
+    MG_PHASE_PROJECTIONS = 1,     /* qkv, both attention outputs, the cross-attention queries, fc2 */
+    MG_PHASE_FFN_UP = 2,          /* fc1 with its GELU */
+    MG_PHASE_SELF_ATTENTION = 3,  /* over the int8 cache, this step's keys and values written into it */
+    MG_PHASE_CROSS_ATTENTION = 4, /* over the texts' keys and values */
+    MG_PHASE_HEADS = 5,           /* the final norm and the codebooks' output heads */
+    MG_PHASES = 6,
+};
+
+/* Time mg_step's phases from now on (enable 1) or not (0, the default: a clock read per phase is not
+ * free). With `ns` not NULL, it receives the nanoseconds spent per phase (MG_PHASE_*) since the model was
+ * made or `ns` was last read, and the counts restart. */
+void mg_profile(mg_model *model, int32_t enable, uint64_t *ns);
 
 /* How fast `threads` threads read `bytes` of memory (best of `repeats`), in GB/s; 0 on failure. */
 double mg_read_bandwidth(size_t bytes, int32_t threads, int32_t repeats);

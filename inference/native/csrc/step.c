@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -25,7 +26,31 @@ struct mg_model {
     int8_t *xq;
     float xs[MG_MAX_ROWS];
     int32_t xsum[MG_MAX_ROWS];
+    int profiling;
+    uint64_t phase_ns[MG_PHASES];
 };
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* The time since the last lap (or `*since`) to `phase`, where the model is being profiled. */
+static inline void lap(mg_model *m, uint64_t *since, int phase) {
+    if (!m->profiling) return;
+    const uint64_t now = now_ns();
+    m->phase_ns[phase] += now - *since;
+    *since = now;
+}
+
+void mg_profile(mg_model *m, int32_t enable, uint64_t *ns) {
+    if (ns) {
+        memcpy(ns, m->phase_ns, sizeof(m->phase_ns));
+        memset(m->phase_ns, 0, sizeof(m->phase_ns));
+    }
+    m->profiling = enable != 0;
+}
 
 static void *zeroed(size_t bytes) {
     void *p = NULL;
@@ -231,6 +256,7 @@ int32_t mg_step(mg_model *m, const mg_track *tracks, int32_t count) {
     }
     for (int i = 0; i < n_texted; i++) cross_rows[i] = x_rows[texted[i]];
 
+    uint64_t since = m->profiling ? now_ns() : 0;
     for (int r = 0; r < n; r++) {
         const mg_track *t = rows[r].track;
         float *x = x_rows[r];
@@ -243,7 +269,9 @@ int32_t mg_step(mg_model *m, const mg_track *tracks, int32_t count) {
         const mg_layer *l = &m->layers[index];
 
         norm_and_quantize(m, all, n, &l->self_norm);
+        lap(m, &since, MG_PHASE_ROWS);
         gemv(m, &l->qkv, n, qkv_rows, MG_STORE);
+        lap(m, &since, MG_PHASE_PROJECTIONS);
         for (int r = 0; r < n; r++) {
             const mg_track *t = rows[r].track;
             cache_t c = cache_of(m, t, index, rows[r].index);
@@ -251,12 +279,17 @@ int32_t mg_step(mg_model *m, const mg_track *tracks, int32_t count) {
                                                 m->att + (size_t)r * H, t->slots, t->position + 1, qkv_rows[r] + H};
         }
         if (attend(m, attention, n)) return MG_ERR_MEMORY;
+        lap(m, &since, MG_PHASE_SELF_ATTENTION);
         quantize_rows(m, m->att, n, H);
+        lap(m, &since, MG_PHASE_ROWS);
         gemv(m, &l->self_out, n, x_rows, MG_ADD);
+        lap(m, &since, MG_PHASE_PROJECTIONS);
 
         if (n_texted > 0) {
             norm_and_quantize(m, texted, n_texted, &l->cross_norm);
+            lap(m, &since, MG_PHASE_ROWS);
             gemv(m, &l->cross_q, n_texted, q_rows, MG_STORE);
+            lap(m, &since, MG_PHASE_PROJECTIONS);
             for (int i = 0; i < n_texted; i++) {
                 const row_t *row = &rows[texted[i]];
                 const mg_track *t = row->track;
@@ -268,17 +301,25 @@ int32_t mg_step(mg_model *m, const mg_track *tracks, int32_t count) {
                                                     m->att + (size_t)i * H, t->max_text, t->text_len, NULL};
             }
             if (attend(m, attention, n_texted)) return MG_ERR_MEMORY;
+            lap(m, &since, MG_PHASE_CROSS_ATTENTION);
             quantize_rows(m, m->att, n_texted, H);
+            lap(m, &since, MG_PHASE_ROWS);
             gemv(m, &l->cross_out, n_texted, cross_rows, MG_ADD);
+            lap(m, &since, MG_PHASE_PROJECTIONS);
         }
 
         norm_and_quantize(m, all, n, &l->ffn_norm);
+        lap(m, &since, MG_PHASE_ROWS);
         gemv(m, &l->fc1, n, ff_rows, MG_STORE_GELU);
+        lap(m, &since, MG_PHASE_FFN_UP);
         quantize_rows(m, m->ff, n, F);
+        lap(m, &since, MG_PHASE_ROWS);
         gemv(m, &l->fc2, n, x_rows, MG_ADD);
+        lap(m, &since, MG_PHASE_PROJECTIONS);
     }
     norm_and_quantize(m, all, n, &m->final_norm);
     gemv(m, &m->lm_heads, n, logit_rows, MG_STORE);
+    lap(m, &since, MG_PHASE_HEADS);
     return MG_OK;
 }
 
