@@ -272,6 +272,8 @@ def test_the_library_is_installed_with_the_project() -> None:
     header = library.HEADER.read_text()
     assert int(re.search(r"#define MG_ABI_VERSION (\d+)", header).group(1)) == library.ABI_VERSION
     assert int(re.search(r"#define MG_MAX_ROWS (\d+)", header).group(1)) == library.MAX_ROWS
+    phases = sorted((int(i), name.lower()) for name, i in re.findall(r"MG_PHASE_(\w+) = (\d+)", header))
+    assert tuple(name for _, name in phases) == library.PHASES
     for variant in VARIANTS:
         lib = library.load_library(variant)
         assert lib.mg_variant().decode() == variant
