@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from inference.native import pages
+
 DECODER_LAYERS = "decoder.model.decoder.layers."
 
 
@@ -78,7 +80,9 @@ class DecoderLayers:
 
 
 def release_free_memory() -> None:
-    """Return freed heap pages to the OS (glibc's ``malloc_trim``; nothing elsewhere)."""
+    """Return freed memory to the OS: buffers kept for reuse (:func:`inference.native.pages.release_waiting`)
+    and heap pages (glibc's ``malloc_trim``; nothing elsewhere)."""
+    pages.release_waiting()
     with contextlib.suppress(OSError, AttributeError):  # no glibc
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import time
 from collections.abc import Generator, Sequence
 from typing import Any
@@ -36,6 +37,7 @@ from inference.musicgen.loop import TokensFn, decode_steps, decoder_calls
 from inference.musicgen.sampling import SamplingConfig
 from inference.musicgen.windows import Window, frames_for
 from inference.registry import CONTEXT_S
+from inference.sharing import Held, LiveMemo
 from inference.types import GenerationParams
 
 
@@ -55,6 +57,15 @@ class OwnLoopBackend(Backend):
     @abc.abstractmethod
     def encode_text(self, prompt: str) -> Any:
         """What the decoder attends to for ``prompt`` (computed once per generation)."""
+
+    @functools.cached_property
+    def _texts(self) -> LiveMemo[Any]:
+        return LiveMemo()
+
+    def shared_text(self, prompt: str) -> Held[Any]:
+        """:meth:`encode_text` of ``prompt``, computed once for the generations that hold it at the same
+        time (the variations of a prompt), afresh once none does."""
+        return self._texts.get(prompt, lambda: self.encode_text(prompt))
 
     @abc.abstractmethod
     def start_window(self, text: Any, steps: int, guided: bool, negative: Any = None) -> WindowDecoder:
@@ -96,12 +107,14 @@ class OwnLoopBackend(Backend):
         device = self.loop_device
         started = time.perf_counter()
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
-        text = self.encode_text(params.prompt)
+        held = [self.shared_text(params.prompt)]  # referenced for the generation's life: shared meanwhile
         negative = None
         if params.negative_prompt is not None:
             if not sampling.guided:
                 raise InvalidParameterError("negative_prompt", "needs cfg_coef above 1")
-            negative = self.encode_text(params.negative_prompt)
+            held.append(self.shared_text(params.negative_prompt))
+            negative = held[1].value
+        text = held[0].value
         encoded = time.perf_counter()
         generator = torch.Generator(device=device).manual_seed(seed)
         total = self.total_steps(windows)
@@ -131,6 +144,7 @@ class OwnLoopBackend(Backend):
                 sequence = yield from _calls(decoder, loop)
                 codes = torch.cat([codes, self.pattern.undelay(sequence)[:, window.prompt :]], dim=-1)
                 done += decoder_calls(self.pattern, window)
+                del decoder, loop  # the window's cache goes (for the next window to reuse) before it opens
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         looped = time.perf_counter()

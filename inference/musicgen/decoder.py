@@ -23,11 +23,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from inference.musicgen.linear import Linear, make_linear
+from inference.sharing import Held, LiveMemo
 
 
 @dataclass
@@ -62,6 +64,7 @@ class DecoderTrack:
     text_len: int
     batch: int
     cross_rows: int
+    text: Held[Any] | None = None  # the shared keys/values ``cross`` belongs to, kept while the track lives
 
 
 class MusicgenDecoderStep:
@@ -132,6 +135,7 @@ class MusicgenDecoderStep:
         self.cross: torch.Tensor | None = None
         self.cross_mask: torch.Tensor | None = None
         self.text_buffers = 0  # counts allocations of the two above (an address may come back)
+        self._texts: LiveMemo[DecoderTrack] = LiveMemo()  # open()'s text keys/values, by their texts
         self._text_rows(1)
         self.text_len = 0
         self.batch = 2
@@ -210,7 +214,8 @@ class MusicgenDecoderStep:
         lengths = [text_states.shape[1]] + ([] if negative is None else [negative[0].shape[1]])
         self._check(lengths, guided, steps, negative)
         if not self.fixed_cache:
-            self.cache = self.cache_scales = None  # free the last request's cache before allocating this one
+            # Free the last request's cache (its track holds it too) before allocating this one.
+            self.cache = self.cache_scales = self.track = None
             self.cache, self.cache_scales = self._empty_cache(steps)
         else:
             # Reused across requests: a value one request overflowed (inf, NaN) would reach every later
@@ -246,10 +251,20 @@ class MusicgenDecoderStep:
         lengths = [text_states.shape[1]] + ([] if negative is None else [negative[0].shape[1]])
         self._check(lengths, guided, steps, negative)
         batch = 2 if guided else 1
+        sources = (text_states, text_mask, *(negative or ()))
+
+        def text_keys_values() -> DecoderTrack:
+            cross, cross_mask = self._empty_text(len(lengths), max(lengths))
+            track = DecoderTrack(None, None, cross, cross_mask, max(lengths), batch, len(lengths))  # type: ignore[arg-type]
+            return self._write_texts(track, text_states, text_mask, negative)
+
+        # Tracks of the same texts at once (a prompt's variations) read one copy: the library and the
+        # steps never write a text's keys/values.
+        text = self._texts.get(tuple(map(id, sources)), text_keys_values, keep=sources)
         cache, scales = self._empty_cache(steps, batch)
-        cross, cross_mask = self._empty_text(len(lengths), max(lengths))
-        track = DecoderTrack(cache, scales, cross, cross_mask, max(lengths), batch, len(lengths))
-        return self._attach(self._write_texts(track, text_states, text_mask, negative))
+        kv = text.value
+        track = DecoderTrack(cache, scales, kv.cross, kv.cross_mask, kv.text_len, batch, len(lengths), text)
+        return self._attach(track)
 
     def _attach(self, track: DecoderTrack) -> DecoderTrack:
         """What a subclass adds to a new track (a hook)."""

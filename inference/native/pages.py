@@ -12,10 +12,15 @@ from __future__ import annotations
 import ctypes
 import math
 import sys
+import threading
+import time
+import weakref
 
 import torch
 
 HUGE_PAGE = 2 * 2**20
+# How long a Recycler keeps a buffer nobody uses before it goes back to the OS.
+IDLE_S = 30.0
 MADV_HUGEPAGE = 14  # <sys/mman.h> on Linux
 # Off: every buffer on ordinary pages (what benchmarks.native_step compares against).
 ENABLED = True
@@ -53,3 +58,82 @@ def empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
 def zeros(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
     """:func:`empty`, zeroed."""
     return empty(shape, dtype).zero_()
+
+
+class Recycler:
+    """Buffers handed out zeroed and taken back when their owner is garbage, for the next to reuse.
+
+    A track's KV cache is tens to hundreds of MB; faulting in fresh huge pages (the kernel clears each
+    2 MB page, and may compact memory to find one) costs 60-140 ms for a 10 s window's 53 MB on the
+    development VMs, against a few ms to zero memory already mapped. So buffers whose owner is gone
+    wait here and the next request of at most their size takes one; a buffer unused for ``idle_s``
+    seconds is let go (the memory returns to the OS), as is everything on :meth:`clear`. The memory held
+    is never more than the tracks that ran at once used.
+    """
+
+    def __init__(self, idle_s: float = IDLE_S) -> None:
+        self.idle_s = idle_s
+        self._free: list[tuple[float, torch.Tensor]] = []  # (given back at, buffer), oldest first
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        _recyclers.add(self)
+
+    def zeros(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        """:func:`zeros`, in a waiting buffer where one is large enough; its memory comes back here once
+        the returned tensor is garbage (keep that tensor object, not only views of it, while in use)."""
+        nbytes = math.prod(shape) * dtype.itemsize
+        with self._lock:
+            fitting = [i for i, (_, buffer) in enumerate(self._free) if buffer.numel() >= nbytes]
+            best = min(fitting, key=lambda i: self._free[i][1].numel()) if fitting else None
+            buffer = self._free.pop(best)[1] if best is not None else None
+        if buffer is None:
+            buffer = empty((nbytes,), torch.uint8)
+        tensor = buffer[:nbytes].view(dtype).view(shape).zero_()
+        weakref.finalize(tensor, self._give, buffer)
+        return tensor
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes waiting for reuse."""
+        with self._lock:
+            return sum(buffer.numel() for _, buffer in self._free)
+
+    def clear(self) -> None:
+        """Let every waiting buffer go now."""
+        with self._lock:
+            self._free.clear()
+
+    def _give(self, buffer: torch.Tensor) -> None:
+        with self._lock:
+            self._free.append((time.monotonic(), buffer))
+            if self._timer is None:
+                self._schedule(self.idle_s)
+
+    def _schedule(self, delay: float) -> None:
+        # The timer holds this recycler weakly: a dropped one goes (its buffers with it) at once.
+        self._timer = threading.Timer(delay, _expire, (weakref.ref(self),))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._free = [(at, buffer) for at, buffer in self._free if now - at < self.idle_s]
+            self._timer = None
+            if self._free:
+                self._schedule(self.idle_s - (now - self._free[0][0]))
+
+
+def _expire(recycler: weakref.ref[Recycler]) -> None:
+    alive = recycler()
+    if alive is not None:
+        alive._expire()
+
+
+_recyclers: weakref.WeakSet[Recycler] = weakref.WeakSet()
+
+
+def release_waiting() -> None:
+    """:meth:`Recycler.clear` every recycler: the memory waiting for reuse goes back to the OS now."""
+    for recycler in list(_recyclers):
+        recycler.clear()

@@ -76,6 +76,7 @@ class NativeDecoderStep(MusicgenDecoderStep):
         layers: Iterable[torch.nn.Module] | None = None,
     ) -> None:
         eps = float(model.decoder.model.decoder.layer_norm.eps)
+        self._buffers = pages.Recycler()  # the tracks' caches: reused while requests follow each other
         super().__init__(
             model,
             torch.device("cpu"),
@@ -164,7 +165,7 @@ class NativeDecoderStep(MusicgenDecoderStep):
         """
         slots = -(-(steps + 1) // KEY_TILE) * KEY_TILE
         shape = (len(self.layers), 2, 2, self.heads, slots, self.head_dim)
-        return pages.zeros(shape, torch.int8), pages.zeros(shape[:-1], torch.float32)
+        return self._buffers.zeros(shape, torch.int8), self._buffers.zeros(shape[:-1], torch.float32)
 
     def _attach(self, track: DecoderTrack) -> DecoderTrack:
         """The track as the library sees it, with a logits buffer of its own; each step sets its tokens

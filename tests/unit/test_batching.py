@@ -309,3 +309,42 @@ def test_the_tracks_breakdown_splits_the_whole_call(native: Engine) -> None:
     split = phases(Known(), 2, 1.0, seed=1)  # type: ignore[arg-type]
     assert (split["text"], split["audio"], split["steps"]) == (pytest.approx(0.02), pytest.approx(0.04), 7)
     assert split["loop"] == pytest.approx(split["wall"] - 0.06)
+
+
+def test_tracks_of_one_prompt_at_once_share_its_text_and_keep_nothing_after(native: Engine) -> None:
+    """Variations of a prompt encode it once and read one copy of its cross-attention keys/values; a
+    track with another prompt or another negative prompt gets its own; each track is what it is alone,
+    and once the call ends nothing of the texts is kept."""
+    backend = native._require().backend
+    step = backend.step
+    lofi = "lo-fi beat with warm piano"
+    requests = [
+        GenerationParams(lofi, 1.0, seed=11),
+        GenerationParams(lofi, 1.0, seed=12),
+        GenerationParams("loud rock guitar", 1.0, seed=13),
+        GenerationParams(lofi, 1.0, seed=14, negative_prompt="drums"),
+        GenerationParams(lofi, 1.0, seed=15, negative_prompt="drums"),
+    ]
+    expected = [native.generate(params) for params in requests]
+    encoded: list[str] = []
+    written: list[int] = []
+    encode, write = backend.encode_text, step._write_texts
+
+    def spy_encode(prompt: str):
+        encoded.append(prompt)
+        return encode(prompt)
+
+    def spy_write(track, *args):
+        written.append(track.cross_rows)
+        return write(track, *args)
+
+    backend.encode_text, step._write_texts = spy_encode, spy_write  # type: ignore[method-assign]
+    try:
+        results = native.generate_many(requests)
+    finally:
+        del backend.encode_text, step._write_texts
+    assert sorted(encoded) == sorted([lofi, "loud rock guitar", "drums"])
+    assert sorted(written) == [1, 1, 2]  # lo-fi, rock, lo-fi against drums
+    for index, (got, want) in enumerate(zip(results, expected, strict=True)):
+        assert _same(got, want), f"request {index}"
+    assert (len(backend._texts), len(step._texts)) == (0, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,40 @@ def test_small_buffers_and_a_disabled_switch_are_plain_memory(monkeypatch: pytes
     assert big.shape == (4 * MB,)
     assert not big.any()
     assert pages.advise(big) == 0
+
+
+def test_a_recycled_buffer_comes_back_zeroed_only_once_its_tensor_is_gone() -> None:
+    """A cache's memory is reused by the next track that fits in it, zeroed, and never while in use."""
+    recycler = pages.Recycler(idle_s=60)
+    shape = (3, MB)
+    first = recycler.zeros(shape, torch.int8)
+    first.fill_(7)
+    address = first.data_ptr()
+    while_in_use = recycler.zeros(shape, torch.int8)
+    assert while_in_use.data_ptr() != address  # the first is still someone's
+    del first
+    assert recycler.held_bytes == 3 * MB
+    too_big = recycler.zeros((4, MB), torch.int8)
+    assert too_big.data_ptr() != address  # it does not fit in the waiting one
+    again = recycler.zeros((2, MB // 4), torch.float32)  # another shape that fits
+    assert again.data_ptr() == address
+    assert recycler.held_bytes == 0
+    assert (again.shape, again.dtype) == (torch.Size((2, MB // 4)), torch.float32)
+    assert not again.any()
+
+
+def test_recycled_buffers_go_back_to_the_os_when_idle_or_released() -> None:
+    recycler = pages.Recycler(idle_s=0.3)
+    buffer = recycler.zeros((2 * MB,), torch.int8)
+    del buffer
+    assert recycler.held_bytes == 2 * MB
+    deadline = time.monotonic() + 10
+    while recycler.held_bytes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert recycler.held_bytes == 0
+    kept = pages.Recycler(idle_s=60)
+    buffer = kept.zeros((2 * MB,), torch.int8)
+    del buffer
+    assert kept.held_bytes == 2 * MB
+    pages.release_waiting()  # what the benchmarks call before measuring memory
+    assert kept.held_bytes == 0
