@@ -89,7 +89,7 @@ class Recycler:
         if buffer is None:
             buffer = empty((nbytes,), torch.uint8)
         tensor = buffer[:nbytes].view(dtype).view(shape).zero_()
-        weakref.finalize(tensor, self._give, buffer)
+        weakref.finalize(tensor, self._give, buffer).atexit = False  # nothing to keep for at exit
         return tensor
 
     @property
