@@ -67,6 +67,7 @@ class Engine:
         checkpoint = resolve_checkpoint(config.model, config.cache_dir, config.hub_timeout_s)
         cache_dir = Path(config.cache_dir) if config.cache_dir is not None else DEFAULT_CACHE_DIR
         chosen = tuning.load_first(options, checkpoint, cache_dir)
+        DcFilter(chosen.backend.sample_rate)  # imports scipy.signal now, not in the first request (~0.5 s)
         _freeze_long_lived()
         return cls(config, _Loaded(chosen.backend, spec, chosen.placement, time.perf_counter() - started))
 
