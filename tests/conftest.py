@@ -3,6 +3,8 @@ in-memory random decoders with production-shaped heads, built once per shape."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,3 +54,18 @@ def decoder_model() -> Callable[[int, int], torch.nn.Module]:
         return model
 
     return get
+
+
+@pytest.fixture
+def run_script(tmp_path: Path, model_cache_dir: Path) -> Callable[[str], list[str]]:
+    """Run Python source in a fresh interpreter (``{cache}`` replaced by the model cache's path, quoted)
+    and return its stdout's lines; it must exit with status 0."""
+
+    def run(source: str) -> list[str]:
+        script = tmp_path / "script.py"
+        script.write_text(source.replace("{cache}", repr(str(model_cache_dir))))
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.splitlines()
+
+    return run

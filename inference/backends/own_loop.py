@@ -107,14 +107,13 @@ class OwnLoopBackend(Backend):
         device = self.loop_device
         started = time.perf_counter()
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
-        held = [self.shared_text(params.prompt)]  # referenced for the generation's life: shared meanwhile
-        negative = None
-        if params.negative_prompt is not None:
-            if not sampling.guided:
-                raise InvalidParameterError("negative_prompt", "needs cfg_coef above 1")
-            held.append(self.shared_text(params.negative_prompt))
-            negative = held[1].value
-        text = held[0].value
+        if params.negative_prompt is not None and not sampling.guided:
+            raise InvalidParameterError("negative_prompt", "needs cfg_coef above 1")
+        # Held (shared with generations of the same texts meanwhile) for this generation's life.
+        held_text = self.shared_text(params.prompt)
+        held_negative = None if params.negative_prompt is None else self.shared_text(params.negative_prompt)
+        text = held_text.value
+        negative = None if held_negative is None else held_negative.value
         encoded = time.perf_counter()
         generator = torch.Generator(device=device).manual_seed(seed)
         total = self.total_steps(windows)

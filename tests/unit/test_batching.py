@@ -6,8 +6,6 @@ torch, whose batched matrix products round differently), and keep its own progre
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -237,32 +235,26 @@ def test_torch_rows_of_each_track_meet_their_own_text(decoder_model) -> None:
                 assert (logits - alone[i][t]).abs().max() <= 1e-4 * alone[i][t].std(), f"track {i}, step {t}"
 
 
-def test_a_script_that_never_unloads_its_engine_exits_cleanly(model_cache_dir: Path, tmp_path: Path) -> None:
+def test_a_script_that_never_unloads_its_engine_exits_cleanly(run_script) -> None:
     # The scheduler's daemon thread, stopped by the interpreter's finalisation while still inside torch,
     # used to abort the process (status 134) after the script's last line; it must be closed by then.
     # This check runs after the library's own exit handlers (registered before the import: last out).
-    script = tmp_path / "script.py"
-    script.write_text(
+    lines = run_script(
         "import atexit, threading\n"
         "atexit.register(lambda: print('batch threads at exit:', sum(t.name == 'generation-batch' and "
         "t.is_alive() for t in threading.enumerate())))\n"
         "from inference import Engine, EngineConfig, GenerationParams\n"
-        f"engine = Engine.load(EngineConfig(model='tiny-random', backend='native', precision='int8', "
-        f"cache_dir={str(model_cache_dir)!r}, max_batch=2))\n"
+        "engine = Engine.load(EngineConfig(model='tiny-random', backend='native', precision='int8', "
+        "cache_dir={cache}, max_batch=2))\n"
         "engine.generate_many([GenerationParams('lo-fi', 1.0, seed=s) for s in (1, 2)])\n"
         "print('generated')\n"
     )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines()[-2:] == ["generated", "batch threads at exit: 0"]
+    assert lines[-2:] == ["generated", "batch threads at exit: 0"]
 
 
-def test_exiting_while_a_generation_runs_cancels_it_at_a_step_rather_than_wait(
-    model_cache_dir: Path, tmp_path: Path
-) -> None:
+def test_exiting_while_a_generation_runs_cancels_it_at_a_step_rather_than_wait(run_script) -> None:
     # The check is registered before the import, so it runs after the library's exit handler.
-    script = tmp_path / "script.py"
-    script.write_text(
+    lines = run_script(
         "import atexit, threading\n"
         "started, steps, outcome = threading.Event(), [], []\n"
         "def check():\n"
@@ -270,8 +262,8 @@ def test_exiting_while_a_generation_runs_cancels_it_at_a_step_rather_than_wait(
         "    print('outcome', outcome, steps[-1][0] < steps[-1][1])\n"
         "atexit.register(check)\n"
         "from inference import Engine, EngineConfig, GenerationParams\n"
-        f"engine = Engine.load(EngineConfig(model='tiny-random', backend='native', precision='int8', "
-        f"cache_dir={str(model_cache_dir)!r}, max_batch=2))\n"
+        "engine = Engine.load(EngineConfig(model='tiny-random', backend='native', precision='int8', "
+        "cache_dir={cache}, max_batch=2))\n"
         "def progress(p):\n"
         "    steps.append((p.step, p.total_steps))\n"
         "    if p.step >= 10:\n"
@@ -285,9 +277,7 @@ def test_exiting_while_a_generation_runs_cancels_it_at_a_step_rather_than_wait(
         "runner.start()\n"
         "started.wait()\n"
     )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines()[-1] == "outcome ['GenerationCancelled'] True"
+    assert lines[-1] == "outcome ['GenerationCancelled'] True"
 
 
 def test_the_tracks_breakdown_splits_the_whole_call(native: Engine) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
 import threading
 import weakref
 from pathlib import Path
@@ -311,19 +309,16 @@ def test_cpu_threads_follow_a_container_quota(tmp_path: Path) -> None:
     assert available_cpus(tmp_path, tmp_path / "proc") == 1
 
 
-def test_the_first_generation_after_loading_imports_nothing(model_cache_dir: Path, tmp_path: Path) -> None:
+def test_the_first_generation_after_loading_imports_nothing(run_script) -> None:
     """What a request needs is imported while the engine loads, not by the first request (scipy.signal,
     for the DC filter, used to cost the first request 0.3-0.75 s)."""
-    script = tmp_path / "first.py"
-    script.write_text(
+    lines = run_script(
         "import sys\n"
         "from inference import Engine, EngineConfig, GenerationParams\n"
-        f"engine = Engine.load(EngineConfig(model='tiny-random', backend='native', precision='int8', "
-        f"cache_dir={str(model_cache_dir)!r}))\n"
+        "engine = Engine.load(EngineConfig(model='tiny-random', backend='native', precision='int8', "
+        "cache_dir={cache}))\n"
         "before = set(sys.modules)\n"
         "engine.generate(GenerationParams('lo-fi', 1.0, seed=1))\n"
         "print(sorted(set(sys.modules) - before))\n"
     )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines()[-1] == "[]"
+    assert lines[-1] == "[]"
