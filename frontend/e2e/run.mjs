@@ -43,6 +43,13 @@ function assert(condition, message) {
   if (!condition) throw new Error(`assertion failed: ${message}`);
 }
 
+/** Reads `measure` until its `ok` holds (layout animations settle) or `ms` pass; returns the last reading. */
+async function settled(measure, ms = 3000) {
+  let reading = await measure();
+  for (const end = Date.now() + ms; !reading.ok && Date.now() < end; reading = await measure()) await new Promise((done) => setTimeout(done, 100));
+  return reading;
+}
+
 if (!existsSync(CHROMIUM)) {
   console.error(`e2e: no Chromium at ${CHROMIUM}: install it (make frontend-deps, or apt-get install -y chromium) or set CHROMIUM_PATH`);
   console.log("0 passed, 1 failed");
@@ -478,9 +485,13 @@ try {
     }
     const seeds = await Promise.all(ids.map((_, i) => card(i).getByTestId("variation-seed").innerText()));
     assert(seeds[0] !== seeds[1], `each has its own seed: ${seeds}`);
-    // Side by side on a wide screen: one row, two columns.
-    const [left, right] = await Promise.all([card(0).boundingBox(), card(1).boundingBox()]);
-    assert(Math.abs(left.y - right.y) <= 2 && right.x >= left.x + left.width - 1, `the cards sit at ${JSON.stringify(left)} and ${JSON.stringify(right)}`);
+    // Side by side on a wide screen: one row, two columns (once the cards' entry and layout
+    // animations have settled: read mid-animation, one card can sit a few pixels lower).
+    const { left, right, ok } = await settled(async () => {
+      const [left, right] = await Promise.all([card(0).boundingBox(), card(1).boundingBox()]);
+      return { left, right, ok: Math.abs(left.y - right.y) <= 2 && right.x >= left.x + left.width - 1 };
+    });
+    assert(ok, `the cards sit at ${JSON.stringify(left)} and ${JSON.stringify(right)}`);
     console.log(`    ${ids.length} variations (${seeds.join(", ")}), side by side: ${Math.round(left.width)}px + ${Math.round(right.width)}px`);
     // Each plays on its own (in the player) and downloads on its own.
     await card(1).getByRole("button", { name: "Play Variation 2" }).click();
@@ -496,8 +507,11 @@ try {
     await shot("variations");
     // Stacked on a phone.
     await page.setViewportSize({ width: 390, height: 844 });
-    const [top, below] = await Promise.all([card(0).boundingBox(), card(1).boundingBox()]);
-    assert(below.y >= top.y + top.height - 1, `stacked at phone width: ${JSON.stringify(top)} and ${JSON.stringify(below)}`);
+    const stacked = await settled(async () => {
+      const [top, below] = await Promise.all([card(0).boundingBox(), card(1).boundingBox()]);
+      return { top, below, ok: below.y >= top.y + top.height - 1 };
+    });
+    assert(stacked.ok, `stacked at phone width: ${JSON.stringify(stacked.top)} and ${JSON.stringify(stacked.below)}`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert(overflow <= 1, `the variations are ${overflow}px wider than a phone`);
     await card(0).scrollIntoViewIfNeeded();
