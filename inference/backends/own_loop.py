@@ -56,7 +56,8 @@ class OwnLoopBackend(Backend):
 
     @abc.abstractmethod
     def encode_text(self, prompt: str) -> Any:
-        """What the decoder attends to for ``prompt`` (computed once per generation)."""
+        """What the decoder attends to for ``prompt`` (called through :meth:`shared_text`: once for the
+        generations of that prompt running at the same time)."""
 
     @functools.cached_property
     def _texts(self) -> LiveMemo[Any]:
