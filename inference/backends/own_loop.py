@@ -172,11 +172,15 @@ class _AudioStream:
     def __init__(self, backend: OwnLoopBackend, on_audio: AudioCallback) -> None:
         self.pattern = backend.pattern
         self.decoder = StreamingDecoder(backend.model, backend.channels)
+        self.audio_context = backend.audio_context
         self.on_audio = on_audio
         self.pieces: list[np.ndarray] = []
 
     def push(self, codes: torch.Tensor) -> None:
-        self._hand_out(self.decoder.push(codes))
+        # A piece is decoded inside the loop, whose context may hold torch to fewer threads.
+        with self.audio_context():
+            audio = self.decoder.push(codes)
+        self._hand_out(audio)
 
     def follow(self, window: Window) -> TokensFn:
         """The loop's ``on_tokens`` for ``window``: pushes each frame once all its codebooks are in."""
