@@ -97,6 +97,7 @@ class StreamingDecoder:
         self._streams = [_Stream() for _ in range(channels)]
         self.frames = 0  # frames pushed
         self.emitted = 0  # frames whose audio has been returned
+        self._no_audio: torch.Tensor | None = None  # what a push too short to decode returns
 
     @torch.inference_mode()
     def push(self, codes: torch.Tensor) -> torch.Tensor:
@@ -104,7 +105,7 @@ class StreamingDecoder:
         if codes.shape[-1]:
             streams = [codes] if self.channels == 1 else [codes[0::2], codes[1::2]]
             for stream, part in zip(self._streams, streams, strict=True):
-                stream.embeddings.append(self.codec.quantizer.decode(part[:, None]))
+                stream.pending.append(part)  # embedded once a piece is decoded: one lookup, not one a frame
             self.frames += codes.shape[-1]
         return self._decode(final=False)
 
@@ -122,6 +123,10 @@ class StreamingDecoder:
         return audio
 
     def _decode_stream(self, stream: _Stream, final: bool) -> torch.Tensor:
+        if stream.pending:
+            codes = torch.cat(stream.pending, dim=-1) if len(stream.pending) > 1 else stream.pending[0]
+            stream.embeddings.append(self.codec.quantizer.decode(codes[:, None]))
+            stream.pending.clear()
         # Through the LSTM: every frame with STREAM_MARGIN_FRAMES to its right (all of them at the end).
         end = self.frames if final else self.frames - STREAM_MARGIN_FRAMES
         if end > stream.recurrent.end:
@@ -147,8 +152,10 @@ class StreamingDecoder:
         return audio[0]
 
     def _empty(self) -> torch.Tensor:
-        weight = next(self.codec.parameters())
-        return torch.zeros((self.channels, 0), dtype=weight.dtype, device=weight.device)
+        if self._no_audio is None:
+            weight = next(self.codec.parameters())
+            self._no_audio = torch.zeros((self.channels, 0), dtype=weight.dtype, device=weight.device)
+        return self._no_audio
 
 
 class _Frames:
@@ -179,9 +186,11 @@ class _Frames:
 
 
 class _Stream:
-    """One channel's decoding state: its code embeddings, LSTM state and outputs still needed."""
+    """One channel's decoding state: its codes not yet embedded, code embeddings, LSTM state and outputs
+    still needed."""
 
     def __init__(self) -> None:
+        self.pending: list[torch.Tensor] = []
         self.embeddings = _Frames()
         self.recurrent = _Frames()
         self.lstm_state: tuple[torch.Tensor, torch.Tensor] | None = None
