@@ -70,9 +70,10 @@ class NativeBackend(TorchBackend):
                     torch.set_num_threads(self._threads)
 
     @contextlib.contextmanager
-    def audio_context(self) -> Iterator[None]:
-        """EnCodec on every thread even while other generations' loops hold torch to one: their steps
-        wait meanwhile (they share this thread), so the native pool is idle."""
+    def all_threads_context(self) -> Iterator[None]:
+        """torch on every thread for work between steps (a window's text keys/values, EnCodec), even while
+        other generations' loops hold it to one: their steps wait meanwhile (they share this thread), so
+        the native pool is idle."""
         with self._loops_lock:
             threads = torch.get_num_threads()
             if self._loops:

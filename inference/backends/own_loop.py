@@ -90,8 +90,9 @@ class OwnLoopBackend(Backend):
         in turn, so it must allow overlapping entries)."""
         return contextlib.nullcontext()
 
-    def audio_context(self) -> contextlib.AbstractContextManager[None]:
-        """Entered around a generation's audio decoding, after its loop (a hook for subclasses)."""
+    def all_threads_context(self) -> contextlib.AbstractContextManager[None]:
+        """Entered, inside the loop's context, around torch work between steps that is worth every thread
+        (a window's set-up, audio decoding); a hook for subclasses."""
         return contextlib.nullcontext()
 
     def generate_steps(
@@ -127,7 +128,8 @@ class OwnLoopBackend(Backend):
             for window in windows:
                 steps = self.pattern.steps_for(window.frames)
                 start = self.start_window if shared else self.open_window
-                decoder = start(text, steps, sampling.guided, negative)
+                with self.all_threads_context():
+                    decoder = start(text, steps, sampling.guided, negative)
                 prompt = codes[:, codes.shape[-1] - window.prompt :] if window.prompt else None
                 loop = decode_steps(
                     self.pattern,
@@ -148,7 +150,7 @@ class OwnLoopBackend(Backend):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         looped = time.perf_counter()
-        with self.audio_context():
+        with self.all_threads_context():
             if stream is not None:
                 audio = stream.finish()
                 if on_chunk is not None:
@@ -172,13 +174,13 @@ class _AudioStream:
     def __init__(self, backend: OwnLoopBackend, on_audio: AudioCallback) -> None:
         self.pattern = backend.pattern
         self.decoder = StreamingDecoder(backend.model, backend.channels)
-        self.audio_context = backend.audio_context
+        self.all_threads_context = backend.all_threads_context
         self.on_audio = on_audio
         self.pieces: list[np.ndarray] = []
 
     def push(self, codes: torch.Tensor) -> None:
         # A piece is decoded inside the loop, whose context may hold torch to fewer threads.
-        with self.audio_context():
+        with self.all_threads_context():
             audio = self.decoder.push(codes)
         self._hand_out(audio)
 

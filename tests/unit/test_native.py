@@ -358,26 +358,32 @@ def test_cancel_stops_the_native_loop(native_engine: Engine) -> None:
     assert torch.get_num_threads() == 2, "torch's threads are restored after the loop"
 
 
-def test_streamed_pieces_decode_on_every_thread(
+def test_work_between_steps_runs_on_every_thread(
     native_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The loop holds torch to one thread while the native pool runs; EnCodec's pieces, decoded between
-    # steps, must not inherit that (on one thread they took 1.7x as long: 0.6 s more per 10 s track).
+    # The loop holds torch to one thread while the native pool runs; a window's set-up and EnCodec's
+    # pieces, run between steps, must not inherit that (EnCodec's pieces on one thread took 1.7x as
+    # long: 0.6 s more per streamed 10 s track; a window's text keys/values 36 ms against 26).
     from inference.musicgen import codec
 
-    threads: list[int] = []
-    decode_stream = codec.StreamingDecoder._decode_stream
+    backend = native_engine._require().backend
+    seen: dict[str, list[int]] = {"window": [], "piece": []}
 
-    def recording(self, stream, final):
-        threads.append(torch.get_num_threads())
-        return decode_stream(self, stream, final)
+    def recording(name: str, method):
+        def run(*args, **kwargs):
+            seen[name].append(torch.get_num_threads())
+            return method(*args, **kwargs)
 
-    monkeypatch.setattr(codec.StreamingDecoder, "_decode_stream", recording)
+        return run
+
+    monkeypatch.setattr(backend, "start_window", recording("window", backend.start_window))
+    monkeypatch.setattr(
+        codec.StreamingDecoder, "_decode_stream", recording("piece", codec.StreamingDecoder._decode_stream)
+    )
     pieces = []
     native_engine.generate(GenerationParams("ambient", duration=3, seed=1), on_audio=pieces.append)
     assert len(pieces) >= 3, "pieces were decoded while the loop ran"
-    assert len(threads) == len(pieces)
-    assert threads == [2] * len(threads)
+    assert seen == {"window": [2], "piece": [2] * len(pieces)}
     assert torch.get_num_threads() == 2
 
 
