@@ -90,9 +90,14 @@ class OwnLoopBackend(Backend):
         in turn, so it must allow overlapping entries)."""
         return contextlib.nullcontext()
 
+    def encode_audio(self, audio: np.ndarray, sample_rate: int) -> torch.Tensor:
+        with self.all_threads_context():  # a continuation may join a batch whose loops hold torch to one
+            return super().encode_audio(audio, sample_rate)
+
     def all_threads_context(self) -> contextlib.AbstractContextManager[None]:
-        """Entered, inside the loop's context, around torch work between steps that is worth every thread
-        (a window's set-up, audio decoding); a hook for subclasses."""
+        """Entered around torch work between steps that is worth every thread (encoding a prompt's text
+        or audio, a window's set-up, audio decoding) even while loops hold torch to fewer; a hook for
+        subclasses."""
         return contextlib.nullcontext()
 
     def generate_steps(
@@ -111,9 +116,13 @@ class OwnLoopBackend(Backend):
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
         if params.negative_prompt is not None and not sampling.guided:
             raise InvalidParameterError("negative_prompt", "needs cfg_coef above 1")
-        # Held (shared with generations of the same texts meanwhile) for this generation's life.
-        held_text = self.shared_text(params.prompt)
-        held_negative = None if params.negative_prompt is None else self.shared_text(params.negative_prompt)
+        # Held (shared with generations of the same texts meanwhile) for this generation's life. A job
+        # joining a batch starts while the others' loops hold torch to one thread.
+        with self.all_threads_context():
+            held_text = self.shared_text(params.prompt)
+            held_negative = (
+                None if params.negative_prompt is None else self.shared_text(params.negative_prompt)
+            )
         text = held_text.value
         negative = None if held_negative is None else held_negative.value
         encoded = time.perf_counter()

@@ -338,3 +338,48 @@ def test_tracks_of_one_prompt_at_once_share_its_text_and_keep_nothing_after(nati
     for index, (got, want) in enumerate(zip(results, expected, strict=True)):
         assert _same(got, want), f"request {index}"
     assert (len(backend._texts), len(step._texts)) == (0, 0)
+
+
+def test_a_job_joining_a_batch_encodes_its_inputs_on_every_thread(model_cache_dir: Path) -> None:
+    """The running loops hold torch to one thread (the native pool has the cores); a job joining them
+    encodes its text and its audio to continue between their steps, and gets every thread for it."""
+    engine = Engine.load(
+        EngineConfig(
+            "tiny-random", "native", precision="int8", cache_dir=str(model_cache_dir), threads=2, max_batch=2
+        )
+    )
+    backend = engine._require().backend
+    seen: dict[str, list[int]] = {"text": [], "audio": []}
+
+    def recording(name: str, method):
+        def run(*args, **kwargs):
+            seen[name].append(torch.get_num_threads())
+            return method(*args, **kwargs)
+
+        return run
+
+    codec = backend.model.audio_encoder
+    backend.encode_text = recording("text", backend.encode_text)  # type: ignore[method-assign]
+    codec.encode = recording("audio", codec.encode)  # type: ignore[method-assign]
+    joining = GenerationParams(
+        "jazz trio",
+        2.0,
+        seed=5,
+        prompt_audio=np.zeros((1, 16_000), dtype=np.float32),
+        prompt_sample_rate=32_000,
+    )
+    joiner: list[threading.Thread] = []
+
+    def progress(update) -> None:
+        if update.step == 5 and not joiner:  # the first job is in its loop
+            joiner.append(threading.Thread(target=engine.generate, args=(joining,)))
+            joiner[0].start()
+        if joiner and not seen["audio"]:
+            time.sleep(0.002)  # room for the second job to join before the first one ends
+
+    try:
+        engine.generate(GenerationParams("ambient", 10.0, seed=4), on_progress=progress)
+        joiner[0].join(timeout=120)
+    finally:
+        engine.unload()
+    assert seen == {"text": [2, 2], "audio": [2]}
