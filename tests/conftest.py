@@ -69,3 +69,22 @@ def run_script(tmp_path: Path, model_cache_dir: Path) -> Callable[[str], list[st
         return done.stdout.splitlines()
 
     return run
+
+
+class ThreadCounts(dict[str, list[int]]):
+    """torch's thread count each time a wrapped callable ran, by name."""
+
+    def wrap(self, name: str, method: Callable) -> Callable:
+        self.setdefault(name, [])
+
+        def run(*args, **kwargs):
+            self[name].append(torch.get_num_threads())
+            return method(*args, **kwargs)
+
+        return run
+
+
+@pytest.fixture
+def thread_counts() -> ThreadCounts:
+    """Wrap callables with ``thread_counts.wrap(name, f)``; read what each saw as ``thread_counts[name]``."""
+    return ThreadCounts()

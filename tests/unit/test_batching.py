@@ -19,6 +19,7 @@ from inference import Engine, EngineConfig, EngineNotLoadedError, GenerationCanc
 from inference.backends.base import StepCall
 from inference.errors import InvalidParameterError
 from inference.musicgen.conditioning import encode_text
+from tests.conftest import ThreadCounts
 
 REQUESTS = [
     GenerationParams("lo-fi beat with warm piano", 1.0, seed=1, temperature=0.1),
@@ -340,7 +341,9 @@ def test_tracks_of_one_prompt_at_once_share_its_text_and_keep_nothing_after(nati
     assert (len(backend._texts), len(step._texts)) == (0, 0)
 
 
-def test_a_job_joining_a_batch_encodes_its_inputs_on_every_thread(model_cache_dir: Path) -> None:
+def test_a_job_joining_a_batch_encodes_its_inputs_on_every_thread(
+    model_cache_dir: Path, thread_counts: ThreadCounts
+) -> None:
     """The running loops hold torch to one thread (the native pool has the cores); a job joining them
     encodes its text and its audio to continue between their steps, and gets every thread for it."""
     engine = Engine.load(
@@ -349,18 +352,9 @@ def test_a_job_joining_a_batch_encodes_its_inputs_on_every_thread(model_cache_di
         )
     )
     backend = engine._require().backend
-    seen: dict[str, list[int]] = {"text": [], "audio": []}
-
-    def recording(name: str, method):
-        def run(*args, **kwargs):
-            seen[name].append(torch.get_num_threads())
-            return method(*args, **kwargs)
-
-        return run
-
     codec = backend.model.audio_encoder
-    backend.encode_text = recording("text", backend.encode_text)  # type: ignore[method-assign]
-    codec.encode = recording("audio", codec.encode)  # type: ignore[method-assign]
+    backend.encode_text = thread_counts.wrap("text", backend.encode_text)  # type: ignore[method-assign]
+    codec.encode = thread_counts.wrap("audio", codec.encode)  # type: ignore[method-assign]
     joining = GenerationParams(
         "jazz trio",
         2.0,
@@ -374,7 +368,7 @@ def test_a_job_joining_a_batch_encodes_its_inputs_on_every_thread(model_cache_di
         if update.step == 5 and not joiner:  # the first job is in its loop
             joiner.append(threading.Thread(target=engine.generate, args=(joining,)))
             joiner[0].start()
-        if joiner and not seen["audio"]:
+        if joiner and not thread_counts["audio"]:
             time.sleep(0.002)  # room for the second job to join before the first one ends
 
     try:
@@ -382,4 +376,4 @@ def test_a_job_joining_a_batch_encodes_its_inputs_on_every_thread(model_cache_di
         joiner[0].join(timeout=120)
     finally:
         engine.unload()
-    assert seen == {"text": [2, 2], "audio": [2]}
+    assert thread_counts == {"text": [2, 2], "audio": [2]}

@@ -25,6 +25,7 @@ from inference.native import library
 from inference.native.step import NativeDecoderStep
 from inference.random_models import random_decoder_model
 from inference.registry import resolve_checkpoint
+from tests.conftest import ThreadCounts
 
 CPU = torch.device("cpu")
 # Largest logit difference from our float32 step, in units of the logits' spread (std): int8 weights
@@ -359,7 +360,7 @@ def test_cancel_stops_the_native_loop(native_engine: Engine) -> None:
 
 
 def test_work_between_steps_runs_on_every_thread(
-    native_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    native_engine: Engine, monkeypatch: pytest.MonkeyPatch, thread_counts: ThreadCounts
 ) -> None:
     # The loop holds torch to one thread while the native pool runs; a window's set-up and EnCodec's
     # pieces, run between steps, must not inherit that (EnCodec's pieces on one thread took 1.7x as
@@ -367,23 +368,16 @@ def test_work_between_steps_runs_on_every_thread(
     from inference.musicgen import codec
 
     backend = native_engine._require().backend
-    seen: dict[str, list[int]] = {"window": [], "piece": []}
-
-    def recording(name: str, method):
-        def run(*args, **kwargs):
-            seen[name].append(torch.get_num_threads())
-            return method(*args, **kwargs)
-
-        return run
-
-    monkeypatch.setattr(backend, "start_window", recording("window", backend.start_window))
+    monkeypatch.setattr(backend, "start_window", thread_counts.wrap("window", backend.start_window))
     monkeypatch.setattr(
-        codec.StreamingDecoder, "_decode_stream", recording("piece", codec.StreamingDecoder._decode_stream)
+        codec.StreamingDecoder,
+        "_decode_stream",
+        thread_counts.wrap("piece", codec.StreamingDecoder._decode_stream),
     )
     pieces = []
     native_engine.generate(GenerationParams("ambient", duration=3, seed=1), on_audio=pieces.append)
     assert len(pieces) >= 3, "pieces were decoded while the loop ran"
-    assert seen == {"window": [2], "piece": [2] * len(pieces)}
+    assert thread_counts == {"window": [2], "piece": [2] * len(pieces)}
     assert torch.get_num_threads() == 2
 
 
