@@ -66,7 +66,12 @@ class OwnLoopBackend(Backend):
     def shared_text(self, prompt: str) -> Held[Any]:
         """:meth:`encode_text` of ``prompt``, computed once for the generations that hold it at the same
         time (the variations of a prompt), afresh once none does."""
-        return self._texts.get(prompt, lambda: self.encode_text(prompt))
+
+        def encode() -> Any:
+            with self.all_threads_context():  # a job joining a batch starts while its loops hold torch to one
+                return self.encode_text(prompt)
+
+        return self._texts.get(prompt, encode)
 
     @abc.abstractmethod
     def start_window(self, text: Any, steps: int, guided: bool, negative: Any = None) -> WindowDecoder:
@@ -116,13 +121,9 @@ class OwnLoopBackend(Backend):
         sampling = SamplingConfig(params.temperature, params.top_k, params.top_p, params.cfg_coef)
         if params.negative_prompt is not None and not sampling.guided:
             raise InvalidParameterError("negative_prompt", "needs cfg_coef above 1")
-        # Held (shared with generations of the same texts meanwhile) for this generation's life. A job
-        # joining a batch starts while the others' loops hold torch to one thread.
-        with self.all_threads_context():
-            held_text = self.shared_text(params.prompt)
-            held_negative = (
-                None if params.negative_prompt is None else self.shared_text(params.negative_prompt)
-            )
+        # Held (shared with generations of the same texts meanwhile) for this generation's life.
+        held_text = self.shared_text(params.prompt)
+        held_negative = None if params.negative_prompt is None else self.shared_text(params.negative_prompt)
         text = held_text.value
         negative = None if held_negative is None else held_negative.value
         encoded = time.perf_counter()

@@ -97,7 +97,9 @@ class StreamingDecoder:
         self._streams = [_Stream() for _ in range(channels)]
         self.frames = 0  # frames pushed
         self.emitted = 0  # frames whose audio has been returned
-        self._no_audio: torch.Tensor | None = None  # what a push too short to decode returns
+        weight = next(self.codec.parameters())
+        # What a push too short to decode returns.
+        self._no_audio = torch.zeros((channels, 0), dtype=weight.dtype, device=weight.device)
 
     @torch.inference_mode()
     def push(self, codes: torch.Tensor) -> torch.Tensor:
@@ -117,14 +119,14 @@ class StreamingDecoder:
     def _decode(self, final: bool) -> torch.Tensor:
         ready = self.frames if final else self.frames - 2 * STREAM_MARGIN_FRAMES
         if ready - self.emitted < (1 if final else self.min_frames):
-            return self._empty()
+            return self._no_audio
         audio = torch.cat([self._decode_stream(stream, final) for stream in self._streams])
         self.emitted += audio.shape[-1] // self.hop
         return audio
 
     def _decode_stream(self, stream: _Stream, final: bool) -> torch.Tensor:
         if stream.pending:
-            codes = torch.cat(stream.pending, dim=-1) if len(stream.pending) > 1 else stream.pending[0]
+            codes = torch.cat(stream.pending, dim=-1)
             stream.embeddings.append(self.codec.quantizer.decode(codes[:, None]))
             stream.pending.clear()
         # Through the LSTM: every frame with STREAM_MARGIN_FRAMES to its right (all of them at the end).
@@ -150,12 +152,6 @@ class StreamingDecoder:
         audio = self._upsample(window, (start - first) * self.hop, (end - first) * self.hop)
         stream.recurrent.keep_from(end - STREAM_MARGIN_FRAMES)
         return audio[0]
-
-    def _empty(self) -> torch.Tensor:
-        if self._no_audio is None:
-            weight = next(self.codec.parameters())
-            self._no_audio = torch.zeros((self.channels, 0), dtype=weight.dtype, device=weight.device)
-        return self._no_audio
 
 
 class _Frames:
