@@ -32,6 +32,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
 
 HEARTBEAT_S = 2
 GRACE_S = 3
+# For a job that is still decoding when a poll sees it: tiny-random's native step runs 30-50x realtime and
+# the row shows progress at most every PROGRESS_WRITE_S, so a 20 s job can be over in 0.7 s, unseen.
+LONG_JOB_S = 120
 
 
 @dataclass
@@ -220,7 +223,7 @@ def test_the_live_stream_of_a_workers_job_plays_from_another_api_process(cluster
     import soundfile
 
     a, b = cluster.procs["a"], cluster.procs["b"]
-    job = submit(a, duration=20, seed=5)
+    job = submit(a, duration=LONG_JOB_S, seed=5)
     wait_for(a, job["generation_id"], decoding)  # a listener who joins late hears it from the start
     with httpx.stream("GET", f"{b.base}/generations/{job['generation_id']}/stream", timeout=60) as response:
         assert response.status_code == 200
@@ -235,12 +238,12 @@ def test_the_live_stream_of_a_workers_job_plays_from_another_api_process(cluster
     audio, rate = soundfile.read(io.BytesIO(body), dtype="float32", always_2d=True)
     done = wait_for(a, job["generation_id"], finished)
     assert rate == done["sample_rate"]
-    assert 20 * rate <= audio.shape[0] <= 20 * rate + 4 * 1152  # every sample, in order
+    assert LONG_JOB_S * rate <= audio.shape[0] <= LONG_JOB_S * rate + 4 * 1152  # every sample, in order
 
 
 def test_cancel_from_another_api_process_stops_the_job_on_its_worker(cluster: Cluster) -> None:
     a, b = cluster.procs["a"], cluster.procs["b"]
-    job = submit(a, duration=120)
+    job = submit(a, duration=LONG_JOB_S)
     running = wait_for(a, job["generation_id"], decoding)
     started = time.monotonic()
     response = httpx.delete(
@@ -288,7 +291,7 @@ def test_reload_reaches_every_worker_and_a_failed_one_keeps_the_old_model(cluste
 
 def test_a_worker_killed_mid_job_loses_nothing(cluster: Cluster) -> None:
     a = cluster.procs["a"]
-    job = submit(a, duration=60)
+    job = submit(a, duration=LONG_JOB_S)
     running = wait_for(a, job["generation_id"], decoding)
     victim = running["worker"]
     cluster.procs[victim].stop(signal.SIGKILL)
@@ -302,7 +305,7 @@ def test_a_worker_killed_mid_job_loses_nothing(cluster: Cluster) -> None:
 
 def test_sigterm_hands_the_running_job_back_within_the_grace(cluster: Cluster) -> None:
     a = cluster.procs["a"]
-    job = submit(a, duration=120)
+    job = submit(a, duration=LONG_JOB_S)
     running = wait_for(a, job["generation_id"], decoding)
     leaving = running["worker"]
     took = cluster.procs[leaving].stop(signal.SIGTERM)
@@ -320,7 +323,7 @@ def test_with_requeueing_off_a_killed_workers_job_fails_as_interrupted(cluster: 
     starts after the death (the job cannot finish first however fast the backend) and sweeps it up."""
     a = cluster.procs["a"]
     cluster.procs["w2"].stop(signal.SIGTERM)  # idle: gone at once; w1 takes the next job
-    job = submit(a, duration=60)
+    job = submit(a, duration=LONG_JOB_S)
     running = wait_for(a, job["generation_id"], decoding)
     assert running["worker"] == "w1"
     cluster.procs["w1"].stop(signal.SIGKILL)
