@@ -17,6 +17,11 @@ ways, which :class:`UpsampleStack` avoids:
   manages about 1 GMAC/s on a one-channel output).
 - Only the samples asked for are computed: a chunk decoded with a margin of frames either side gets
   only its own samples and the receptive field around them (under 2 frames), not the whole margin.
+- oneDNN reorders a convolution's weights into its blocked layout on every call: for the first
+  transposed convolution (8.4M weights, 34 MB) that costs more than the product itself over a
+  streamed piece's 30-odd input steps. A transposed convolution that large runs instead as one matrix
+  product over weights reordered once, when the stack is built (oneDNN's prepacked linear, as
+  ``torch.compile`` uses it on CPU), where torch has oneDNN.
 
 Every sample is the same sum of the same products as the modules compute (each layer's padding at the
 signal's ends included), in another order: the result equals the modules' up to float rounding.
@@ -41,6 +46,8 @@ DTYPES = (torch.float32,)
 TILE_ELEMENTS = 1 << 20
 WHOLE_WEIGHTS = 1 << 22
 MIN_STEPS = 256
+# Weights from which a transposed convolution runs as a product over prepacked weights (see above).
+PACKED_WEIGHTS = 1 << 22
 
 
 class _Op:
@@ -119,7 +126,7 @@ class _ConvTranspose(_Op):
         in_channels, out_channels, kernel = weight.shape
         self.stride, self.left, self.right = stride, left, right
         self.taps = math.ceil(kernel / stride)
-        self.out_channels = out_channels
+        self.in_channels, self.out_channels, self.weights = in_channels, out_channels, weight.numel()
         # Phase r of output step q: sum over j of W[:, :, j * s + r]^T x[q - j]; as a convolution over
         # x its tap t (reading x[q - taps + 1 + t]) is j = taps - 1 - t. Channels: phase-major.
         padded = F.pad(weight, (0, self.taps * stride - kernel))  # [in, out, taps * s]
@@ -127,6 +134,10 @@ class _ConvTranspose(_Op):
         self.weight = phases.permute(3, 1, 0, 2).reshape(stride * out_channels, in_channels, self.taps)
         self.weight = self.weight.contiguous()
         self.bias = bias.repeat(stride)
+        # Large: [s * out, taps * in] (column t * in + c is channel c at tap t), reordered once for oneDNN.
+        self.packed = _prepacked(self.weight.permute(0, 2, 1).reshape(stride * out_channels, -1))
+        if self.packed is not None:
+            self.weight = None  # the packed copy replaces it
 
     def out_length(self, length):
         return length * self.stride
@@ -143,10 +154,15 @@ class _ConvTranspose(_Op):
         pad_right = zeros if start + n == length else 0
         if pad_left or pad_right:
             x = F.pad(x, (pad_left, pad_right))
-        phases = F.conv1d(x, self.weight, self.bias)  # [1, s * out, steps], step i is q = first_q + i
-        steps = phases.shape[-1]
         first_q = start - pad_left + zeros
-        y = phases.view(self.stride, self.out_channels, steps).permute(1, 2, 0)
+        if self.packed is None:
+            phases = F.conv1d(x, self.weight, self.bias)  # [1, s * out, steps], step i is q = first_q + i
+            steps = phases.shape[-1]
+            y = phases.view(self.stride, self.out_channels, steps).permute(1, 2, 0)
+        else:
+            phases = self._product(x)  # [steps, s * out]
+            steps = phases.shape[0]
+            y = phases.view(steps, self.stride, self.out_channels).permute(2, 0, 1)
         y = y.reshape(1, self.out_channels, steps * self.stride)
         # Full (untrimmed) sample q * s + r is output sample q * s + r - left; keep 0 .. length * s.
         first = first_q * self.stride - self.left
@@ -155,6 +171,25 @@ class _ConvTranspose(_Op):
         if cut_left or cut_right:
             y = y[..., cut_left : y.shape[-1] - cut_right]
         return y, first + cut_left
+
+    def _product(self, x: torch.Tensor) -> torch.Tensor:
+        """The phases ``[steps, s * out]`` of input ``x`` ``[1, in, n]``: each step's ``taps`` input columns
+        side by side, times the packed weights."""
+        steps = x.shape[-1] - self.taps + 1
+        rows = x[0].t()  # [n, in]
+        windows = torch.cat([rows[t : t + steps] for t in range(self.taps)], dim=1)
+        return torch.ops.mkldnn._linear_pointwise(windows, self.packed, self.bias, "none", [], "")
+
+
+def _prepacked(weight: torch.Tensor) -> torch.Tensor | None:
+    """``weight`` ``[out, in]`` reordered for oneDNN's linear, if it is large enough to gain from it and
+    this torch has oneDNN; else None."""
+    if weight.numel() < PACKED_WEIGHTS or not torch.backends.mkldnn.is_available():
+        return None
+    try:
+        return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous())
+    except (AttributeError, RuntimeError):  # a torch without the op: the convolution runs as before
+        return None
 
 
 class _Residual(_Op):
@@ -330,7 +365,7 @@ def _stages(ops: list[_Op]) -> list[_Stage]:
         levels[-1].append(op)
     stages: list[_Stage] = []
     for level in levels:
-        if any(isinstance(op, _ConvTranspose) and op.weight.numel() >= WHOLE_WEIGHTS for op in level):
+        if any(isinstance(op, _ConvTranspose) and op.weights >= WHOLE_WEIGHTS for op in level):
             stages.append(_Stage(level, None))
             continue
         if stages and stages[-1].tile is not None:
@@ -352,7 +387,7 @@ def _tile(ops: list[_Op]) -> int:
         elif isinstance(op, _ConvTranspose):
             widest = max(widest, op.out_channels / rate)
             rate *= op.stride
-            widest = max(widest, op.weight.shape[1] / rate)
+            widest = max(widest, op.in_channels / rate)
         elif isinstance(op, _Residual):
             widest = max(widest, _tile_width(op) / rate)
     return max(1, int(TILE_ELEMENTS / widest))

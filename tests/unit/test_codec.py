@@ -119,6 +119,18 @@ def _small_tiles(monkeypatch: pytest.MonkeyPatch, min_steps: int) -> None:
     monkeypatch.setattr(polyphase, "WHOLE_WEIGHTS", 32 * 16 * 16)  # the first level runs whole
 
 
+def _pack_every_transposed_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every transposed convolution as a product over prepacked weights, as the real codec's first one."""
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("this torch has no oneDNN: transposed convolutions run as convolutions")
+    monkeypatch.setattr(polyphase, "PACKED_WEIGHTS", 0)
+
+
+def _packed(stack: polyphase.UpsampleStack) -> list[bool]:
+    ops = [op for stage in stack.stages for op in stage.ops]
+    return [op.packed is not None for op in ops if isinstance(op, polyphase._ConvTranspose)]
+
+
 # (frames in the window, output samples asked for): the whole window, chunk edges inside frames,
 # samples at either end of the signal, a single sample.
 RANGES = [
@@ -136,15 +148,18 @@ RANGES = [
 ]
 
 
-@pytest.mark.parametrize("tiles", ["real", "small", "merged"])
+@pytest.mark.parametrize("tiles", ["real", "small", "merged", "packed"])
 @pytest.mark.parametrize(("frames", "wanted"), RANGES)
 def test_fast_upsampling_equals_the_modules(small_codec, monkeypatch, tiles, frames, wanted) -> None:
-    if tiles != "real":  # small: one stage per level after the first; merged: two levels in one stage
+    if tiles in {"small", "merged"}:  # small: one stage per level after the first; merged: two levels in one
         _small_tiles(monkeypatch, min_steps=4 if tiles == "small" else 1)
+    if tiles == "packed":
+        _pack_every_transposed_convolution(monkeypatch)
     layers = _upsampling(small_codec)
     stack = polyphase.build(layers)
     assert stack is not None
     assert stack.hop == 640
+    assert _packed(stack) == [tiles == "packed"] * 4  # the small codec's weights are below the threshold
     shapes = [(len(stage.ops), stage.tile) for stage in stack.stages]
     if tiles == "small":
         assert shapes == [(3, None), (3, 12), (3, 24), (5, 48)]
@@ -166,11 +181,16 @@ def test_an_empty_range_is_empty(small_codec) -> None:
             stack(torch.randn(1, 32, 3), 0, 3 * 640 + 1)
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("stride", [1, 2, 3, 4, 5, 8])
 @pytest.mark.parametrize("causal", [False, True])
-def test_each_transposed_convolution_equals_its_module(stride: int, causal: bool) -> None:
+def test_each_transposed_convolution_equals_its_module(
+    monkeypatch, stride: int, causal: bool, packed: bool
+) -> None:
     from transformers.models.encodec.modeling_encodec import EncodecConvTranspose1d
 
+    if packed:
+        _pack_every_transposed_convolution(monkeypatch)
     config = EncodecConfig(use_causal_conv=causal, trim_right_ratio=1.0)
     torch.manual_seed(stride)
     module = EncodecConvTranspose1d(config, 6, 5, kernel_size=2 * stride, stride=stride).eval()
@@ -179,6 +199,7 @@ def test_each_transposed_convolution_equals_its_module(stride: int, causal: bool
     stack = polyphase.build([module])
     assert stack is not None
     assert stack.hop == stride
+    assert _packed(stack) == [packed]
     states = torch.randn(1, 6, 11, generator=torch.Generator().manual_seed(stride))
     with torch.inference_mode():
         expected = module(states)
@@ -186,6 +207,23 @@ def test_each_transposed_convolution_equals_its_module(stride: int, causal: bool
         _close(stack(states), expected)
         for start, end in [(0, 1), (1, 2 * stride + 1), (stride - 1, 5 * stride), (3, 11 * stride)]:
             _close(stack(states, start, end), expected[..., start:end])
+
+
+def test_musicgens_first_transposed_convolution_runs_packed() -> None:
+    """Its size in MusicGen's codec (1024 -> 512 channels, stride 8): the one whose weights oneDNN would
+    otherwise reorder on every streamed piece."""
+    from transformers.models.encodec.modeling_encodec import EncodecConvTranspose1d
+
+    torch.manual_seed(8)
+    module = EncodecConvTranspose1d(EncodecConfig(), 1024, 512, kernel_size=16, stride=8).eval()
+    stack = polyphase.build([module])
+    assert stack is not None
+    assert _packed(stack) == [torch.backends.mkldnn.is_available()]
+    states = torch.randn(1, 1024, 31, generator=torch.Generator().manual_seed(8))
+    with torch.inference_mode():
+        expected = module(states)
+        _close(stack(states), expected)
+        _close(stack(states, 3 * 8 + 5, 28 * 8), expected[..., 3 * 8 + 5 : 28 * 8])
 
 
 @pytest.mark.parametrize(
