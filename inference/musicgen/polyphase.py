@@ -20,8 +20,7 @@ ways, which :class:`UpsampleStack` avoids:
 - oneDNN reorders a convolution's weights into its blocked layout on every call: for the first
   transposed convolution (8.4M weights, 34 MB) that costs more than the product itself over a
   streamed piece's 30-odd input steps. A transposed convolution that large runs instead as one matrix
-  product over weights reordered once, when the stack is built (oneDNN's prepacked linear, as
-  ``torch.compile`` uses it on CPU), where torch has oneDNN.
+  product over weights reordered once, when the stack is built (:mod:`~inference.musicgen.packed`).
 
 Every sample is the same sum of the same products as the modules compute (each layer's padding at the
 signal's ends included), in another order: the result equals the modules' up to float rounding.
@@ -36,6 +35,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from inference.musicgen import packed
 
 # float32 only: in bfloat16 the stack ran 1.5x faster but 2x further from the float32 result than the
 # modules' bfloat16 (rounding at other places); not taken.
@@ -135,8 +136,11 @@ class _ConvTranspose(_Op):
         self.weight = self.weight.contiguous()
         self.bias = bias.repeat(stride)
         # Large: [s * out, taps * in] (column t * in + c is channel c at tap t), reordered once for oneDNN.
-        self.packed = _prepacked(self.weight.permute(0, 2, 1).reshape(stride * out_channels, -1))
-        if self.packed is not None:
+        large = self.weights >= PACKED_WEIGHTS
+        self.packed_weight = (
+            packed.pack(self.weight.permute(0, 2, 1).reshape(stride * out_channels, -1)) if large else None
+        )
+        if self.packed_weight is not None:
             self.weight = None  # the packed copy replaces it
 
     def out_length(self, length):
@@ -155,7 +159,7 @@ class _ConvTranspose(_Op):
         if pad_left or pad_right:
             x = F.pad(x, (pad_left, pad_right))
         first_q = start - pad_left + zeros
-        if self.packed is None:
+        if self.packed_weight is None:
             phases = F.conv1d(x, self.weight, self.bias)  # [1, s * out, steps], step i is q = first_q + i
             steps = phases.shape[-1]
             y = phases.view(self.stride, self.out_channels, steps).permute(1, 2, 0)
@@ -178,18 +182,7 @@ class _ConvTranspose(_Op):
         steps = x.shape[-1] - self.taps + 1
         rows = x[0].t()  # [n, in]
         windows = torch.cat([rows[t : t + steps] for t in range(self.taps)], dim=1)
-        return torch.ops.mkldnn._linear_pointwise(windows, self.packed, self.bias, "none", [], "")
-
-
-def _prepacked(weight: torch.Tensor) -> torch.Tensor | None:
-    """``weight`` ``[out, in]`` reordered for oneDNN's linear, if it is large enough to gain from it and
-    this torch has oneDNN; else None."""
-    if weight.numel() < PACKED_WEIGHTS or not torch.backends.mkldnn.is_available():
-        return None
-    try:
-        return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous())
-    except (AttributeError, RuntimeError):  # a torch without the op: the convolution runs as before
-        return None
+        return packed.product(windows, self.packed_weight, self.bias)
 
 
 class _Residual(_Op):

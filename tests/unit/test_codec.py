@@ -128,7 +128,7 @@ def _pack_every_transposed_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _packed(stack: polyphase.UpsampleStack) -> list[bool]:
     ops = [op for stage in stack.stages for op in stage.ops]
-    return [op.packed is not None for op in ops if isinstance(op, polyphase._ConvTranspose)]
+    return [op.packed_weight is not None for op in ops if isinstance(op, polyphase._ConvTranspose)]
 
 
 # (frames in the window, output samples asked for): the whole window, chunk edges inside frames,
