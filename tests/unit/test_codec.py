@@ -10,7 +10,7 @@ import torch
 from transformers import EncodecConfig, EncodecModel
 
 from inference.backends.hf import load_musicgen
-from inference.musicgen import codec, polyphase
+from inference.musicgen import codec, packed, polyphase
 from inference.registry import resolve_checkpoint
 
 
@@ -224,6 +224,20 @@ def test_musicgens_first_transposed_convolution_runs_packed() -> None:
         expected = module(states)
         _close(stack(states), expected)
         _close(stack(states, 3 * 8 + 5, 28 * 8), expected[..., 3 * 8 + 5 : 28 * 8])
+
+
+def test_a_packed_product_that_computes_wrong_is_not_used(small_codec, monkeypatch) -> None:
+    """oneDNN's prepacked ops are torch internals: where they give other sums, the convolutions run."""
+    _pack_every_transposed_convolution(monkeypatch)
+    right = packed.product
+    monkeypatch.setattr(packed, "product", lambda x, weight, bias: right(x, weight, bias) * 1.01)
+    layers = _upsampling(small_codec)
+    stack = polyphase.build(layers)
+    assert stack is not None
+    assert _packed(stack) == [False] * 4
+    states = torch.randn(1, 32, 5, generator=torch.Generator().manual_seed(9))
+    with torch.inference_mode():
+        _close(stack(states), codec._run(layers, states))
 
 
 @pytest.mark.parametrize(
