@@ -127,13 +127,14 @@ class _ConvTranspose(_Op):
         in_channels, out_channels, kernel = weight.shape
         self.stride, self.left, self.right = stride, left, right
         self.taps = math.ceil(kernel / stride)
-        self.in_channels, self.out_channels, self.weights = in_channels, out_channels, weight.numel()
+        self.in_channels, self.out_channels = in_channels, out_channels
         # Phase r of output step q: sum over j of W[:, :, j * s + r]^T x[q - j]; as a convolution over
         # x its tap t (reading x[q - taps + 1 + t]) is j = taps - 1 - t. Channels: phase-major.
         padded = F.pad(weight, (0, self.taps * stride - kernel))  # [in, out, taps * s]
         phases = padded.reshape(in_channels, out_channels, self.taps, stride).flip(2)  # [in, out, t, r]
         self.weight = phases.permute(3, 1, 0, 2).reshape(stride * out_channels, in_channels, self.taps)
         self.weight = self.weight.contiguous()
+        self.weights = self.weight.numel()
         self.bias = bias.repeat(stride)
         # Large: [s * out, taps * in] (column t * in + c is channel c at tap t), reordered once for oneDNN.
         large = self.weights >= PACKED_WEIGHTS
