@@ -10,8 +10,10 @@ Per level, medians over the repeats, in seconds of the whole call:
 - ``loop``: the rest of the wall time: the shared decoder steps, each track's sampling between them
   and its window's set-up (text keys/values, caches); ``ms/step`` divides it by the steps.
 
-The last column divides N tracks' aggregate realtime factor by one track's, as ``musicgenie bench
---concurrency`` does; the phases say which of them keeps it from N.
+``x 1`` divides N tracks' aggregate realtime factor by one track's, as ``musicgenie bench
+--concurrency`` does; the phases say which of them keeps it from N. ``w/o audio`` is the same ratio
+with the audio decoding taken out of both calls: the most that batching or speeding up EnCodec alone
+could bring, since the shared decoder steps and each track's sampling are what is left.
 """
 
 from __future__ import annotations
@@ -65,13 +67,16 @@ def main() -> None:
         engine.unload()
     setting = f"{args.backend}:{args.precision}, {args.duration:g} s clips, median of {args.repeats}"
     print(f"CPU: {device_name('cpu')}; {args.model} {setting}")
-    print(" ".join(f"{c:>7}" for c in ("tracks", *PHASES, "ms/step", "x 1")))
-    one = statistics.median(r["wall"] for r in runs[1])
+    print(" ".join(f"{c:>7}" for c in ("tracks", *PHASES, "ms/step", "x 1", "w/o audio")))
+    medians = {n: {phase: statistics.median(r[phase] for r in runs[n]) for phase in PHASES} for n in levels}
+    one = medians[1]
     for n in levels:
-        median = {phase: statistics.median(r[phase] for r in runs[n]) for phase in PHASES}
+        median = medians[n]
         cells = " ".join(f"{median[phase]:>7.2f}" for phase in PHASES)
         per_step = 1e3 * median["loop"] / runs[n][0]["steps"]
-        print(f"{n:>7} {cells} {per_step:>7.1f} {n * one / median['wall']:>6.2f}x")
+        scaling = n * one["wall"] / median["wall"]
+        without_audio = n * (one["wall"] - one["audio"]) / (median["wall"] - median["audio"])
+        print(f"{n:>7} {cells} {per_step:>7.1f} {scaling:>6.2f}x {without_audio:>8.2f}x")
 
 
 if __name__ == "__main__":
