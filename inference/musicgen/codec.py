@@ -16,7 +16,9 @@ whole-clip decode, up to float rounding, at a delay of ``2 * STREAM_MARGIN_FRAME
 On CPU the stack after the LSTM runs through :mod:`inference.musicgen.polyphase` (transposed
 convolutions as polyphase convolutions, in cache-sized tiles, only the samples kept): the same sums in
 another order, about twice as fast as transformers' modules. Elsewhere, or for a stack it does not
-recognise, the modules run.
+recognise, the modules run. The LSTM runs over weights oneDNN reordered once
+(:class:`~inference.musicgen.packed.PackedLSTM`, the module's results bit for bit): the module
+reorders its 64 MB of weights on every call, which a streamed decode makes 20 times per 10 s.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Callable
 
 import torch
 
-from inference.musicgen import polyphase
+from inference.musicgen import packed, polyphase
 
 CHUNK_FRAMES = 250  # 5 s at 50 frames per second
 MARGIN_FRAMES = 8  # the upsampling stack's receptive field is under 2 frames either side
@@ -91,7 +93,7 @@ class StreamingDecoder:
         recurrent = [i for i, layer in enumerate(layers) if _has_lstm(layer)]
         split = recurrent[-1] + 1 if recurrent else 0
         self._before = layers[: split - 1] if recurrent else []
-        self._lstm = layers[split - 1].lstm if recurrent else None
+        self._lstm = _recurrent(layers[split - 1].lstm) if recurrent else None
         self._upsample = _upsampler(self.codec, layers[split:])
         self.hop = math.prod(self.codec.config.upsampling_ratios)
         self._streams = [_Stream() for _ in range(channels)]
@@ -139,9 +141,7 @@ class StreamingDecoder:
             )
             states = states[..., start - first : end - first]
             if self._lstm is not None:
-                inputs = states.permute(2, 0, 1)
-                outputs, stream.lstm_state = self._lstm(inputs, stream.lstm_state)
-                states = (outputs + inputs).permute(1, 2, 0)
+                states, stream.lstm_state = _residual_lstm(self._lstm, states, stream.lstm_state)
             stream.recurrent.append(states)
             stream.embeddings.keep_from(end - STREAM_MARGIN_FRAMES)
         # Through the upsampling stack: every frame with STREAM_MARGIN_FRAMES of LSTM output to its right.
@@ -206,7 +206,10 @@ def _decode(
     layers = list(codec.decoder.layers)
     recurrent = [i for i, layer in enumerate(layers) if _has_lstm(layer)]
     split = recurrent[-1] + 1 if recurrent else 0
-    states = _run(layers[:split], codec.quantizer.decode(codes[:, None]))  # [1, dim, frames]
+    states = codec.quantizer.decode(codes[:, None])  # [1, dim, frames]
+    if recurrent:  # the layers up to the LSTM, then the LSTM as EncodecLSTM runs it
+        lstm = _recurrent(layers[split - 1].lstm)
+        states, _ = _residual_lstm(lstm, _run(layers[: split - 1], states), None)
     upsample = _upsampler(codec, layers[split:])
     frames = states.shape[-1]
     hop = math.prod(codec.config.upsampling_ratios)
@@ -248,6 +251,33 @@ def _fast_stack(decoder: torch.nn.Module, layers: list[torch.nn.Module]) -> poly
     stack = polyphase.build(layers)
     _fast_stacks[decoder] = (key, stack)
     return stack
+
+
+Recurrent = Callable[[torch.Tensor, packed.LstmState | None], tuple[torch.Tensor, packed.LstmState]]
+"""An ``nn.LSTM`` or its :class:`~inference.musicgen.packed.PackedLSTM`: ``(inputs, state) -> (outputs,
+state)``."""
+
+# Each decoder LSTM's packed form (None: it runs as the module), kept while its weights stay the same.
+_packed_lstms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _recurrent(lstm: torch.nn.LSTM) -> Recurrent:
+    """``lstm`` over weights packed once where oneDNN runs it (its results bit for bit), else itself."""
+    key = tuple((p.data_ptr(), p._version, p.dtype) for p in lstm.parameters())
+    cached = _packed_lstms.get(lstm)
+    if cached is None or cached[0] != key:
+        cached = (key, packed.pack_lstm(lstm))
+        _packed_lstms[lstm] = cached
+    return cached[1] or lstm
+
+
+def _residual_lstm(
+    lstm: Recurrent, states: torch.Tensor, state: packed.LstmState | None
+) -> tuple[torch.Tensor, packed.LstmState]:
+    """EncodecLSTM's ``states + lstm(states)`` over states ``[1, dim, frames]``, from ``state`` on."""
+    inputs = states.permute(2, 0, 1)
+    outputs, state = lstm(inputs, state)
+    return (outputs + inputs).permute(1, 2, 0), state
 
 
 def _has_lstm(module: torch.nn.Module) -> bool:

@@ -240,6 +240,77 @@ def test_a_packed_product_that_computes_wrong_is_not_used(small_codec, monkeypat
         _close(stack(states), codec._run(layers, states))
 
 
+def _lstm(size: int) -> torch.nn.LSTM:
+    torch.manual_seed(size)
+    return torch.nn.LSTM(size, size, 2).eval()
+
+
+@pytest.mark.parametrize("size", [32, 1024])  # the test codec's width, and MusicGen's EnCodec's
+def test_the_packed_lstm_gives_the_modules_results_bit_for_bit(size: int) -> None:
+    """The LSTM over weights oneDNN reorders once instead of on every call (every streamed piece calls
+    it): the module's outputs and states exactly, in one call and in pieces that carry the state."""
+    lstm = _lstm(size)
+    fast = packed.pack_lstm(lstm)
+    assert (fast is not None) == torch.backends.mkldnn.is_available()
+    if fast is None:
+        return
+    inputs = torch.randn(30, 1, size, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        for pieces in ([30], [1, 7, 22], [5] * 6):
+            want_state = got_state = None
+            at = 0
+            for count in pieces:
+                want, want_state = lstm(inputs[at : at + count], want_state)
+                got, got_state = fast(inputs[at : at + count], got_state)
+                assert torch.equal(got, want), pieces
+                assert all(map(torch.equal, got_state, want_state)), pieces
+                at += count
+
+
+def test_an_lstm_packing_that_computes_differently_is_not_used(monkeypatch) -> None:
+    """Like the packed products, torch internals: trusted only where they give the module's results."""
+    right = packed.PackedLSTM.__call__
+
+    def off(self, inputs, state=None):
+        outputs, state = right(self, inputs, state)
+        return outputs * (1 + 1e-6), state
+
+    monkeypatch.setattr(packed.PackedLSTM, "__call__", off)
+    lstm = _lstm(32)
+    assert packed.pack_lstm(lstm) is None
+    assert codec._recurrent(lstm) is lstm
+
+
+def test_the_decoder_runs_its_lstm_packed_with_the_modules_audio(model, monkeypatch) -> None:
+    """MusicGen's codec (tiny-random's) decoded whole and streamed through the packed LSTM: the audio the
+    module's LSTM gives, bit for bit."""
+    codes = torch.randint(0, 2048, (4, 60), generator=torch.Generator().manual_seed(6))
+
+    def streamed() -> tuple[torch.Tensor, codec.StreamingDecoder]:
+        decoder = codec.StreamingDecoder(model, 1)
+        pieces = [decoder.push(codes[:, at : at + 1]) for at in range(60)]
+        return torch.cat([*pieces, decoder.finish()], dim=-1), decoder
+
+    whole = codec.decode_audio(model, codes, channels=1)
+    pieces, decoder = streamed()
+    assert isinstance(decoder._lstm, packed.PackedLSTM) == torch.backends.mkldnn.is_available()
+    monkeypatch.setattr(codec, "_recurrent", lambda lstm: lstm)
+    assert torch.equal(whole, codec.decode_audio(model, codes, channels=1))
+    assert torch.equal(pieces, streamed()[0])
+
+
+def test_new_lstm_weights_are_picked_up() -> None:
+    model = SimpleNamespace(audio_encoder=_small_codec())
+    codes = torch.randint(0, 64, (4, 30), generator=torch.Generator().manual_seed(7))
+    codec.decode_audio(model, codes, channels=1)  # packs the LSTM
+    lstm = next(m for m in model.audio_encoder.decoder.modules() if isinstance(m, torch.nn.LSTM))
+    with torch.no_grad():
+        lstm.weight_hh_l0.mul_(0.5)
+    with torch.inference_mode():
+        expected = model.audio_encoder.decode(codes[None, None], [None]).audio_values[0]
+    _close(codec.decode_audio(model, codes, channels=1), expected)
+
+
 @pytest.mark.parametrize(
     "frames", [1, 37, codec.CHUNK_FRAMES + 2 * codec.MARGIN_FRAMES + 1, 2 * codec.CHUNK_FRAMES + 3]
 )
