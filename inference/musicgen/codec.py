@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 
@@ -224,8 +225,20 @@ def _decode(
 Upsampler = Callable[[torch.Tensor, int, int], torch.Tensor]
 """(states ``[1, dim, frames]``, first sample, end sample) -> those samples of the stack run on the states."""
 
-# Each decoder's fast stack, kept while its weights stay the same tensors at the same versions.
-_fast_stacks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+Built = TypeVar("Built")
+
+# What is built from a module's weights (a fast stack, a packed LSTM), per module, with the weights' key.
+_built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _kept(owner: torch.nn.Module, params: list[torch.Tensor], build: Callable[[], Built]) -> Built:
+    """``build()``, kept for ``owner`` while ``params`` stay the same tensors at the same versions."""
+    key = tuple((p.data_ptr(), p._version, p.dtype) for p in params)
+    cached = _built.get(owner)
+    if cached is None or cached[0] != key:
+        cached = (key, build())
+        _built[owner] = cached
+    return cached[1]
 
 
 def _upsampler(codec, layers: list[torch.nn.Module]) -> Upsampler:
@@ -244,31 +257,17 @@ def _fast_stack(decoder: torch.nn.Module, layers: list[torch.nn.Module]) -> poly
     params = [p for layer in layers for p in layer.parameters()]
     if not params or any(p.device.type != "cpu" or p.dtype not in polyphase.DTYPES for p in params):
         return None
-    key = tuple((p.data_ptr(), p._version, p.dtype) for p in params)
-    cached = _fast_stacks.get(decoder)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    stack = polyphase.build(layers)
-    _fast_stacks[decoder] = (key, stack)
-    return stack
+    return _kept(decoder, params, lambda: polyphase.build(layers))
 
 
 Recurrent = Callable[[torch.Tensor, packed.LstmState | None], tuple[torch.Tensor, packed.LstmState]]
 """An ``nn.LSTM`` or its :class:`~inference.musicgen.packed.PackedLSTM`: ``(inputs, state) -> (outputs,
 state)``."""
 
-# Each decoder LSTM's packed form (None: it runs as the module), kept while its weights stay the same.
-_packed_lstms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
 
 def _recurrent(lstm: torch.nn.LSTM) -> Recurrent:
     """``lstm`` over weights packed once where oneDNN runs it (its results bit for bit), else itself."""
-    key = tuple((p.data_ptr(), p._version, p.dtype) for p in lstm.parameters())
-    cached = _packed_lstms.get(lstm)
-    if cached is None or cached[0] != key:
-        cached = (key, packed.pack_lstm(lstm))
-        _packed_lstms[lstm] = cached
-    return cached[1] or lstm
+    return _kept(lstm, list(lstm.parameters()), lambda: packed.pack_lstm(lstm)) or lstm
 
 
 def _residual_lstm(

@@ -49,8 +49,8 @@ class PackedLSTM:
     module's results bit for bit (the same oneDNN layer, minus its reorder of every weight on each
     call: a 25-step call of EnCodec's 2 x 1024 LSTM takes 10 ms instead of 30)."""
 
-    def __init__(self, lstm: torch.nn.LSTM, layers: list[tuple[torch.Tensor, ...]]) -> None:
-        self.hidden = lstm.hidden_size
+    def __init__(self, hidden: int, layers: list[tuple[torch.Tensor, ...]]) -> None:
+        self.hidden = hidden
         self.layers = layers  # per layer: packed input weights, packed hidden weights, both biases
 
     def __call__(
@@ -96,7 +96,7 @@ def pack_lstm(lstm: torch.nn.LSTM) -> PackedLSTM | None:
                     w_ih.contiguous(), w_hh.contiguous(), lstm.hidden_size, False, True, False
                 )
                 layers.append((packed_ih, packed_hh, b_ih, b_hh))
-            packed = PackedLSTM(lstm, layers)
+            packed = PackedLSTM(lstm.hidden_size, layers)
             # Private ops of torch's: checked once on this build and CPU, with a state carried in.
             probe = torch.linspace(-1.0, 1.0, 3 * lstm.input_size).view(3, 1, -1)
             first, state = lstm(probe[:2])
