@@ -23,6 +23,7 @@ FLAGS = ["-O3", "-fno-wrapv", "-std=c11", "-D_GNU_SOURCE", "-pthread", "-fvisibi
 
 # Variant name -> compiler flags; the names are library.py's VARIANTS.
 X86_VARIANTS = {
+    "amx": ["-march=x86-64-v4", "-mavx512vnni", "-mamx-tile", "-mamx-int8", "-mtune=generic"],
     "avx512vnni": ["-march=x86-64-v4", "-mavx512vnni", "-mtune=generic"],
     "avxvnni": ["-march=x86-64-v3", "-mavxvnni", "-mtune=generic"],
     "avx2": ["-march=x86-64-v3", "-mtune=generic"],

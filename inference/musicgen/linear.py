@@ -78,19 +78,28 @@ class RowInt8Linear(Linear):
 
 
 def to_row_blocks(w: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
-    """``w`` [n, k] in blocks of ``rows`` rows, each block ``cols`` columns of its rows at a time:
-    ``w[r, c]`` lands at flat index ``(r // rows) * rows * k + (c // cols) * rows * cols + (r % rows) * cols
-    + c % cols`` (the native library's layout, which reads each block as one stream)."""
+    """``w`` [n, k] in blocks of ``rows`` rows, each block ``cols`` columns of its rows at a time (the
+    last ``k % cols`` columns of its rows last): ``w[r, c]`` lands at flat index ``(r // rows) * rows * k
+    + (c // cols) * rows * cols + (r % rows) * width + c % cols``, ``width`` = ``min(cols, k - c // cols *
+    cols)`` (the native library's layout, which reads each block as one stream)."""
     n, k = w.shape
-    if n % rows or k % cols:
-        raise ValueError(f"a {n}x{k} matrix does not split into {rows}x{cols} blocks")
-    return w.reshape(n // rows, rows, k // cols, cols).transpose(1, 2).reshape(n, k)
+    if n % rows:
+        raise ValueError(f"a {n}x{k} matrix does not split into blocks of {rows} rows")
+    whole = k - k % cols
+    blocks = w.reshape(n // rows, rows, k)
+    chunks = blocks[:, :, :whole].reshape(n // rows, rows, whole // cols, cols).transpose(1, 2)
+    tail = blocks[:, :, whole:]
+    return torch.cat([chunks.reshape(n // rows, rows * whole), tail.reshape(n // rows, -1)], 1).reshape(n, k)
 
 
 def from_row_blocks(w: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     """The row-major matrix of :func:`to_row_blocks`' output."""
     n, k = w.shape
-    return w.reshape(n // rows, k // cols, rows, cols).transpose(1, 2).reshape(n, k)
+    whole = k - k % cols
+    blocks = w.reshape(n // rows, rows * k)
+    chunks = blocks[:, : rows * whole].reshape(n // rows, whole // cols, rows, cols).transpose(1, 2)
+    tail = blocks[:, rows * whole :].reshape(n // rows, rows, k - whole)
+    return torch.cat([chunks.reshape(n // rows, rows, whole), tail], 2).reshape(n, k)
 
 
 def cpu_has_bfloat16() -> bool:

@@ -15,20 +15,21 @@ from pathlib import Path
 
 from inference.errors import BackendUnavailableError
 
-ABI_VERSION = 5
+ABI_VERSION = 6
 MAX_ROWS = 16
 KEY_TILE = 16  # MG_KEY_TILE: a track's cache slots are a multiple of it
-BLOCKS = (4, 32)  # MG_BLOCK_ROWS, MG_BLOCK_COLS: how a matrix's bytes are laid out
 HEADER = Path(__file__).with_name("csrc") / "musicgen_step.h"
 
 # Best first: a variant runs where the CPU has every feature bit it needs (MG_CPU_* in the header).
-CPU_AVX2, CPU_AVX_VNNI, CPU_AVX512_VNNI = 1, 2, 4
+CPU_AVX2, CPU_AVX_VNNI, CPU_AVX512_VNNI, CPU_AMX_INT8 = 1, 2, 4, 8
 VARIANTS: dict[str, int] = {
+    "amx": CPU_AVX2 | CPU_AVX512_VNNI | CPU_AMX_INT8,
     "avx512vnni": CPU_AVX2 | CPU_AVX512_VNNI,
     "avxvnni": CPU_AVX2 | CPU_AVX_VNNI,
     "avx2": CPU_AVX2,
     "portable": 0,
 }
+CPU_STATUS = -4  # MG_ERR_CPU: this build's instructions are not usable here
 WEIGHTS_OFFSET_128 = 1  # MG_WEIGHTS_OFFSET_128: this build reads each weight byte as w + 128
 # The step's phases that mg_profile times, in the order of MG_PHASE_* (see the header for what each holds).
 PHASES = ("rows", "projections", "ffn_up", "self_attention", "cross_attention", "heads")
@@ -144,6 +145,10 @@ def _features_from_cpuinfo() -> int:
     avx512 = {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd", "avx512_vnni"}
     if features and avx512 <= flags:
         features |= CPU_AVX512_VNNI
+        # Without the portable build to ask the OS for AMX's tile state, the amx build asks when it
+        # loads a model, and refuses to run (MG_ERR_CPU) where the OS says no.
+        if {"amx_tile", "amx_int8"} <= flags:
+            features |= CPU_AMX_INT8
     return features
 
 
@@ -211,6 +216,8 @@ def _declare(lib: ctypes.CDLL, name: str) -> ctypes.CDLL:
             )
     lib.mg_weight_encoding.restype = _i32
     lib.mg_weight_encoding.argtypes = []
+    lib.mg_weight_blocks.restype = None
+    lib.mg_weight_blocks.argtypes = [ctypes.POINTER(_i32), ctypes.POINTER(_i32)]
     lib.mg_variant.restype = ctypes.c_char_p
     lib.mg_variant.argtypes = []
     lib.mg_cpu_features.restype = _i32
@@ -236,6 +243,13 @@ def _declare(lib: ctypes.CDLL, name: str) -> ctypes.CDLL:
     lib.mg_op_attention.restype = _i32
     lib.mg_op_attention.argtypes = [_ptr, _ptr, _ptr, _ptr, _ptr, _i32, _i32, _i32, _i32, _ptr, _ptr]
     return lib
+
+
+def weight_blocks(lib: ctypes.CDLL) -> tuple[int, int]:
+    """The rows and columns of the row blocks ``lib`` reads its weights in (``musicgen_step.h``)."""
+    rows, cols = _i32(), _i32()
+    lib.mg_weight_blocks(ctypes.byref(rows), ctypes.byref(cols))
+    return rows.value, cols.value
 
 
 def read_bandwidth_gbs(threads: int, megabytes: int = 400, repeats: int = 3) -> float:

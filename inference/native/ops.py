@@ -46,7 +46,8 @@ def pack(lib: ctypes.CDLL, w: np.ndarray, scale: np.ndarray) -> PackedMatrix:
     """``w`` (int8, signed) in ``lib``'s weight encoding and row blocks (``musicgen_step.h``)."""
     offset = lib.mg_weight_encoding() == library.WEIGHTS_OFFSET_128
     stored = w.view(np.uint8) ^ np.uint8(0x80) if offset else w
-    blocks = to_row_blocks(torch.from_numpy(np.ascontiguousarray(stored)), *library.BLOCKS).numpy()
+    rows, cols = library.weight_blocks(lib)
+    blocks = to_row_blocks(torch.from_numpy(np.ascontiguousarray(stored)), rows, cols).numpy()
     return PackedMatrix(np.ascontiguousarray(blocks), np.ascontiguousarray(scale, dtype=np.float32))
 
 

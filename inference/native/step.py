@@ -13,7 +13,7 @@ from inference.musicgen.decoder import DecoderTrack, MusicgenDecoderStep
 from inference.musicgen.linear import RowInt8Linear, cpu_has_bfloat16
 from inference.native import pages
 from inference.native.library import (
-    BLOCKS,
+    CPU_STATUS,
     KEY_TILE,
     MAX_ROWS,
     PHASES,
@@ -26,6 +26,7 @@ from inference.native.library import (
     Track,
     Weights,
     load_library,
+    weight_blocks,
 )
 
 
@@ -89,13 +90,14 @@ class NativeDecoderStep(MusicgenDecoderStep):
         self.lib = load_library(variant)
         self.variant = self.lib.mg_variant().decode()
         offset = 128 if self.lib.mg_weight_encoding() == WEIGHTS_OFFSET_128 else 0
+        blocks = weight_blocks(self.lib)
         prefill_dtype = torch.bfloat16 if cpu_has_bfloat16() else torch.float32
         linears = [self.lm_heads]
         for layer in self.layers:
             linears += [layer.qkv, layer.self_out, layer.cross_q, layer.cross_out, layer.fc1, layer.fc2]
         for linear in linears:
             assert isinstance(linear, RowInt8Linear)
-            linear.encode(offset, BLOCKS)
+            linear.encode(offset, blocks)
             linear.compute_dtype = prefill_dtype  # torch reads them for a window's prefill only
         self._weight_bytes = _gather(linears)
         self._layer_structs = (Layer * len(self.layers))(
@@ -135,6 +137,11 @@ class NativeDecoderStep(MusicgenDecoderStep):
         )
         handle = ctypes.c_void_p()
         status = self.lib.mg_model_new(ctypes.byref(config), ctypes.byref(weights), ctypes.byref(handle))
+        if status == CPU_STATUS:
+            raise NativeUnavailableError(
+                f"the native step's {self.variant} build cannot run here: the OS did not grant this process "
+                "AMX's tile state"
+            )
         if status != 0:
             raise NativeUnavailableError(
                 f"the native step cannot run this model (status {status}): it needs hidden, ffn and "

@@ -31,6 +31,7 @@ SHAPES = {
     "fc2-1024": (1024, 4096),
     "out-1536": (1536, 1536),
     "fc2-1536": (1536, 6144),
+    "tail-160": (128, 160),  # a 32-byte last chunk in the amx build's 64-byte ones
 }
 
 
@@ -79,6 +80,19 @@ def test_gemv_matches_the_int8_emulation_exactly(variant: str, shape: tuple[int,
     np.testing.assert_array_equal(np.stack(alone), expected)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_products_stay_exact_when_the_rows_change_and_onednn_runs_between(variant: str) -> None:
+    """The amx build configures its tiles per row count, on a thread where oneDNN (torch's bfloat16
+    products, in AMX tiles on CPUs that have them) sets its own: every product must still be exact."""
+    lib = library.load_library(variant)
+    w, w_scale = _weights(SHAPES["tail-160"], seed=5)
+    a = torch.randn(64, 256, dtype=torch.bfloat16)
+    for rows in (7, 11, 2, 16, 7, 3):
+        x = np.random.default_rng(rows).standard_normal((rows, w.shape[1])).astype(np.float32)
+        np.testing.assert_array_equal(gemv(lib, w, w_scale, x), _gemv_emulated(w, w_scale, x))
+        torch.mm(a, a.T)
+
+
 def test_a_product_into_a_too_small_output_is_refused_before_the_library_writes() -> None:
     lib = library.load_library(VARIANTS[0])
     w, w_scale = _weights((64, 32), seed=1)
@@ -92,25 +106,49 @@ def test_a_product_into_a_too_small_output_is_refused_before_the_library_writes(
     np.testing.assert_array_equal(out, gemv(lib, w, w_scale, np.ones((3, 32), np.float32)))
 
 
-def test_row_blocks_put_each_weight_where_the_header_says() -> None:
-    rows, cols = library.BLOCKS
-    n, k = 3 * rows, 4 * cols
+@pytest.mark.parametrize("blocks", [(4, 32), (16, 64)])
+@pytest.mark.parametrize("chunks", [4, 3.5])
+def test_row_blocks_put_each_weight_where_the_header_says(blocks: tuple[int, int], chunks: float) -> None:
+    """Both builds' layouts (4 x 32, the amx build's 16 x 64), with a half chunk at the end of each row
+    (the amx build's 32-byte last chunk where cols % 64 is 32)."""
+    rows, cols = blocks
+    n, k = 3 * rows, int(chunks * cols)
     w = torch.arange(n * k, dtype=torch.int32).reshape(n, k)
     flat = to_row_blocks(w, rows, cols).reshape(-1)
-    for r, c in [(0, 0), (1, 0), (rows - 1, cols - 1), (rows, 5), (n - 1, k - 1), (2, cols + 3)]:
-        at = (r // rows) * rows * k + (c // cols) * rows * cols + (r % rows) * cols + c % cols
+    corners = [(0, 0), (1, 0), (rows - 1, cols - 1), (rows, 5), (n - 1, k - 1), (2, cols + 3)]
+    corners.append((rows + 1, k - 2))
+    for r, c in corners:
+        width = min(cols, k - c // cols * cols)
+        at = (r // rows) * rows * k + (c // cols) * rows * cols + (r % rows) * width + c % cols
         assert flat[at] == w[r, c]
     assert torch.equal(from_row_blocks(to_row_blocks(w, rows, cols), rows, cols), w)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_each_build_reads_its_own_row_blocks(variant: str) -> None:
+    """A matrix packed in another build's blocks gives wrong products: the layout is the build's."""
+    lib = library.load_library(variant)
+    w, w_scale = _weights((64, 96), seed=3)
+    x = np.random.default_rng(3).standard_normal((2, 96)).astype(np.float32)
+    np.testing.assert_array_equal(gemv(lib, w, w_scale, x), _gemv_emulated(w, w_scale, x))
+    other = (16, 64) if library.weight_blocks(lib) == (4, 32) else (4, 32)
+    m = pack(lib, w, w_scale)
+    plain = from_row_blocks(torch.from_numpy(m.stored), *library.weight_blocks(lib))
+    m.stored[:] = to_row_blocks(plain, *other)
+    out = np.empty((2, 64), np.float32)
+    gemv_into(lib, m, quantize(lib, x), out)
+    assert not np.array_equal(out, _gemv_emulated(w, w_scale, x))
+
+
 @pytest.mark.parametrize("offset", [0, 128])
-def test_torch_reads_the_weights_the_native_step_stores(offset: int) -> None:
+@pytest.mark.parametrize("blocks", [(4, 32), (16, 64)])
+def test_torch_reads_the_weights_the_native_step_stores(offset: int, blocks: tuple[int, int]) -> None:
     """A window's prefill multiplies in torch with the bytes encoded for the library."""
-    weight = torch.randn(96, 64, generator=torch.Generator().manual_seed(1))
+    weight = torch.randn(96, 96, generator=torch.Generator().manual_seed(1))
     linear, encoded = RowInt8Linear(weight), RowInt8Linear(weight)
-    encoded.encode(offset, library.BLOCKS)
+    encoded.encode(offset, blocks)
     assert not torch.equal(encoded.qweight, linear.qweight)
-    x = torch.randn(3, 64)
+    x = torch.randn(3, 96)
     torch.testing.assert_close(encoded(x), linear(x), rtol=0, atol=0)
     encoded.encode(0)
     assert torch.equal(encoded.qweight, linear.qweight)

@@ -5,6 +5,14 @@
 
 #include "internal.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #ifndef MG_VARIANT
 #error "build with -DMG_VARIANT=\"<name>\" (setup.py does)"
 #endif
@@ -13,7 +21,45 @@ int32_t mg_abi_version(void) { return MG_ABI_VERSION; }
 
 int32_t mg_weight_encoding(void) { return MG_UNSIGNED_WEIGHTS ? MG_WEIGHTS_OFFSET_128 : MG_WEIGHTS_SIGNED; }
 
+void mg_weight_blocks(int32_t *rows, int32_t *cols) {
+    *rows = MG_BLOCK_ROWS;
+    *cols = MG_BLOCK_COLS;
+}
+
 const char *mg_variant(void) { return MG_VARIANT; }
+
+/*
+ * AMX-TILE and AMX-INT8 in CPUID, their state enabled in XCR0 (bits 17, 18), and on Linux the process's
+ * permission to use the tile data, asked for once (arch_prctl ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA).
+ */
+static int amx_check(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25))) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return 0;
+#if defined(__linux__)
+    enum { GET_PERMITTED = 0x1022, REQUEST = 0x1023, TILE_DATA = 18 };
+    unsigned long permitted = 0;
+    if (syscall(SYS_arch_prctl, REQUEST, TILE_DATA) != 0) return 0;
+    if (syscall(SYS_arch_prctl, GET_PERMITTED, &permitted) != 0) return 0;
+    return (permitted >> TILE_DATA) & 1;
+#else
+    return 0; /* other OSes: not tried */
+#endif
+#else
+    return 0;
+#endif
+}
+
+int mg_amx_usable(void) {
+    static atomic_int known = -1;
+    int usable = atomic_load(&known);
+    if (usable < 0) atomic_store(&known, usable = amx_check());
+    return usable;
+}
 
 int32_t mg_cpu_features(void) {
     int32_t features = 0;
@@ -28,6 +74,7 @@ int32_t mg_cpu_features(void) {
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vnni"))
         features |= MG_CPU_AVX512_VNNI;
+    if ((features & MG_CPU_AVX512_VNNI) && mg_amx_usable()) features |= MG_CPU_AMX_INT8;
 #endif
     return features;
 }

@@ -37,6 +37,29 @@
 #define MG_AVX512 0
 #endif
 
+/* The AMX build is the AVX-512 VNNI build whose GEMV multiplies in AMX tiles (gemv.c). */
+#if MG_AVX512 && defined(__AMX_TILE__) && defined(__AMX_INT8__)
+#define MG_AMX 1
+#else
+#define MG_AMX 0
+#endif
+
+/*
+ * The weights' row blocks (musicgen_step.h): 4 rows x 32 bytes, a chunk the vector GEMV reads in
+ * registers; in the AMX build 16 x 64, one tile. Matrices' rows are a multiple of MG_GEMV_GRAIN.
+ */
+#if MG_AMX
+#define MG_BLOCK_ROWS 16
+#define MG_BLOCK_COLS 64
+#else
+#define MG_BLOCK_ROWS 4
+#define MG_BLOCK_COLS 32
+#endif
+#define MG_GEMV_GRAIN 16
+
+/* Whether this process may use AMX tiles: the CPU has them and the OS granted their state (info.c). */
+int mg_amx_usable(void);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Thread pool (pool.c). */
 
@@ -71,7 +94,7 @@ enum { MG_STORE = 0, MG_ADD = 1, MG_STORE_GELU = 2 };
 
 typedef struct {
     const mg_matrix *m;
-    const int8_t *xq;    /* [rows][m->cols] */
+    const int8_t *xq;    /* [rows][m->cols], in the AMX build as mg_gemv_operand lays it out */
     const float *xs;     /* [rows] activation scales */
     const int32_t *xsum; /* [rows] sums of xq */
     int rows;
@@ -79,8 +102,14 @@ typedef struct {
     int mode;
 } mg_gemv_t;
 
-/* Output rows [begin, end) (multiples of 8) of every activation row: a range function for the pool. */
+/* Output rows [begin, end) (multiples of MG_GEMV_GRAIN) of every activation row: a range function for the pool. */
 void mg_gemv_range(void *gemv, int begin, int end);
+
+/*
+ * The activations as this build's GEMV reads them: xq [rows][cols] itself, or in the AMX build its
+ * groups of 4 bytes column-major (group g of row r at (g * rows + r) * 4) in `scratch` [rows * cols].
+ */
+const int8_t *mg_gemv_operand(const int8_t *xq, int rows, int cols, int8_t *scratch);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Attention of one query row per (row, head) over its keys/values (attention.c). */

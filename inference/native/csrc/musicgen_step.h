@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define MG_ABI_VERSION 5
+#define MG_ABI_VERSION 6
 #define MG_MAX_ROWS 16 /* rows of activations in one step: the sum of every track's rows */
 #define MG_MAX_THREADS 64
 #define MG_MAX_HEAD_DIM 256
@@ -36,6 +36,7 @@ enum {
     MG_ERR_ARGUMENT = -1, /* a bad shape, position, token or track */
     MG_ERR_MEMORY = -2,
     MG_ERR_THREADS = -3,
+    MG_ERR_CPU = -4, /* this build's instructions are not usable here (the OS refused AMX's tile state) */
 };
 
 /* How the int8 weight bytes are to be encoded (mg_weight_encoding): the VNNI builds multiply
@@ -43,15 +44,15 @@ enum {
 enum { MG_WEIGHTS_SIGNED = 0, MG_WEIGHTS_OFFSET_128 = 1 };
 
 /* CPU features (mg_cpu_features): which builds this CPU (and its OS) can run. */
-enum { MG_CPU_AVX2 = 1, MG_CPU_AVX_VNNI = 2, MG_CPU_AVX512_VNNI = 4 };
+enum { MG_CPU_AVX2 = 1, MG_CPU_AVX_VNNI = 2, MG_CPU_AVX512_VNNI = 4, MG_CPU_AMX_INT8 = 8 };
 
 /*
- * Weights are stored in blocks of MG_BLOCK_ROWS rows so that a thread reads one sequential stream: a
- * block holds its rows' first MG_BLOCK_COLS bytes one row after another, then their next MG_BLOCK_COLS,
- * and so on. Weight (r, c) is byte (r / 4) * 4 * cols + (c / 32) * 128 + (r % 4) * 32 + c % 32.
+ * Weights are stored in blocks of R rows so that a thread reads one sequential stream: a block holds
+ * its rows' first C bytes one row after another, then their next C, and so on; where cols is not a
+ * multiple of C, the last chunk holds the rows' last cols % C bytes the same way. Weight (r, c) is byte
+ * (r / R) * R * cols + (c / C) * R * C + (r % R) * w + c % C, w = min(C, cols - c / C * C). R x C is
+ * the build's (mg_weight_blocks): 4 x 32, or 16 x 64 (one AMX tile a chunk) in the amx build.
  */
-#define MG_BLOCK_ROWS 4
-#define MG_BLOCK_COLS 32
 
 /*
  * The self-attention cache holds, per layer, kind (k, v), row and head, `slots` rows of head_dim int8
@@ -125,9 +126,12 @@ typedef struct mg_model mg_model;
 int32_t mg_abi_version(void);
 /* MG_WEIGHTS_SIGNED or MG_WEIGHTS_OFFSET_128: how this build reads weight bytes. */
 int32_t mg_weight_encoding(void);
-/* The instruction set this build was compiled for: "portable", "avx2", "avxvnni" or "avx512vnni". */
+/* R and C of the weights' row blocks (above) for this build. */
+void mg_weight_blocks(int32_t *rows, int32_t *cols);
+/* The instruction set this build was compiled for: "portable", "avx2", "avxvnni", "avx512vnni" or "amx". */
 const char *mg_variant(void);
-/* MG_CPU_* bits: what this CPU and OS can run (0 on CPUs other than x86-64). */
+/* MG_CPU_* bits: what this CPU and OS can run (0 on CPUs other than x86-64). On Linux, AMX counts only
+ * once the OS grants the process AMX's tile state, which this call asks for (ARCH_REQ_XCOMP_PERM). */
 int32_t mg_cpu_features(void);
 /* sizeof the ABI's structs, for the loader's check: 0 mg_matrix, 1 mg_norm, 2 mg_layer, 3 mg_config,
  * 4 mg_weights, 5 mg_track; 0 for another index. */
@@ -170,7 +174,8 @@ double mg_read_bandwidth(size_t bytes, int32_t threads, int32_t repeats);
 /*
  * The step's operations one at a time, for op-level tests (single-threaded).
  * mg_op_quantize: x [rows][n] -> q [rows][n], scale [rows], sum [rows] (n a multiple of 32).
- * mg_op_gemv: out [rows][m.rows] = (q . weight) * scale_x * m.scale, q as from mg_op_quantize.
+ * mg_op_gemv: out [rows][m.rows] = (q . weight) * scale_x * m.scale, q as from mg_op_quantize (m.rows a
+ *   multiple of 16, m.cols of 32).
  * mg_op_attention: out [heads * head_dim] for one query row over `length` keys/values laid out
  *   [heads][slots][head_dim] (plain rows, not tiles), int8 (signed) with scales [heads][slots] (k_scale/v_scale
  *   not NULL, slots a multiple of MG_KEY_TILE) or float32; mask additive [length] or NULL.

@@ -23,7 +23,7 @@ struct mg_model {
     float *scores;
     uint8_t *planes;
     size_t scores_capacity;
-    int8_t *xq;
+    int8_t *xq, *operand; /* the quantised rows; as the GEMV reads them where that differs */
     float xs[MG_MAX_ROWS];
     int32_t xsum[MG_MAX_ROWS];
     int profiling;
@@ -91,6 +91,7 @@ void mg_model_free(mg_model *m) {
     free(m->scores);
     free(m->planes);
     free(m->xq);
+    free(m->operand);
     free(m);
 }
 
@@ -103,6 +104,7 @@ int32_t mg_model_new(const mg_config *config, const mg_weights *weights, mg_mode
         return MG_ERR_ARGUMENT;
     const int outputs = weights->lm_heads.rows;
     if (outputs < 32 || outputs % 32 || !weights_ok(c, weights, outputs)) return MG_ERR_ARGUMENT;
+    if (MG_AMX && !mg_amx_usable()) return MG_ERR_CPU;
     mg_model *m = calloc(1, sizeof(mg_model));
     if (!m) return MG_ERR_MEMORY;
     m->c = *c;
@@ -120,7 +122,8 @@ int32_t mg_model_new(const mg_config *config, const mg_weights *weights, mg_mode
     m->att = zeroed(sizeof(float) * MG_MAX_ROWS * H);
     m->ff = zeroed(sizeof(float) * MG_MAX_ROWS * (size_t)c->ffn);
     m->xq = zeroed((size_t)MG_MAX_ROWS * widest);
-    if (!m->layers || !m->x || !m->h || !m->qkv || !m->att || !m->ff || !m->xq) {
+    m->operand = zeroed((size_t)MG_MAX_ROWS * widest);
+    if (!m->layers || !m->x || !m->h || !m->qkv || !m->att || !m->ff || !m->xq || !m->operand) {
         mg_model_free(m);
         return MG_ERR_MEMORY;
     }
@@ -160,9 +163,9 @@ static void quantize_rows(mg_model *m, const float *x, int n, int width) {
 
 /* xq's first n rows times `w` into out[i] (STORE, ADD or STORE_GELU). */
 static void gemv(mg_model *m, const mg_matrix *w, int n, float *const *out, int mode) {
-    mg_gemv_t g = {w, m->xq, m->xs, m->xsum, n, {0}, mode};
+    mg_gemv_t g = {w, mg_gemv_operand(m->xq, n, w->cols, m->operand), m->xs, m->xsum, n, {0}, mode};
     for (int i = 0; i < n; i++) g.out[i] = out[i];
-    mg_pool_run(m->pool, mg_gemv_range, &g, w->rows, 8);
+    mg_pool_run(m->pool, mg_gemv_range, &g, w->rows, MG_GEMV_GRAIN);
 }
 
 static int attend(mg_model *m, const mg_attention_row_t *rows, int n) {
@@ -332,10 +335,14 @@ void mg_op_quantize(const float *x, int32_t rows, int32_t n, int8_t *q, float *s
 
 int32_t mg_op_gemv(const mg_matrix *m, const int8_t *q, const float *scale, const int32_t *sum, int32_t rows,
                    float *out) {
-    if (rows < 1 || rows > MG_MAX_ROWS || m->rows % 8 || m->cols % 32) return MG_ERR_ARGUMENT;
-    mg_gemv_t g = {m, q, scale, sum, rows, {0}, MG_STORE};
+    if (rows < 1 || rows > MG_MAX_ROWS || m->rows % MG_GEMV_GRAIN || m->cols % 32) return MG_ERR_ARGUMENT;
+    if (MG_AMX && !mg_amx_usable()) return MG_ERR_CPU;
+    int8_t *scratch = zeroed((size_t)rows * m->cols);
+    if (!scratch) return MG_ERR_MEMORY;
+    mg_gemv_t g = {m, mg_gemv_operand(q, rows, m->cols, scratch), scale, sum, rows, {0}, MG_STORE};
     for (int r = 0; r < rows; r++) g.out[r] = out + (size_t)r * m->rows;
     mg_gemv_range(&g, 0, m->rows);
+    free(scratch);
     return MG_OK;
 }
 
