@@ -31,7 +31,7 @@ SHAPES = {
     "fc2-1024": (1024, 4096),
     "out-1536": (1536, 1536),
     "fc2-1536": (1536, 6144),
-    "tail-160": (128, 160),  # a 32-byte last chunk in the amx build's 64-byte ones
+    "tail-160": (144, 160),  # 9 blocks of 16 rows, and a 32-byte last chunk in the amx build's 64-byte ones
 }
 
 

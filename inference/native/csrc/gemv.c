@@ -120,12 +120,11 @@ static inline __attribute__((always_inline)) void block512(const mg_gemv_t *g, i
  * The AMX form: a block's chunk of 16 rows x 64 bytes is one tile (A, unsigned weights), the
  * activations' matching 64 columns of every row another (B: 16 rows of 4 bytes per activation row,
  * mg_gemv_operand's layout), and one instruction adds their products into the block's sums (C:
- * 16 x rows int32). A 32-byte last chunk (cols % 64) takes its own pair of tiles. The sums are the
- * same integers as the vector form's, so the outputs are too, bit for bit.
- */
-/*
- * Tile registers (literal numbers: the intrinsics paste them into the instruction). Two blocks are
- * multiplied side by side, each into its own sums, so that two products are in flight at once.
+ * 16 x rows int32). A 32-byte last chunk (cols % 64) takes its own pair of tiles. Two blocks are
+ * multiplied side by side, each into its own sums, so that two products are in flight at once. The
+ * sums are the same integers as the vector form's, so the outputs are too, bit for bit.
+ *
+ * Tile registers are literal numbers: the intrinsics paste them into the instruction.
  */
 #define TILE_SUMS0 0
 #define TILE_SUMS1 1
@@ -182,7 +181,7 @@ static void store_block(const mg_gemv_t *g, int n, int32_t sums[MG_BLOCK_ROWS][M
 
 /*
  * One or two activation rows read their weights faster from vector registers than from tiles (measured
- * on Intel Xeon: a one-track step 4% slower in tiles), so they take the vector form over the same
+ * on Intel Xeon: a one-track step 5-9% slower in tiles), so they take the vector form over the same
  * blocks, one sequential stream as in the other builds. A pair of weight rows j, j + 1 shares an
  * accumulator, row j in its low 8 lanes and row j + 1 in its high 8: with a = row j (64 bytes), b = row
  * j + 1, it adds [a 0-31 | b 32-63] . [x 0-31 | x 32-63] and [a 32-63 | b 0-31] . [x 32-63 | x 0-31].
@@ -244,15 +243,16 @@ void mg_gemv_range(void *raw, int begin, int end) {
         return;
     }
     configure_tiles(g->rows);
-    int n = begin;
-    for (; n + 2 * MG_BLOCK_ROWS <= end; n += 2 * MG_BLOCK_ROWS) {
-        const int8_t *w0 = g->m->weight + (size_t)n * k, *w1 = w0 + block;
+    for (int n = begin; n < end; n += 2 * MG_BLOCK_ROWS) {
+        /* An odd block at the end of the range goes as both of a pair (in the cache the second time). */
+        const int pair = n + MG_BLOCK_ROWS < end;
+        const int8_t *w0 = g->m->weight + (size_t)n * k, *w1 = pair ? w0 + block : w0;
         _tile_zero(TILE_SUMS0);
         _tile_zero(TILE_SUMS1);
         for (int i = 0; i < chunks; i++) {
             const int8_t *c0 = w0 + (size_t)i * CHUNK, *c1 = w1 + (size_t)i * CHUNK;
             prefetch_chunk(c0);
-            prefetch_chunk(c1);
+            if (pair) prefetch_chunk(c1);
             _tile_loadd(TILE_X, g->xq + i * x_chunk, x_stride);
             _tile_loadd(TILE_W0, c0, MG_BLOCK_COLS);
             _tile_dpbusd(TILE_SUMS0, TILE_W0, TILE_X);
@@ -268,26 +268,10 @@ void mg_gemv_range(void *raw, int begin, int end) {
         }
         _tile_stored(TILE_SUMS0, sums, sizeof sums[0]);
         store_block(g, n, sums);
-        _tile_stored(TILE_SUMS1, sums, sizeof sums[0]);
-        store_block(g, n + MG_BLOCK_ROWS, sums);
-    }
-    if (n < end) { /* an odd block at the end of the range */
-        const int8_t *w0 = g->m->weight + (size_t)n * k;
-        _tile_zero(TILE_SUMS0);
-        for (int i = 0; i < chunks; i++) {
-            const int8_t *c0 = w0 + (size_t)i * CHUNK;
-            prefetch_chunk(c0);
-            _tile_loadd(TILE_X, g->xq + i * x_chunk, x_stride);
-            _tile_loadd(TILE_W0, c0, MG_BLOCK_COLS);
-            _tile_dpbusd(TILE_SUMS0, TILE_W0, TILE_X);
+        if (pair) {
+            _tile_stored(TILE_SUMS1, sums, sizeof sums[0]);
+            store_block(g, n + MG_BLOCK_ROWS, sums);
         }
-        if (k % MG_BLOCK_COLS) {
-            _tile_loadd(TILE_X_TAIL, x_tail, x_stride);
-            _tile_loadd(TILE_W0_TAIL, w0 + (size_t)chunks * CHUNK, MG_BLOCK_COLS / 2);
-            _tile_dpbusd(TILE_SUMS0, TILE_W0_TAIL, TILE_X_TAIL);
-        }
-        _tile_stored(TILE_SUMS0, sums, sizeof sums[0]);
-        store_block(g, n, sums);
     }
     if (g->mode == MG_STORE_GELU)
         for (int r = 0; r < g->rows; r++) mg_gelu(g->out[r] + begin, end - begin);
