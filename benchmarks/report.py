@@ -83,6 +83,9 @@ def markdown(report: BenchReport) -> str:
             f"Memory read rate just before each variant (GB/s, 400 MB, {report.threads} threads; the "
             f"decoder step is bound by it and it moves with a shared host's load): {rates}.",
         ]
+    if report.kernels:
+        builds = ", ".join(f"{variant} {kernel}" for variant, kernel in report.kernels.items())
+        lines += ["", f"Native library build (`native`: the best this CPU runs): {builds}."]
     if report.skipped:
         lines += ["", "Skipped:", ""]
         lines += [f"- {s.backend}:{s.precision}: {s.reason}" for s in report.skipped]

@@ -97,6 +97,7 @@ class BenchReport:
     measurements: list[Measurement] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     bandwidth_gbs: dict[str, float] = field(default_factory=dict)  # "backend:precision" -> before it ran
+    kernels: dict[str, str] = field(default_factory=dict)  # "backend:precision" -> the native build it ran
 
 
 Sink = Callable[[Measurement], None]
@@ -160,6 +161,9 @@ def _run_variant(
             report.skipped.append(Skipped(backend, precision, _reason(exc)))
             return done
         load_time = time.perf_counter() - started
+        kernel = engine.info()["kernel"]
+        if kernel:
+            report.kernels[f"{backend}:{precision}"] = kernel
         try:
             engine.generate(GenerationParams(PROMPT, duration=options.warmup_s, seed=0))
             levels = concurrency_levels(options)

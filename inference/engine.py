@@ -100,6 +100,7 @@ class Engine:
             "parameters": backend.parameters,
             "load_time_s": round(loaded.load_time_s, 3),
             "artifacts": str(backend.artifacts) if backend.artifacts else None,
+            "kernel": backend.kernel,
             "threads": torch.get_num_threads() if loaded.placement.device_type == "cpu" else None,
         }
 

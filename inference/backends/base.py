@@ -96,6 +96,7 @@ class Backend(abc.ABC):
     pattern: DelayPattern
     parameters: int
     artifacts: Path | None = None  # where the backend's exported or compiled files live, if any
+    kernel: str | None = None  # the native library's build that runs the step (amx, avx512vnni, ...), if any
 
     @abc.abstractmethod
     def __init__(self, checkpoint: Path, placement: Placement, cache_dir: Path) -> None:

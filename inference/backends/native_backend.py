@@ -45,6 +45,7 @@ class NativeBackend(TorchBackend):
             consume=True,
             layers=loaded.decoder_layers,
         )
+        self.kernel = self.step.variant
         self.model.decoder = None
         self.graphed = None
         self._loops, self._threads, self._loops_lock = 0, torch.get_num_threads(), threading.Lock()

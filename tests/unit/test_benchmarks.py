@@ -152,6 +152,7 @@ def test_markdown_tabulates_tracks_at_once_against_one_track() -> None:
         started_at=NOW,
         measurements=[together(1, 1.0), together(1, 0.8, 1), together(4, 2.7), together(4, 2.7, 1)],
         bandwidth_gbs={"native:int8": 20.0},
+        kernels={"native:int8": "amx"},
     )
     text = markdown(report)
     assert "| native | int8 | 10 | 2 | 0.900x |" in text  # the main table: one track at a time only
@@ -159,6 +160,7 @@ def test_markdown_tabulates_tracks_at_once_against_one_track() -> None:
     assert "| native | int8 | 10 | 1 | 2 | 0.900x | 1.00x | 0.900x | 22.5 | 7.0 | 40 |" in text
     assert "| native | int8 | 10 | 4 | 2 | 2.700x | 3.00x | 0.675x | 7.4 | 7.0 | 10 |" in text
     assert "native:int8 20" in text
+    assert "Native library build (`native`: the best this CPU runs): native:int8 amx." in text
 
 
 def test_only_columns_are_recorded() -> None:

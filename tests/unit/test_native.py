@@ -327,6 +327,11 @@ def test_info_counts_the_layers_read_one_at_a_time(native_engine: Engine, tiny_e
     assert native_engine.info()["parameters"] == tiny_engine.info()["parameters"]
 
 
+def test_info_names_the_library_build_that_runs(native_engine: Engine, tiny_engine: Engine) -> None:
+    assert native_engine.info()["kernel"] == library.best_variant()
+    assert tiny_engine.info()["kernel"] is None
+
+
 def test_generation_through_the_engine(native_engine: Engine) -> None:
     seen = []
     params = GenerationParams("lo-fi beat with warm piano, 90 bpm", duration=1.3, seed=3)
