@@ -173,10 +173,40 @@ static inline void prefetch_chunk(const int8_t *chunk) {
     for (int line = 0; line < CHUNK; line += 64) _mm_prefetch((const char *)chunk + PREFETCH_BYTES + line, _MM_HINT_T0);
 }
 
-/* The sums of a block (16 rows x g->rows) into the outputs. */
+/* Outputs n..n+15 of activation row r from their integer sums: store()'s arithmetic, 16 at once. */
+static inline void store16(const mg_gemv_t *g, int r, int n, __m512i dots) {
+    dots = _mm512_sub_epi32(dots, _mm512_set1_epi32(128 * g->xsum[r]));
+    const __m512 value = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dots), _mm512_set1_ps(g->xs[r])),
+                                       _mm512_loadu_ps(g->m->scale + n));
+    float *o = g->out[r] + n;
+    _mm512_storeu_ps(o, g->mode == MG_ADD ? _mm512_add_ps(_mm512_loadu_ps(o), value) : value);
+}
+
+/* The sums of a block (16 weight rows x g->rows, as the tile stores them) into the outputs. */
 static void store_block(const mg_gemv_t *g, int n, int32_t sums[MG_BLOCK_ROWS][MG_MAX_ROWS]) {
-    for (int j = 0; j < MG_BLOCK_ROWS; j++)
-        for (int r = 0; r < g->rows; r++) store(g, r, n + j, sums[j][r]);
+    const __m512i column = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32(MG_MAX_ROWS));
+    for (int r = 0; r < g->rows; r++)
+        store16(g, r, n, _mm512_i32gather_epi32(_mm512_add_epi32(column, _mm512_set1_epi32(r)), &sums[0][0], 4));
+}
+
+/*
+ * The 16 sums of a block's 8 pair accumulators (pair p: row 2p in lanes 0-7, row 2p + 1 in 8-15) in row
+ * order: the halves of each 128-bit lane folded, the rows' lanes gathered four to a register, then a
+ * 4 x 4 transpose-and-add. Integer additions, so the same sums as adding lane by lane.
+ */
+static inline __m512i pair_sums(const __m512i acc[MG_BLOCK_ROWS / 2]) {
+    __m512i u[4];
+    for (int q = 0; q < 4; q++) {
+        const __m512i a = _mm512_add_epi32(acc[2 * q], _mm512_shuffle_i64x2(acc[2 * q], acc[2 * q], 0xB1));
+        const __m512i b = _mm512_add_epi32(acc[2 * q + 1], _mm512_shuffle_i64x2(acc[2 * q + 1], acc[2 * q + 1], 0xB1));
+        u[q] = _mm512_shuffle_i64x2(a, b, 0x88); /* rows 4q .. 4q + 3, one per 128-bit lane */
+    }
+    const __m512i a01 = _mm512_add_epi32(_mm512_unpacklo_epi32(u[0], u[1]), _mm512_unpackhi_epi32(u[0], u[1]));
+    const __m512i a23 = _mm512_add_epi32(_mm512_unpacklo_epi32(u[2], u[3]), _mm512_unpackhi_epi32(u[2], u[3]));
+    const __m512i f = _mm512_add_epi32(_mm512_unpacklo_epi64(a01, a23), _mm512_unpackhi_epi64(a01, a23));
+    /* f's element 4k + q is row 4q + k */
+    return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), f);
 }
 
 /*
@@ -192,9 +222,9 @@ static void store_block(const mg_gemv_t *g, int n, int32_t sums[MG_BLOCK_ROWS][M
 static inline __attribute__((always_inline)) void vector_block(const mg_gemv_t *g, int n, int rows) {
     const int k = g->m->cols, chunks = k / MG_BLOCK_COLS;
     const int8_t *w = g->m->weight + (size_t)n * k;
-    __m512i acc[PAIRS][VECTOR_ROWS];
+    __m512i acc[VECTOR_ROWS][PAIRS];
     for (int p = 0; p < PAIRS; p++)
-        for (int r = 0; r < rows; r++) acc[p][r] = _mm512_setzero_si512();
+        for (int r = 0; r < rows; r++) acc[r][p] = _mm512_setzero_si512();
     for (int i = 0; i < chunks; i++) {
         const int8_t *chunk = w + (size_t)i * CHUNK;
         for (int line = 0; line < CHUNK; line += 64) _mm_prefetch((const char *)chunk + PREFETCH_BYTES + line, PREFETCH_HINT);
@@ -208,21 +238,17 @@ static inline __attribute__((always_inline)) void vector_block(const mg_gemv_t *
             const __m512i straight = _mm512_mask_loadu_epi64(_mm512_loadu_si512(chunk + 128 * p), 0xF0, chunk + 128 * p + 64);
             const __m512i crossed = _mm512_loadu_si512(chunk + 128 * p + 32);
             for (int r = 0; r < rows; r++)
-                acc[p][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[p][r], straight, x[r]), crossed, swapped[r]);
+                acc[r][p] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][p], straight, x[r]), crossed, swapped[r]);
         }
     }
     if (k % MG_BLOCK_COLS) { /* the last chunk's rows are 32 bytes: a pair is one register */
         const int8_t *chunk = w + (size_t)chunks * CHUNK;
         for (int r = 0; r < rows; r++) {
             const __m512i x = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(g->xq + (size_t)r * k + (size_t)chunks * MG_BLOCK_COLS)));
-            for (int p = 0; p < PAIRS; p++) acc[p][r] = _mm512_dpbusd_epi32(acc[p][r], _mm512_loadu_si512(chunk + 64 * p), x);
+            for (int p = 0; p < PAIRS; p++) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], _mm512_loadu_si512(chunk + 64 * p), x);
         }
     }
-    for (int p = 0; p < PAIRS; p++)
-        for (int r = 0; r < rows; r++) {
-            store(g, r, n + 2 * p, hsum_epi32(_mm512_castsi512_si256(acc[p][r])));
-            store(g, r, n + 2 * p + 1, hsum_epi32(_mm512_extracti64x4_epi64(acc[p][r], 1)));
-        }
+    for (int r = 0; r < rows; r++) store16(g, r, n, pair_sums(acc[r]));
 }
 
 void mg_gemv_range(void *raw, int begin, int end) {
