@@ -281,6 +281,36 @@ def test_the_library_is_installed_with_the_project() -> None:
         assert [lib.mg_sizeof(i) for i in range(6)] == [ctypes.sizeof(s) for s in library.STRUCTS]
 
 
+@pytest.mark.parametrize(
+    ("features", "best"),
+    [
+        (library.CPU_AVX2 | library.CPU_AVX512_VNNI | library.CPU_AMX_INT8, "amx"),
+        (library.CPU_AVX2 | library.CPU_AVX512_VNNI, "avx512vnni"),  # AMX refused by the OS, or absent
+        (library.CPU_AVX2 | library.CPU_AVX_VNNI, "avxvnni"),
+        (library.CPU_AVX2, "avx2"),
+        (0, "portable"),
+    ],
+)
+def test_the_best_build_the_cpu_and_os_allow_is_loaded(
+    monkeypatch: pytest.MonkeyPatch, features: int, best: str
+) -> None:
+    header = library.HEADER.read_text()
+    bits = {name: int(value) for name, value in re.findall(r"MG_CPU_(\w+) = (\d+)", header)}
+    assert bits == {"AVX2": 1, "AVX_VNNI": 2, "AVX512_VNNI": 4, "AMX_INT8": 8}
+    assert (library.CPU_AVX2, library.CPU_AVX_VNNI, library.CPU_AVX512_VNNI, library.CPU_AMX_INT8) == (
+        1,
+        2,
+        4,
+        8,
+    )
+    monkeypatch.setattr(library, "installed_variants", lambda: list(library.VARIANTS))
+    monkeypatch.setattr(library, "cpu_features", lambda: features)
+    assert library.best_variant() == best
+    if best != "amx":
+        with pytest.raises(library.NativeUnavailableError, match="cannot run"):
+            library.load_library("amx")
+
+
 def test_a_library_of_another_abi_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(library, "_loaded", {})
     monkeypatch.setattr(library, "ABI_VERSION", library.ABI_VERSION + 1)
