@@ -29,7 +29,7 @@ VARIANTS: dict[str, int] = {
     "avx2": CPU_AVX2,
     "portable": 0,
 }
-CPU_STATUS = -4  # MG_ERR_CPU: this build's instructions are not usable here
+ERR_CPU = -4  # MG_ERR_CPU: this build's instructions are not usable here
 WEIGHTS_OFFSET_128 = 1  # MG_WEIGHTS_OFFSET_128: this build reads each weight byte as w + 128
 # The step's phases that mg_profile times, in the order of MG_PHASE_* (see the header for what each holds).
 PHASES = ("rows", "projections", "ffn_up", "self_attention", "cross_attention", "heads")

@@ -13,7 +13,7 @@ from inference.musicgen.decoder import DecoderTrack, MusicgenDecoderStep
 from inference.musicgen.linear import RowInt8Linear, cpu_has_bfloat16
 from inference.native import pages
 from inference.native.library import (
-    CPU_STATUS,
+    ERR_CPU,
     KEY_TILE,
     MAX_ROWS,
     PHASES,
@@ -137,7 +137,7 @@ class NativeDecoderStep(MusicgenDecoderStep):
         )
         handle = ctypes.c_void_p()
         status = self.lib.mg_model_new(ctypes.byref(config), ctypes.byref(weights), ctypes.byref(handle))
-        if status == CPU_STATUS:
+        if status == ERR_CPU:
             raise NativeUnavailableError(
                 f"the native step's {self.variant} build cannot run here: the OS did not grant this process "
                 "AMX's tile state"

@@ -121,8 +121,9 @@ static inline __attribute__((always_inline)) void block512(const mg_gemv_t *g, i
  * activations' matching 64 columns of every row another (B: 16 rows of 4 bytes per activation row,
  * mg_gemv_operand's layout), and one instruction adds their products into the block's sums (C:
  * 16 x rows int32). A 32-byte last chunk (cols % 64) takes its own pair of tiles. Two blocks are
- * multiplied side by side, each into its own sums, so that two products are in flight at once. The
- * sums are the same integers as the vector form's, so the outputs are too, bit for bit.
+ * multiplied side by side, each into its own sums, so that two products are in flight at once. Every
+ * row count goes through the tiles: one track's two rows stream their weights as fast as the vector
+ * builds do. The sums are the same integers as the other builds', so the outputs are too, bit for bit.
  *
  * Tile registers are literal numbers: the intrinsics paste them into the instruction.
  */
@@ -190,84 +191,12 @@ static void store_block(const mg_gemv_t *g, int n, int32_t sums[MG_BLOCK_ROWS][M
         store16(g, r, n, _mm512_i32gather_epi32(_mm512_add_epi32(column, _mm512_set1_epi32(r)), &sums[0][0], 4));
 }
 
-/*
- * The 16 sums of a block's 8 pair accumulators (pair p: row 2p in lanes 0-7, row 2p + 1 in 8-15) in row
- * order: the halves of each 128-bit lane folded, the rows' lanes gathered four to a register, then a
- * 4 x 4 transpose-and-add. Integer additions, so the same sums as adding lane by lane.
- */
-static inline __m512i pair_sums(const __m512i acc[MG_BLOCK_ROWS / 2]) {
-    __m512i u[4];
-    for (int q = 0; q < 4; q++) {
-        const __m512i a = _mm512_add_epi32(acc[2 * q], _mm512_shuffle_i64x2(acc[2 * q], acc[2 * q], 0xB1));
-        const __m512i b = _mm512_add_epi32(acc[2 * q + 1], _mm512_shuffle_i64x2(acc[2 * q + 1], acc[2 * q + 1], 0xB1));
-        u[q] = _mm512_shuffle_i64x2(a, b, 0x88); /* rows 4q .. 4q + 3, one per 128-bit lane */
-    }
-    const __m512i a01 = _mm512_add_epi32(_mm512_unpacklo_epi32(u[0], u[1]), _mm512_unpackhi_epi32(u[0], u[1]));
-    const __m512i a23 = _mm512_add_epi32(_mm512_unpacklo_epi32(u[2], u[3]), _mm512_unpackhi_epi32(u[2], u[3]));
-    const __m512i f = _mm512_add_epi32(_mm512_unpacklo_epi64(a01, a23), _mm512_unpackhi_epi64(a01, a23));
-    /* f's element 4k + q is row 4q + k */
-    return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), f);
-}
-
-/*
- * One or two activation rows read their weights faster from vector registers than from tiles (measured
- * on Intel Xeon: a one-track step 5-9% slower in tiles), so they take the vector form over the same
- * blocks, one sequential stream as in the other builds. A pair of weight rows j, j + 1 shares an
- * accumulator, row j in its low 8 lanes and row j + 1 in its high 8: with a = row j (64 bytes), b = row
- * j + 1, it adds [a 0-31 | b 32-63] . [x 0-31 | x 32-63] and [a 32-63 | b 0-31] . [x 32-63 | x 0-31].
- */
-#define VECTOR_ROWS 2
-#define PAIRS (MG_BLOCK_ROWS / 2)
-
-static inline __attribute__((always_inline)) void vector_block(const mg_gemv_t *g, int n, int rows) {
-    const int k = g->m->cols, chunks = k / MG_BLOCK_COLS;
-    const int8_t *w = g->m->weight + (size_t)n * k;
-    __m512i acc[VECTOR_ROWS][PAIRS];
-    for (int p = 0; p < PAIRS; p++)
-        for (int r = 0; r < rows; r++) acc[r][p] = _mm512_setzero_si512();
-    for (int i = 0; i < chunks; i++) {
-        const int8_t *chunk = w + (size_t)i * CHUNK;
-        for (int line = 0; line < CHUNK; line += 64) _mm_prefetch((const char *)chunk + PREFETCH_BYTES + line, PREFETCH_HINT);
-        __m512i x[VECTOR_ROWS], swapped[VECTOR_ROWS];
-        for (int r = 0; r < rows; r++) {
-            x[r] = _mm512_loadu_si512(g->xq + (size_t)r * k + (size_t)i * MG_BLOCK_COLS);
-            swapped[r] = _mm512_shuffle_i64x2(x[r], x[r], 0x4E);
-        }
-        for (int p = 0; p < PAIRS; p++) {
-            /* [a 0-31 | b 32-63] from two loads; [a 32-63 | b 0-31] lies in memory as it is. */
-            const __m512i straight = _mm512_mask_loadu_epi64(_mm512_loadu_si512(chunk + 128 * p), 0xF0, chunk + 128 * p + 64);
-            const __m512i crossed = _mm512_loadu_si512(chunk + 128 * p + 32);
-            for (int r = 0; r < rows; r++)
-                acc[r][p] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][p], straight, x[r]), crossed, swapped[r]);
-        }
-    }
-    if (k % MG_BLOCK_COLS) { /* the last chunk's rows are 32 bytes: a pair is one register */
-        const int8_t *chunk = w + (size_t)chunks * CHUNK;
-        for (int r = 0; r < rows; r++) {
-            const __m512i x = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(g->xq + (size_t)r * k + (size_t)chunks * MG_BLOCK_COLS)));
-            for (int p = 0; p < PAIRS; p++) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], _mm512_loadu_si512(chunk + 64 * p), x);
-        }
-    }
-    for (int r = 0; r < rows; r++) store16(g, r, n, pair_sums(acc[r]));
-}
-
 void mg_gemv_range(void *raw, int begin, int end) {
     const mg_gemv_t *g = raw;
     const int k = g->m->cols, chunks = k / MG_BLOCK_COLS, x_stride = 4 * g->rows;
     const size_t x_chunk = (size_t)MG_BLOCK_COLS / 4 * x_stride, block = (size_t)MG_BLOCK_ROWS * k;
     const int8_t *x_tail = g->xq + chunks * x_chunk;
     int32_t sums[MG_BLOCK_ROWS][MG_MAX_ROWS];
-    if (g->rows <= VECTOR_ROWS) {
-        for (int n = begin; n < end; n += MG_BLOCK_ROWS) {
-            if (g->rows == 1)
-                vector_block(g, n, 1);
-            else
-                vector_block(g, n, 2);
-        }
-        if (g->mode == MG_STORE_GELU)
-            for (int r = 0; r < g->rows; r++) mg_gelu(g->out[r] + begin, end - begin);
-        return;
-    }
     configure_tiles(g->rows);
     for (int n = begin; n < end; n += 2 * MG_BLOCK_ROWS) {
         /* An odd block at the end of the range goes as both of a pair (in the cache the second time). */
@@ -304,7 +233,6 @@ void mg_gemv_range(void *raw, int begin, int end) {
 }
 
 const int8_t *mg_gemv_operand(const int8_t *xq, int rows, int cols, int8_t *scratch) {
-    if (rows <= VECTOR_ROWS) return xq; /* the vector form reads the rows as they are */
     const int groups = cols / 4;
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < groups; c++) memcpy(scratch + ((size_t)c * rows + r) * 4, xq + (size_t)r * cols + 4 * c, 4);
