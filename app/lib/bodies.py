@@ -47,8 +47,12 @@ async def json_body(connection: ASGIConnection, route_handler: BaseRouteHandler)
     if connection.scope.get("method") not in BODY_METHODS:
         return
     field = route_handler.parsed_fn_signature.parameters.get("data")
-    if field is None or not has_body(connection):
+    if field is None:
         return
+    if not has_body(connection):
+        if field.is_optional or field.has_default:
+            return
+        raise ApiError(422, "validation_error", "the body is missing: send this endpoint's fields as JSON")
     content_type = connection.headers.get("content-type", "")
     if not is_json(content_type):
         raise ApiError(

@@ -264,6 +264,16 @@ async def test_options_lists_every_method_of_a_path(service: Service) -> None:
     assert {m.strip() for m in response.headers["allow"].split(",")} >= {"GET", "DELETE", "OPTIONS"}
 
 
+async def test_a_missing_body_says_what_to_send(service: Service) -> None:
+    for path in ("/track-play", "/favorite"):
+        response = await service.client.post(path)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error_type"] == "validation_error"
+        assert response.json()["message"].startswith("the body is missing"), response.text
+    # A body that is optional stays optional.
+    assert (await service.client.post("/model/reload", headers=ADMIN)).status_code != 422
+
+
 async def test_half_written_files_are_removed_at_start_up(
     service_factory: ServiceFactory, tmp_path: Path
 ) -> None:
