@@ -152,8 +152,9 @@ class SaqDispatch:
         session = service.repository.session
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMISSION_LOCK})
         try:
-            if await service.count_queued() + slots > self.capacity:
-                raise QueueFull(self.capacity, await self._retry_after(session))
+            waiting = await service.count_queued()
+            if waiting + slots > self.capacity:
+                raise QueueFull(self.capacity, await self._retry_after(session), waiting, slots)
             yield
         except BaseException:
             await session.rollback()  # releases the lock

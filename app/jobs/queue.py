@@ -15,10 +15,18 @@ from contextlib import contextmanager
 
 
 class QueueFull(Exception):
-    """No slot left; `retry_after` estimates seconds until one frees."""
+    """Not enough slots for the ``asked`` jobs; `retry_after` estimates seconds until one frees."""
 
-    def __init__(self, capacity: int, retry_after: int) -> None:
-        super().__init__(f"the generation queue is full ({capacity} jobs waiting)")
+    def __init__(self, capacity: int, retry_after: int, waiting: int, asked: int = 1) -> None:
+        free = max(0, capacity - waiting)
+        if free == 0:
+            message = f"the generation queue is full ({waiting} jobs waiting, at most {capacity})"
+        else:
+            message = (
+                f"the generation queue has room for {free} more job{'s' if free > 1 else ''}, "
+                f"not the {asked} asked for ({waiting} waiting, at most {capacity})"
+            )
+        super().__init__(message)
         self.capacity = capacity
         self.retry_after = retry_after
 
@@ -54,8 +62,9 @@ class JobQueue:
     @contextmanager
     def reserve(self, slots: int = 1):
         """Hold ``slots`` slots while the rows are written; raise QueueFull before any write."""
-        if len(self._pending) + self._reserved + slots > self.capacity:
-            raise QueueFull(self.capacity, self.retry_after())
+        waiting = len(self._pending) + self._reserved
+        if waiting + slots > self.capacity:
+            raise QueueFull(self.capacity, self.retry_after(), waiting, slots)
         self._reserved += slots
         try:
             yield

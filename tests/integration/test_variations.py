@@ -80,5 +80,8 @@ async def test_variations_need_room_for_all_and_are_bounded(service_factory: Ser
         )
         assert response.status_code == 429, response.text
         assert response.headers["retry-after"]
+        assert response.json()["message"].startswith(
+            "the generation queue has room for 2 more jobs, not the 3 asked for (0 waiting, at most 2)"
+        ), response.text
         async with service.jobs.sessions() as session:
             assert int(await session.scalar(select(func.count(MusicGeneration.id)))) == 0  # nothing written

@@ -389,6 +389,7 @@ def test_the_queue_bound_holds_across_api_processes(apis: Cluster) -> None:
     refused = httpx.post(f"{b.base}/generate", json={"prompt": "one too many", "duration": 5})
     assert refused.status_code == 429, refused.text
     assert refused.json()["error_type"] == "queue_full"
+    assert refused.json()["message"].startswith("the generation queue is full (3 jobs waiting, at most 3)")
     assert int(refused.headers["Retry-After"]) >= 1
     listed = httpx.get(f"{a.base}/recent", params={"status": "queued"}).json()
     assert sorted(item["queue_position"] for item in listed["items"]) == [1, 2, 3]

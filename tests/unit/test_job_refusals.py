@@ -36,10 +36,18 @@ def test_the_runtime_request_has_the_fields_of_the_http_body() -> None:
 
 ANSWERS: list[tuple[Exception, int, str, str, dict[str, str]]] = [
     (
-        QueueFull(16, 12),
+        QueueFull(16, 12, 16),
         429,
         "queue_full",
-        "the generation queue is full (16 jobs waiting); retry in 12 s",
+        "the generation queue is full (16 jobs waiting, at most 16); retry in 12 s",
+        {"Retry-After": "12"},
+    ),
+    (
+        QueueFull(16, 12, 14, 4),
+        429,
+        "queue_full",
+        "the generation queue has room for 2 more jobs, not the 4 asked for (14 waiting, at most 16); "
+        "retry in 12 s",
         {"Retry-After": "12"},
     ),
     (
