@@ -30,6 +30,17 @@ async def test_health_reports_database_model_queue_and_machine(service: Service)
     assert health["uptime_s"] >= 0
 
 
+async def test_health_answers_head_for_uptime_monitors(service_factory: ServiceFactory) -> None:
+    async with service_factory(rate_limits_enabled=True, rate_limits={"health": 2}) as service:
+        response = await service.client.head("/health")
+        assert response.status_code == 200, response.text
+        assert response.content == b""
+        assert (await service.client.get("/health")).status_code == 200
+        limited = await service.client.head("/health")  # one counter for GET and HEAD
+        assert limited.status_code == 429
+        assert limited.headers["retry-after"]
+
+
 async def test_model_status(service: Service) -> None:
     status = (await service.client.get("/model/status")).json()
     assert status["status"] == "ready"

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, get, head, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
@@ -49,51 +49,25 @@ class SystemController(Controller):
         settings: NamedDependency[Settings],
         db_session: NamedDependency[AsyncSession],
     ) -> Response[Health]:
-        started = time.perf_counter()
-        database: dict[str, object] = {"dialect": db_session.bind.dialect.name}
-        try:
-            await db_session.execute(text("SELECT 1"))
-            database.update(ok=True, latency_ms=round(1000 * (time.perf_counter() - started), 2))
-        except Exception as exc:  # any driver error means the same: the database does not answer
-            database.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
-        snapshot = await jobs.model_status()
-        info = snapshot["info"] or {}
-        model = {key: snapshot[key] for key in ("status", "model", "device", "precision", "backend", "error")}
-        space = await asyncio.to_thread(
-            jobs.storage.space,
-            MAX_DURATION_S,
-            info.get("sample_rate", DEFAULT_SAMPLE_RATE),
-            info.get("channels", DEFAULT_CHANNELS),
-        )
-        system = await asyncio.to_thread(machine_stats, jobs.storage.root)
-        gpus = await asyncio.to_thread(gpu_stats)
-        if not database["ok"]:
-            status = "error"
-        elif model["status"] == "loading":
-            status = "starting"
-        elif model["status"] != "ready" or not space.ok:
-            status = "degraded"
-        else:
-            status = "ok"
-        body = Health(
-            status=status,
-            version=__version__,
-            environment=settings.environment,
-            uptime_s=round(time.time() - jobs.started_at, 1),
-            database=database,
-            model=model,
-            queue=await jobs.queue_state(),
-            workers=msgspec.convert(snapshot["workers"], list[WorkerStatus]),
-            storage=StorageHealth(
-                ok=space.ok,
-                writable=space.writable,
-                free_bytes=space.free_bytes,
-                needed_bytes=space.needed_bytes,
-            ),
-            system=system,
-            gpu=gpus,
-        )
-        return Response(body, status_code=503 if status == "error" else 200)
+        body = await _health(jobs, settings, db_session)
+        return Response(body, status_code=_health_status(body))
+
+    @head(
+        "/health",
+        opt={"rate_limit": "health"},
+        summary="The status code of GET /health, without its body (for uptime monitors)",
+        responses={
+            HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(None, description="The database does not answer."),
+            **error_responses(429),
+        },
+    )
+    async def health_head(
+        self,
+        jobs: NamedDependency[JobRuntime],
+        settings: NamedDependency[Settings],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[None]:
+        return Response(None, status_code=_health_status(await _health(jobs, settings, db_session)))
 
     @get(
         "/model/status",
@@ -128,3 +102,55 @@ class SystemController(Controller):
 
 
 HANDLERS = [SystemController]
+
+
+async def _health(jobs: JobRuntime, settings: Settings, db_session: AsyncSession) -> Health:
+    """What `GET /health` answers."""
+    started = time.perf_counter()
+    database: dict[str, object] = {"dialect": db_session.bind.dialect.name}
+    try:
+        await db_session.execute(text("SELECT 1"))
+        database.update(ok=True, latency_ms=round(1000 * (time.perf_counter() - started), 2))
+    except Exception as exc:  # any driver error means the same: the database does not answer
+        database.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
+    snapshot = await jobs.model_status()
+    info = snapshot["info"] or {}
+    model = {key: snapshot[key] for key in ("status", "model", "device", "precision", "backend", "error")}
+    space = await asyncio.to_thread(
+        jobs.storage.space,
+        MAX_DURATION_S,
+        info.get("sample_rate", DEFAULT_SAMPLE_RATE),
+        info.get("channels", DEFAULT_CHANNELS),
+    )
+    system = await asyncio.to_thread(machine_stats, jobs.storage.root)
+    gpus = await asyncio.to_thread(gpu_stats)
+    if not database["ok"]:
+        status = "error"
+    elif model["status"] == "loading":
+        status = "starting"
+    elif model["status"] != "ready" or not space.ok:
+        status = "degraded"
+    else:
+        status = "ok"
+    return Health(
+        status=status,
+        version=__version__,
+        environment=settings.environment,
+        uptime_s=round(time.time() - jobs.started_at, 1),
+        database=database,
+        model=model,
+        queue=await jobs.queue_state(),
+        workers=msgspec.convert(snapshot["workers"], list[WorkerStatus]),
+        storage=StorageHealth(
+            ok=space.ok,
+            writable=space.writable,
+            free_bytes=space.free_bytes,
+            needed_bytes=space.needed_bytes,
+        ),
+        system=system,
+        gpu=gpus,
+    )
+
+
+def _health_status(body: Health) -> int:
+    return 503 if body.status == "error" else 200
