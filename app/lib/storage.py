@@ -248,13 +248,19 @@ class AudioStorage:
 
 
 def download_filename(prompt: str, generation_id: str, extension: str) -> str:
-    """A readable file name from the prompt: ASCII letters, digits and dashes only."""
-    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:48].strip("-") or "music"
+    """A readable file name from the prompt: its letters and digits (any script), lower case, and dashes.
+
+    Nothing else survives (no spaces, punctuation, path separators, control or direction marks);
+    `content_disposition` also gives an ASCII form for clients that cannot take this one.
+    """
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", prompt).lower())
+    slug = "-".join(words)[:48].strip("-") or "music"
     return f"musicgenie-{slug}-{generation_id[:8]}.{extension}"
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
-    """A header value that cannot be broken by the name: a quoted ASCII name plus RFC 5987 `filename*`."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    """A header value that cannot be broken by the name: a quoted ASCII name (accents dropped, other
+    characters replaced) plus the name itself in RFC 5987's `filename*`, which clients prefer."""
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    safe = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_name))
     return f"{disposition}; filename=\"{safe}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -81,9 +82,19 @@ def test_prefer_wait() -> None:
 
 def test_download_names_are_safe() -> None:
     name = download_filename('Çafé "x"\r\n; rm -rf / ../..', "0123456789abcdef0123456789abcdef", "mp3")
-    assert name == "musicgenie-cafe-x-rm-rf-01234567.mp3"
+    assert name == "musicgenie-çafé-x-rm-rf-01234567.mp3"
+    mixed = download_filename(
+        "🎹 lo-fi ☕ 日本語 مرحبا \u202e RTL\x1b[0m", "0123456789abcdef0123456789abcdef", "ogg"
+    )
+    assert mixed == "musicgenie-lo-fi-日本語-مرحبا-rtl-0m-01234567.ogg"  # no emoji, escape or direction mark
+    header = content_disposition(mixed)
+    assert header.startswith('attachment; filename="musicgenie-lo-fi-rtl-0m-01234567.ogg"; ')
+    assert header.endswith("filename*=UTF-8''" + quote(mixed, safe=""))
     assert (
         download_filename("!!!", "0123456789abcdef0123456789abcdef", "wav") == "musicgenie-music-01234567.wav"
+    )
+    assert content_disposition("musicgenie-çafé-1.mp3").startswith(
+        'attachment; filename="musicgenie-cafe-1.mp3"'
     )
     header = content_disposition('a"b\r\nc.wav')
     assert "\r" not in header
