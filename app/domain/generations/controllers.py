@@ -108,7 +108,8 @@ def parse_prefer_wait(prefer: str | None) -> int | None:
             raise ApiError(
                 422,
                 "validation_error",
-                "Prefer: wait=N needs a whole number of seconds (0-9 only)",
+                f"Prefer: wait=N takes a whole number of seconds, such as wait=30 "
+                f"(at most {MAX_WAIT_S} are waited)",
                 field="Prefer",
             )
         return min(int(value), MAX_WAIT_S)
