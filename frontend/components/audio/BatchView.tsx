@@ -3,7 +3,7 @@
 // stacked on a phone): each with its own progress, seed, cancel, play and download. A request of a
 // single track shows nothing here (its job card in the latest generations is all there is, as before).
 import { motion } from "motion/react";
-import { useEffect, useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 
 import { JobOutcome, JobProgress } from "@/components/audio/JobStatus";
 import { FavoriteButton } from "@/components/audio/FavoriteButton";
@@ -157,12 +157,29 @@ export function BatchView({ className = "" }: { className?: string }) {
   const batchId = useAppStore((s) => s.latestBatch);
   const members = useAppStore((s) => (s.latestBatch ? s.batches[s.latestBatch] : undefined));
   const generations = useAppStore((s) => s.generations);
-  if (!batchId || !members) return null;
-  const records = members.map((id) => generations[id]).filter((record): record is Generation => !!record);
-  if (records.length === 0) return null;
+  const records = (members ?? []).map((id) => generations[id]).filter((record): record is Generation => !!record);
+  const shown = batchId !== null && records.length > 0;
+  const section = useRef<HTMLElement>(null);
+  const revealed = useRef<string | null>(null);
+  useEffect(() => {
+    // A new request's variations open below the form, often below the fold: bring them into view once.
+    if (!shown || revealed.current === batchId) return;
+    revealed.current = batchId;
+    const still = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches ?? false;
+    section.current?.scrollIntoView?.({ behavior: still ? "auto" : "smooth", block: "nearest" });
+  }, [shown, batchId]);
+  if (!shown || !members) return null;
 
   return (
-    <section className={`${card} space-y-4 ${className}`} aria-labelledby={`${ids}-title`} data-testid="batch-view" data-batch-id={batchId}>
+    <section
+      ref={section}
+      className={`${card} space-y-4 ${className}`}
+      // Scrolled to above the player bar, not under it.
+      style={{ scrollMarginBottom: "calc(var(--player-h, 0px) + 1rem)" }}
+      aria-labelledby={`${ids}-title`}
+      data-testid="batch-view"
+      data-batch-id={batchId}
+    >
       <div className="flex flex-wrap items-start justify-between gap-2">
         <div className="min-w-0">
           <h2 id={`${ids}-title`} className="text-lg font-semibold">
