@@ -80,7 +80,8 @@ async function errorFrom(response: Response): Promise<ApiError> {
   return new ApiError(response.status, errorType, message, { field, retryAfter });
 }
 
-export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** `path`'s JSON answer; any other status than 2xx (and `answered`, whose body is the same type) throws. */
+export async function request<T>(path: string, init: RequestInit = {}, answered: readonly number[] = []): Promise<T> {
   const url = apiUrl(path);
   let response: Response;
   try {
@@ -94,7 +95,7 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
     throw new ApiError(0, "network_error", `Cannot reach the Music Genie service at ${config.apiUrl || window.location.origin}: is it running?`);
   }
   debugLog(init.method ?? "GET", path, response.status);
-  if (!response.ok) throw await errorFrom(response);
+  if (!response.ok && !answered.includes(response.status)) throw await errorFrom(response);
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
@@ -160,7 +161,8 @@ export const api = {
     request<TrackPlayResponse>("/track-play", json({ generation_id: id, play_duration: Math.round(playDuration * 10) / 10 })),
   /** Sets (not toggles) the favourite flag: asking twice gives the same answer. */
   setFavorite: (id: string, favorite: boolean) => request<FavoriteResponse>("/favorite", json({ generation_id: id, favorite })),
-  health: () => request<Health>("/health"),
+  /** The service's health; a 503 (the database does not answer) carries it too. */
+  health: () => request<Health>("/health", {}, [503]),
   modelStatus: () => request<ModelStatus>("/model/status"),
   audioUrl: (id: string) => apiUrl(`/generations/${encodeURIComponent(id)}/audio`),
   eventsUrl: (id: string) => apiUrl(`/generations/${encodeURIComponent(id)}/events`),

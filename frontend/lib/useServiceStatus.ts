@@ -2,12 +2,24 @@
 // Keeps the service's health and model status in the store: often while the model loads, rarely after.
 import { useEffect } from "react";
 
-import { api, errorMessage } from "@/lib/api";
+import { ApiError, api, errorMessage } from "@/lib/api";
 import { useAppStore } from "@/lib/store";
 
 const LOADING_MS = 4000;
 const READY_MS = 30000;
 const DOWN_MS = 5000;
+
+/**
+ * What a failed health check means: the service unreachable (its message, to show), or throttled by the
+ * rate limit (other tabs or users behind this address): then it answers, so nothing is shown (null) and
+ * the next check waits for the limit.
+ */
+export function healthFailure(error: unknown): { message: string | null; delay: number } {
+  if (error instanceof ApiError && error.status === 429) {
+    return { message: null, delay: Math.max(DOWN_MS, ((error.retryAfter ?? 60) + 1) * 1000) };
+  }
+  return { message: errorMessage(error), delay: DOWN_MS };
+}
 
 export function useServiceStatus(): void {
   useEffect(() => {
@@ -34,8 +46,9 @@ export function useServiceStatus(): void {
         }
         delay = model.status === "ready" ? READY_MS : LOADING_MS;
       } catch (error) {
-        store.setHealth(store.health, errorMessage(error));
-        delay = DOWN_MS;
+        const failure = healthFailure(error);
+        if (failure.message !== null) store.setHealth(store.health, failure.message);
+        delay = failure.delay;
       }
       if (!stopped) timer = setTimeout(tick, delay);
     };

@@ -93,14 +93,31 @@ describe("ErrorMessage", () => {
     vi.useFakeTimers();
     const onRetry = vi.fn();
     render(<ErrorMessage error={new ApiError(429, "rate_limited", "too many requests; retry in 3 s", { retryAfter: 3 })} onRetry={onRetry} />);
-    expect(screen.getByRole("alert")).toHaveTextContent("too many requests; retry in 3 s");
-    expect(screen.getByRole("alert")).toHaveTextContent("You can try again in 3 s.");
+    // One countdown, on the button: not the answer's "retry in 3 s" nor a line beside it.
+    expect(screen.getByRole("alert")).toHaveTextContent(/^Too many requeststoo many requestsRetry in 3 s$/);
     expect(screen.getByRole("button", { name: "Retry in 3 s" })).toBeDisabled();
     act(() => vi.advanceTimersByTime(3100));
     const retry = screen.getByRole("button", { name: "Retry" });
     expect(retry).toBeEnabled();
     fireEvent.click(retry);
     expect(onRetry).toHaveBeenCalled();
+  });
+
+  it("counts down in a line where there is no button", () => {
+    vi.useFakeTimers();
+    render(<ErrorMessage error={new ApiError(429, "rate_limited", "too many requests to GET /recent; try again in 5 s", { retryAfter: 5 })} />);
+    expect(screen.getByRole("alert")).toHaveTextContent(/^Too many requeststoo many requests to GET \/recentYou can try again in 5 s\.$/);
+  });
+});
+
+describe("Latest generations", () => {
+  it("shows the error alone when the list cannot be read, not an empty library", async () => {
+    fakeService({
+      "GET /recent": () => json({ error_type: "rate_limited", message: "too many requests", status_code: 429 }, 429, { "Retry-After": "30" }),
+    });
+    render(<GenerateTab />);
+    expect(await screen.findByText(/too many requests/)).toBeInTheDocument();
+    expect(screen.queryByText(/Nothing yet/)).not.toBeInTheDocument();
   });
 });
 
@@ -265,8 +282,9 @@ describe("GenerateTab", () => {
     useAppStore.setState({ draft: { ...useAppStore.getState().draft, prompt: "drums" } });
     render(<GenerateTab />);
     await userEvent.click(screen.getByRole("button", { name: "Generate" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("retry in 42 s");
-    expect(await screen.findByRole("button", { name: "Try again in 42 s" })).toBeDisabled(); // the countdown starts in an effect
+    expect(await screen.findByRole("alert")).toHaveTextContent(/^Too many requeststoo many requests to POST \/generate$/);
+    // The one countdown is the button's (it starts in an effect).
+    expect(await screen.findByRole("button", { name: "Try again in 42 s" })).toBeDisabled();
     await latestLoaded();
   });
 
@@ -326,6 +344,8 @@ describe("variations", () => {
       "DELETE /generations/var1": () => json({ ...batch[1], status: "canceled", error_message: "canceled at step 3 of 250" }),
     });
     useAppStore.setState({ health: health({}) });
+    const scrolled = vi.fn();
+    Element.prototype.scrollIntoView = scrolled; // jsdom has none
     render(<GenerateTab />);
     await user.type(screen.getByLabelText("Prompt", { selector: "textarea" }), "dub techno chords");
     await user.click(within(screen.getByRole("group", { name: "Variations" })).getByRole("radio", { name: "2" }));
@@ -334,6 +354,10 @@ describe("variations", () => {
 
     expect(service.calls.find((c) => c.method === "POST")?.body).toMatchObject({ prompt: "dub techno chords", variations: 2 });
     const view = await screen.findByTestId("batch-view");
+    // Brought into view (they open below the form), once.
+    await waitFor(() => expect(scrolled).toHaveBeenCalledTimes(1));
+    expect(scrolled.mock.contexts[0]).toBe(view);
+    expect(scrolled.mock.calls[0][0]).toMatchObject({ block: "nearest" });
     expect(within(view).getByTestId("variation-grid")).toHaveClass("grid-cols-1", "md:grid-cols-2");
     const cards = within(view).getAllByTestId("variation");
     expect(cards.map((card) => within(card).getByTestId("variation-title").textContent)).toEqual(["Variation 1", "Variation 2"]);
@@ -374,6 +398,7 @@ describe("variations", () => {
     expect(useAppStore.getState().autoplay).toBe(true);
     // The latest generations say which variation each one is.
     await waitFor(() => expect(screen.getAllByTestId("batch-badge").map((badge) => badge.textContent).sort()).toEqual(["Variation 1 of 2", "Variation 2 of 2"]));
+    expect(scrolled).toHaveBeenCalledTimes(1); // not again at each update
   });
 
   it("of one track show no batch view, as before", async () => {

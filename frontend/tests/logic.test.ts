@@ -39,6 +39,7 @@ import { DEFAULT_DRAFT, useAppStore } from "@/lib/store";
 import { TOKENS_KEY, forgetToken, rememberToken, tokenFor, useTokens } from "@/lib/tokens";
 import { isPolled, MAX_STREAMS, stop } from "@/lib/tracker";
 import { newestFirst } from "@/lib/useList";
+import { healthFailure } from "@/lib/useServiceStatus";
 import type { Generation, ModelStatus, Totals } from "@/types";
 import { ACTIVE_STATUSES, AUDIO_FORMATS, FINISHED_STATUSES, GENERATION_STATUSES, PHASES, PRECISIONS } from "@/types";
 import { API_PARAMETERS, API_SCHEMAS } from "@/types/api.constants";
@@ -145,6 +146,19 @@ describe("api errors", () => {
     const error = await api.health().catch((e) => e);
     expect(error.errorType).toBe("network_error");
     expect(error.message).toMatch(/Cannot reach the Music Genie service/);
+  });
+
+  it("reads the health a 503 carries (the database is down), and takes a rate limit for an answer", async () => {
+    const down = { status: "error", database: { ok: false, error: "OperationalError: gone" } };
+    fakeService({ "GET /health": () => json(down, 503) });
+    expect(await api.health()).toMatchObject(down);
+    fakeService({ "GET /health": () => json({ error_type: "rate_limited", message: "too many requests", status_code: 429 }, 429, { "Retry-After": "20" }) });
+    const limited = await api.health().catch((e) => e);
+    expect(healthFailure(limited)).toEqual({ message: null, delay: 21_000 });
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
+    const unreachable = healthFailure(await api.health().catch((e) => e));
+    expect(unreachable.message).toMatch(/Cannot reach the Music Genie service/);
+    expect(unreachable.delay).toBe(5000);
   });
 
   it("finds the file name of a download", () => {

@@ -397,7 +397,13 @@ export function GenerateTab() {
           </div>
         </details>
 
-        {error !== null && <ErrorMessage error={error} title={error instanceof ApiError && error.errorType === "validation_error" ? "Please check the form" : undefined} />}
+        {error !== null && (
+          <ErrorMessage
+            error={error}
+            title={error instanceof ApiError && error.errorType === "validation_error" ? "Please check the form" : undefined}
+            countedElsewhere
+          />
+        )}
 
         <div className="flex flex-wrap items-center gap-3">
           <button type="submit" className={`${button.primary} px-6 py-2.5`} disabled={submitting || waitLeft > 0 || modelState === "error"}>

@@ -48,7 +48,9 @@ export function HistoryTab() {
           History
         </h2>
         <p className="text-xs text-slate-500 dark:text-slate-400" aria-live="polite" data-testid="history-summary">
-          {!list.settled && list.error === null
+          {list.error !== null && shown.length === 0
+            ? ""
+            : !list.settled
             ? "Loading…"
             : `${shown.length} of ${list.total} shown${q ? ` matching “${q}”` : ""}${favoritesOnly ? ", favourites only" : ""}`}
         </p>

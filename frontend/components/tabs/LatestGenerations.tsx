@@ -32,9 +32,11 @@ export function LatestGenerations({ className = "" }: { className?: string }) {
       </div>
       {list.error !== null && <ErrorMessage error={list.error} onRetry={list.reload} />}
       {shown.length === 0 ? (
-        <p className="text-sm text-slate-500 dark:text-slate-400">
-          {list.loading ? "Loading…" : "Nothing yet. Pick an example or write a prompt, then press Generate: progress shows here and the result opens in the player."}
-        </p>
+        list.error === null && (
+          <p className="text-sm text-slate-500 dark:text-slate-400">
+            {list.loading ? "Loading…" : "Nothing yet. Pick an example or write a prompt, then press Generate: progress shows here and the result opens in the player."}
+          </p>
+        )
       ) : (
         <ul className="space-y-3" aria-live="polite" data-testid="latest-list">
           <AnimatePresence initial={false}>

@@ -21,15 +21,22 @@ export function useCountdown(seconds: number | undefined, key: unknown): number 
   return left;
 }
 
+/** A message without its "; retry in 34 s" (the count at the time of the answer): the countdown says it live. */
+export function withoutRetryHint(message: string): string {
+  return message.replace(/;?\s*(retry|try again) in \d+ s\.?$/i, "");
+}
+
 interface Props {
   error: unknown;
   /** Offered as a button (after any Retry-After has passed). */
   onRetry?: () => void;
   title?: string;
+  /** Another control (the form's button) counts the Retry-After down: no line for it here. */
+  countedElsewhere?: boolean;
 }
 
-/** An API error as the service put it; a rate limit says when to try again. */
-export function ErrorMessage({ error, onRetry, title }: Props) {
+/** An API error as the service put it; a rate limit says when to try again (once: the button, or a line). */
+export function ErrorMessage({ error, onRetry, title, countedElsewhere = false }: Props) {
   const retryAfter = error instanceof ApiError ? error.retryAfter : undefined;
   const left = useCountdown(retryAfter, error);
   const limited = error instanceof ApiError && error.status === 429;
@@ -40,8 +47,8 @@ export function ErrorMessage({ error, onRetry, title }: Props) {
     >
       <div>
         <p className="font-semibold">{title ?? (limited ? "Too many requests" : "Something went wrong")}</p>
-        <p className="break-words">{errorMessage(error)}</p>
-        {left > 0 && <p className="mt-1 font-medium">You can try again in {left} s.</p>}
+        <p className="break-words">{retryAfter === undefined ? errorMessage(error) : withoutRetryHint(errorMessage(error))}</p>
+        {left > 0 && !onRetry && !countedElsewhere && <p className="mt-1 font-medium">You can try again in {left} s.</p>}
       </div>
       {onRetry && (
         <button
