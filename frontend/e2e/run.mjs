@@ -456,6 +456,15 @@ try {
     const ids = created.batch.map((record) => record.generation_id);
     const view = page.getByTestId("batch-view");
     await view.waitFor();
+    // Brought into view: the variations open below the form, under the fold of a laptop's screen,
+    // and stop above the player docked at the bottom.
+    const seen = await settled(async () => {
+      const box = await view.boundingBox();
+      const docked = (await page.locator("[data-testid=player]").count()) > 0;
+      const bottom = docked ? (await page.locator("[data-testid=player]").boundingBox()).y : page.viewportSize().height;
+      return { box, bottom, ok: box.y >= 0 && box.y + 150 <= bottom };
+    });
+    assert(seen.ok, `the variations sit at ${JSON.stringify(seen.box)} where the visible page ends at ${seen.bottom}px`);
     const card = (i) => view.locator(`[data-testid=variation][data-generation-id="${ids[i]}"]`);
     // Both are followed, each with its own bar, until both succeed.
     const statuses = new Set();
